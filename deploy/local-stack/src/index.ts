@@ -1,0 +1,5 @@
+export { startStack, stopStack, type StartStackOptions, type StackHandle, type StopResult } from './stack.js'
+export { readStackState, isStackRunning, type StackState } from './stackState.js'
+export { describeStack } from './statusTable.js'
+export { MissingPrerequisiteError } from './prerequisites.js'
+export { isAlive } from './processes.js'

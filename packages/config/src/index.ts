@@ -1,0 +1,9 @@
+export { ConfigError, type ConfigProblem } from './configError.js'
+export { parseSettings } from './parseSettings.js'
+export {
+  loadConnectionSettings,
+  type ConnectionSettings,
+  type KafkaSettings,
+  type SchemaRegistrySettings,
+  type ClickHouseSettings,
+} from './connectionSettings.js'

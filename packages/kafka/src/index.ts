@@ -1,0 +1,1 @@
+export { createKafka, kafkaConfigFor, type CreateKafkaOptions } from './createKafka.js'

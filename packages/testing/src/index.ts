@@ -1,0 +1,2 @@
+export { waitFor, type WaitForOptions } from './waitFor.js'
+export { uniqueName } from './uniqueName.js'

@@ -1,0 +1,13 @@
+/** What the integration run's global setup hands every test file. */
+export type StackEndpoints = {
+  kafkaBrokers: string[]
+  schemaRegistryUrl: string
+  /** Set when tests run against a ClickHouse server; otherwise each test file embeds its own. */
+  clickhouseUrl?: string
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: StackEndpoints
+  }
+}
