@@ -31,7 +31,7 @@ const registry = new SchemaRegistry({ host: stack.schemaRegistryUrl })
 let testStorage: Awaited<ReturnType<typeof openTestStorage>>
 
 beforeAll(async () => {
-  testStorage = await openTestStorage(stack)
+  testStorage = await openTestStorage()
 })
 afterAll(async () => {
   await testStorage?.close()

@@ -3,16 +3,30 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { startStack } from '@audit-pipeline/local-stack'
-import type { StackEndpoints } from '../support/stackEndpoints.js'
+import type { StackEndpoints } from '@audit-pipeline/testing'
 
 /**
- * Starts one local stack for the whole integration run, in a folder of its own so it never
- * touches a developer's `npm run stack`. Parts given by the environment (KAFKA_BROKERS,
- * SCHEMA_REGISTRY_URL, CLICKHOUSE_URL) are used instead of started. The stack is owned by this
- * process: if the run is killed, the stack's watchdog stops it.
+ * Starts the infrastructure once for the whole integration run.
+ * - Parts given by the environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, CLICKHOUSE_URL) are used
+ *   as they are.
+ * - AUDIT_TEST_INFRA=containers: the rest runs in containers (needs a Docker engine).
+ * - Otherwise: the local stack, in a folder of its own so it never touches a developer's
+ *   `npm run stack`, owned by this process (if the run is killed, its watchdog stops it).
  */
 export default async function setup(project: TestProject) {
   const stateDir = mkdtempSync(join(tmpdir(), 'audit-test-stack-'))
+  project.provide('stackStateDir', stateDir)
+
+  if (process.env['AUDIT_TEST_INFRA'] === 'containers') {
+    const { startContainers } = await import('./containers.js')
+    const containers = await startContainers()
+    project.provide('stack', containers.endpoints)
+    return async () => {
+      await containers.stop()
+      rmSync(stateDir, { recursive: true, force: true })
+    }
+  }
+
   const stack = await startStack({
     env: process.env,
     stateDir,

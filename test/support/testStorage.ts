@@ -1,22 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { inject } from 'vitest'
 import { openStorage, type Storage } from '@audit-pipeline/storage'
 import { uniqueName } from '@audit-pipeline/testing'
-import type { StackEndpoints } from './stackEndpoints.js'
 
 /**
  * A ClickHouse database of the calling test's own: on the run's ClickHouse server when there is
- * one, otherwise embedded in this test worker (embedded ClickHouse belongs to one process, so each
- * worker gets its own data folder). Closing drops the database and the folder.
+ * one, otherwise embedded. Embedded ClickHouse allows one data folder per process, so every test
+ * in a worker process shares that worker's folder (inside the run's state folder, removed when
+ * the run ends) and is kept apart by its database. Closing drops the database.
  */
-export async function openTestStorage(stack: StackEndpoints): Promise<{ storage: Storage; database: string; close(): Promise<void> }> {
+export async function openTestStorage(): Promise<{ storage: Storage; database: string; close(): Promise<void> }> {
+  const { clickhouseUrl } = inject('stack')
   const database = uniqueName('test')
-  const dataPath = stack.clickhouseUrl ? undefined : mkdtempSync(join(tmpdir(), 'audit-test-chdb-'))
   const storage = await openStorage(
-    stack.clickhouseUrl
-      ? { kind: 'http', url: stack.clickhouseUrl, database }
-      : { kind: 'embedded', dataPath: dataPath!, database },
+    clickhouseUrl
+      ? { kind: 'http', url: clickhouseUrl, database }
+      : { kind: 'embedded', dataPath: join(inject('stackStateDir'), `chdb-worker-${process.pid}`), database },
   )
   await storage.ensureDatabase(database)
   return {
@@ -25,7 +24,6 @@ export async function openTestStorage(stack: StackEndpoints): Promise<{ storage:
     async close() {
       await storage.client.command({ query: `DROP DATABASE IF EXISTS ${database}` })
       await storage.close()
-      if (dataPath) rmSync(dataPath, { recursive: true, force: true })
     },
   }
 }

@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError } from '@audit-pipeline/config'
 import { defaultStateDir } from './paths.js'
-import { MissingPrerequisiteError } from './prerequisites.js'
 import { startStack, stopStack, type StackHandle } from './stack.js'
 import { isStackRunning, readStackState } from './stackState.js'
 import { describeStack } from './statusTable.js'
@@ -93,8 +91,9 @@ if (!command) {
   try {
     await command()
   } catch (error) {
-    const known = error instanceof ConfigError || error instanceof MissingPrerequisiteError
-    process.stderr.write(`audit-stack ${process.argv[2]}: ${known ? (error as Error).message : String((error as Error).stack ?? error)}\n`)
+    // Our errors say what to do; a stack trace would bury that. AUDIT_DEBUG=1 shows it.
+    const detail = error instanceof Error && !process.env['AUDIT_DEBUG'] ? error.message : String(error instanceof Error ? error.stack : error)
+    process.stderr.write(`audit-stack ${process.argv[2]}: ${detail}\n`)
     process.exit(1)
   }
 }

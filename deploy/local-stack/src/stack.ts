@@ -102,7 +102,7 @@ export async function startStack(options: StartStackOptions): Promise<StackHandl
       const failures = [kafkaResult, registryResult].filter((r) => r.status === 'rejected')
       if (failures.length > 0) {
         // Leave nothing half-started behind.
-        await Promise.all([kafka, registry].map((p) => p && stopProcess(p.pid)))
+        await Promise.all([kafka, registry].flatMap((p) => (p ? [stopProcess(p.pid)] : [])))
         throw (failures[0] as PromiseRejectedResult).reason
       }
     }

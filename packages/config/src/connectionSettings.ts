@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { parseSettings } from './parseSettings.js'
 
-const hostPort = /^[A-Za-z0-9.\-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/
+const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/
 
 const brokerList = z
   .string()

@@ -18,7 +18,12 @@ describe('asClientError', () => {
     const foreign = new ForeignClickHouseError('Table x does not exist.', '60', 'UNKNOWN_TABLE')
     const mapped = asClientError(foreign)
     expect(mapped).toBeInstanceOf(ClickHouseError)
-    expect(mapped).toMatchObject({ message: 'Table x does not exist.', code: '60', type: 'UNKNOWN_TABLE', cause: foreign })
+    expect(mapped).toMatchObject({
+      message: 'Table x does not exist.',
+      code: '60',
+      type: 'UNKNOWN_TABLE',
+      cause: foreign,
+    })
   })
 
   it('leaves the client’s own errors and anything that is not from ClickHouse as they are', () => {

@@ -8,6 +8,8 @@ describe('quoteDatabaseName', () => {
   })
 
   it.each(['', '1st', 'a-b', 'a.b', 'a`b', 'é'])('refuses %j with INVALID_NAME', (name) => {
-    expect(() => quoteDatabaseName(name)).toThrow(expect.objectContaining({ code: 'INVALID_NAME', retriable: false }))
+    expect(() => quoteDatabaseName(name)).toThrow(
+      expect.objectContaining({ code: 'INVALID_NAME', retriable: false }),
+    )
   })
 })

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { openStorage, StorageError, type Storage } from './index.js'
-import { temporaryDataDir, uniqueDatabaseName } from './testing/testResources.js'
+import { uniqueName } from '@audit-pipeline/testing'
+import { temporaryDataDir } from './testing/testResources.js'
 
 // What only embedded ClickHouse has to get right: one engine per process, bound to one data
 // directory, that another process cannot share. Every test closes what it opens, so the
@@ -24,21 +25,28 @@ async function newDataDir(): Promise<string> {
 }
 
 async function scalar(storage: Storage, query: string): Promise<unknown> {
-  const rows = await (await storage.client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>()
+  const rows = await (
+    await storage.client.query({ query, format: 'JSONEachRow' })
+  ).json<Record<string, unknown>>()
   return Object.values(rows[0] ?? {})[0]
 }
 
 describe('embedded storage', () => {
   it('lets several storages share the data directory, each in its own database', async () => {
     const dataPath = await newDataDir()
-    const [first, second] = [uniqueDatabaseName('first'), uniqueDatabaseName('second')]
+    const [first, second] = [uniqueName('first'), uniqueName('second')]
     const a = await openEmbedded(dataPath, first)
     const b = await openEmbedded(dataPath, second)
     await a.ensureDatabase(first)
     await b.ensureDatabase(second)
 
-    for (const [storage, marker] of [[a, 'from a'], [b, 'from b']] as const) {
-      await storage.client.command({ query: 'CREATE TABLE notes (text String) ENGINE = MergeTree ORDER BY text' })
+    for (const [storage, marker] of [
+      [a, 'from a'],
+      [b, 'from b'],
+    ] as const) {
+      await storage.client.command({
+        query: 'CREATE TABLE notes (text String) ENGINE = MergeTree ORDER BY text',
+      })
       await storage.client.insert({ table: 'notes', values: [{ text: marker }], format: 'JSONEachRow' })
     }
     expect(await scalar(a, 'SELECT text FROM notes')).toBe('from a')
@@ -57,7 +65,7 @@ describe('embedded storage', () => {
 
   it('releases the directory on close: it reopens with its data, and another one opens after', async () => {
     const [dataPath, next] = [await newDataDir(), await newDataDir()]
-    const database = uniqueDatabaseName('reopened')
+    const database = uniqueName('reopened')
     const first = await openEmbedded(dataPath, database)
     await first.ensureDatabase(database)
     await first.client.command({ query: 'CREATE TABLE kept (n UInt8) ENGINE = MergeTree ORDER BY n' })
@@ -71,13 +79,17 @@ describe('embedded storage', () => {
 
     const elsewhere = await openEmbedded(next)
     // count() is UInt64, which comes back as a string on both transports.
-    expect(await scalar(elsewhere, `SELECT count() FROM system.databases WHERE name = '${database}'`)).toBe('0')
+    expect(await scalar(elsewhere, `SELECT count() FROM system.databases WHERE name = '${database}'`)).toBe(
+      '0',
+    )
   })
 
   it('runs in UTC whatever the host time zone', async () => {
     const storage = await openEmbedded(await newDataDir())
     expect(await scalar(storage, 'SELECT timezone()')).toBe('UTC')
-    expect(await scalar(storage, "SELECT toUnixTimestamp(toDateTime('2024-01-01 00:00:00'))")).toBe(1704067200)
+    expect(await scalar(storage, "SELECT toUnixTimestamp(toDateTime('2024-01-01 00:00:00'))")).toBe(
+      1704067200,
+    )
   })
 
   it('refuses a Date nested in an array parameter, which ClickHouse would misread', async () => {

@@ -16,7 +16,15 @@ describe('embeddedQueryParams', () => {
 
   it('passes every other value through untouched', () => {
     const tuple = new TupleParam([1, 'a'])
-    const params = { n: 1, s: "it's", big: 2n ** 63n, list: ['a'], map: new Map([['k', 1]]), tuple, none: null }
+    const params = {
+      n: 1,
+      s: "it's",
+      big: 2n ** 63n,
+      list: ['a'],
+      map: new Map([['k', 1]]),
+      tuple,
+      none: null,
+    }
     expect(embeddedQueryParams(params)).toEqual(params)
     expect(embeddedQueryParams(undefined)).toBeUndefined()
   })

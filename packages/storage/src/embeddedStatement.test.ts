@@ -11,9 +11,9 @@ describe('statementPrelude', () => {
   })
 
   it('leaves out a pinned setting the statement sets itself', () => {
-    expect(statementPrelude(undefined, { session_timezone: 'Asia/Tokyo', date_time_input_format: 'basic' })).toBe(
-      'SET output_format_json_quote_64bit_integers = 1; ',
-    )
+    expect(
+      statementPrelude(undefined, { session_timezone: 'Asia/Tokyo', date_time_input_format: 'basic' }),
+    ).toBe('SET output_format_json_quote_64bit_integers = 1; ')
   })
 
   it('refuses a database name that would need quoting', () => {

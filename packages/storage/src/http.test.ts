@@ -28,14 +28,20 @@ describe('HTTP storage', () => {
     // Creating the client opens no connection, so this needs no server.
     const storage = await openStorage(config)
     try {
-      expect(storage.describe()).toEqual({ transport: 'http', url: 'https://clickhouse.internal:8443', database: 'audit' })
+      expect(storage.describe()).toEqual({
+        transport: 'http',
+        url: 'https://clickhouse.internal:8443',
+        database: 'audit',
+      })
     } finally {
       await storage.close()
     }
   })
 
   it('keeps a path prefix, which a proxy in front of ClickHouse may need, and drops parameters', () => {
-    expect(redactedUrl('http://u:p@127.0.0.1:8123/?clickhouse_setting_async_insert=1')).toBe('http://127.0.0.1:8123')
+    expect(redactedUrl('http://u:p@127.0.0.1:8123/?clickhouse_setting_async_insert=1')).toBe(
+      'http://127.0.0.1:8123',
+    )
     expect(redactedUrl('http://proxy:8080/clickhouse/')).toBe('http://proxy:8080/clickhouse/')
     expect(redactedUrl('http://127.0.0.1:8123')).toBe('http://127.0.0.1:8123')
   })

@@ -5,8 +5,8 @@ import type { ClickHouseSettings } from '@clickhouse/client'
  * server's version and configuration nor on the host embedded ClickHouse runs on.
  */
 export const sessionSettings = {
-  // 64-bit integers as JSON strings. As numbers, JSON.parse rounds anything past 2^53; recent
-  // ClickHouse (chDB 3.4 included) prints them as numbers by default, older servers as strings.
+  // 64-bit integers as JSON strings. As numbers, JSON.parse rounds anything past 2^53; chDB 3.4
+  // (ClickHouse 26.7) prints them as numbers by default, and servers may be configured either way.
   output_format_json_quote_64bit_integers: 1,
   // chDB otherwise takes the host's TZ, so DateTime text would name a different instant on a
   // laptop than on a UTC server.

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ClickHouseError, fromDateTime64Text, openStorage, toDateTime64Text, type Storage } from './index.js'
 import type { StorageConfig } from './storageConfig.js'
-import { temporaryDataDir, uniqueDatabaseName } from './testing/testResources.js'
+import { uniqueName } from '@audit-pipeline/testing'
+import { temporaryDataDir } from './testing/testResources.js'
 
 // The same suite over every transport: the rest of the pipeline must not be able to tell them
 // apart. Embedded always runs; HTTP runs when a server is given, as in CI or `npm run stack`.
@@ -11,7 +12,7 @@ type Transport = {
   name: 'embedded' | 'http'
   available: boolean
   /** A config for `database`, and whatever must be removed once the suite is done. */
-  prepare(database: string): Promise<{ config: StorageConfig; cleanUp(): Promise<void> }>
+  prepare: (database: string) => Promise<{ config: StorageConfig; cleanUp: () => Promise<void> }>
 }
 
 const transports: Transport[] = [
@@ -41,7 +42,11 @@ const transports: Transport[] = [
 
 type Row = Record<string, unknown>
 
-async function select(storage: Storage, query: string, query_params?: Record<string, unknown>): Promise<Row[]> {
+async function select(
+  storage: Storage,
+  query: string,
+  query_params?: Record<string, unknown>,
+): Promise<Row[]> {
   const result = await storage.client.query({ query, query_params, format: 'JSONEachRow' })
   return result.json<Row>()
 }
@@ -60,7 +65,7 @@ function expectRows(actual: Row[], expected: Row[]): void {
 
 for (const transport of transports) {
   describe.skipIf(!transport.available)(`storage contract over ${transport.name}`, () => {
-    const database = uniqueDatabaseName('storage_contract')
+    const database = uniqueName('storage_contract')
     let storage: Storage
 
     beforeAll(async () => {
@@ -96,10 +101,31 @@ for (const transport of transports) {
         ) ENGINE = MergeTree ORDER BY (tenant, seq)`,
       })
       const rows = [
-        { tenant: 'acme', seq: '2', event_id: 'b5a0e8f2-7c1e-4a55-9f0e-4d7d6f3b2a10', actor: null, amount: -0.5, ok: false },
-        { tenant: 'other', seq: '1', event_id: '0d6f3b2a-1111-4a55-9f0e-4d7d6f3b2a10', actor: 'x', amount: 1, ok: true },
+        {
+          tenant: 'acme',
+          seq: '2',
+          event_id: 'b5a0e8f2-7c1e-4a55-9f0e-4d7d6f3b2a10',
+          actor: null,
+          amount: -0.5,
+          ok: false,
+        },
+        {
+          tenant: 'other',
+          seq: '1',
+          event_id: '0d6f3b2a-1111-4a55-9f0e-4d7d6f3b2a10',
+          actor: 'x',
+          amount: 1,
+          ok: true,
+        },
         // 2^63 + 1: 64-bit integers travel as strings, or they would lose precision in JS.
-        { tenant: 'acme', seq: '9223372036854775809', event_id: '7c1e4a55-2222-4a55-9f0e-4d7d6f3b2a10', actor: "o'brien", amount: 12.25, ok: true },
+        {
+          tenant: 'acme',
+          seq: '9223372036854775809',
+          event_id: '7c1e4a55-2222-4a55-9f0e-4d7d6f3b2a10',
+          actor: "o'brien",
+          amount: 12.25,
+          ok: true,
+        },
       ]
       await storage.client.insert({ table: 'events', values: rows, format: 'JSONEachRow' })
 
@@ -143,12 +169,18 @@ for (const transport of transports) {
 
       // A Date parameter must match to the millisecond; inside an array, dates go as text.
       for (const [id, at] of instants.entries()) {
-        expectRows(await select(storage, 'SELECT id FROM instants WHERE at = {at:DateTime64(3)}', { at }), [{ id }])
+        expectRows(await select(storage, 'SELECT id FROM instants WHERE at = {at:DateTime64(3)}', { at }), [
+          { id },
+        ])
       }
       expectRows(
-        await select(storage, "SELECT id FROM instants WHERE has({ats:Array(DateTime64(3, 'UTC'))}, at) ORDER BY id", {
-          ats: [instants[1]!, instants[3]!].map(toDateTime64Text),
-        }),
+        await select(
+          storage,
+          "SELECT id FROM instants WHERE has({ats:Array(DateTime64(3, 'UTC'))}, at) ORDER BY id",
+          {
+            ats: [instants[1]!, instants[3]!].map(toDateTime64Text),
+          },
+        ),
         [{ id: 1 }, { id: 3 }],
       )
     })
@@ -160,9 +192,15 @@ for (const transport of transports) {
           matrix Array(Array(Nullable(String)))
         ) ENGINE = MergeTree ORDER BY id`,
       })
-      const awkward = "quote ' double \" backslash \\ tab \t newline \n unicode é 漢字 🦆"
+      const awkward = 'quote \' double " backslash \\ tab \t newline \n unicode é 漢字 🦆'
       const rows = [
-        { id: 1, tags: ['a', awkward, ''], attrs: { role: 'admin', [awkward]: awkward }, counts: { x: 1, y: 4294967295 }, matrix: [['a', null], []] },
+        {
+          id: 1,
+          tags: ['a', awkward, ''],
+          attrs: { role: 'admin', [awkward]: awkward },
+          counts: { x: 1, y: 4294967295 },
+          matrix: [['a', null], []],
+        },
         { id: 2, tags: [], attrs: {}, counts: {}, matrix: [] },
       ]
       await storage.client.insert({ table: 'shapes', values: rows, format: 'JSONEachRow' })
@@ -171,14 +209,22 @@ for (const transport of transports) {
       // The same values as query parameters, bound by the server.
       const params = { s: awkward, tags: rows[0]!.tags, attrs: rows[0]!.attrs }
       expectRows(
-        await select(storage, 'SELECT {s:String} AS s, {tags:Array(String)} AS tags, {attrs:Map(String, String)} AS attrs', params),
+        await select(
+          storage,
+          'SELECT {s:String} AS s, {tags:Array(String)} AS tags, {attrs:Map(String, String)} AS attrs',
+          params,
+        ),
         [params],
       )
       expectRows(
-        await select(storage, 'SELECT id FROM shapes WHERE has(tags, {tag:String}) AND attrs[{key:String}] = {tag:String}', {
-          tag: awkward,
-          key: awkward,
-        }),
+        await select(
+          storage,
+          'SELECT id FROM shapes WHERE has(tags, {tag:String}) AND attrs[{key:String}] = {tag:String}',
+          {
+            tag: awkward,
+            key: awkward,
+          },
+        ),
         [{ id: 1 }],
       )
     })
@@ -216,7 +262,9 @@ for (const transport of transports) {
         { id: 5, batch: 'concurrent retry' },
         ...Array.from({ length: 8 }, (_, i) => ({ id: 100 + i, batch: 'concurrent untokened' })),
       ])
-      expectRows(await select(storage, "SELECT getSetting('insert_deduplication_token') AS token"), [{ token: '' }])
+      expectRows(await select(storage, "SELECT getSetting('insert_deduplication_token') AS token"), [
+        { token: '' },
+      ])
     })
 
     it('runs exec and reports ClickHouse errors as ClickHouseError with the server code', async () => {
@@ -227,7 +275,10 @@ for (const transport of transports) {
 
       const failure = await storage.client
         .query({ query: 'SELECT * FROM no_such_table', format: 'JSONEachRow' })
-        .then(() => undefined, (error: unknown) => error)
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        )
       expect(failure).toBeInstanceOf(ClickHouseError)
       expect(failure).toMatchObject({ code: '60', type: 'UNKNOWN_TABLE' })
     })

@@ -1,4 +1,4 @@
-/** What the integration run's global setup hands every test file. */
+/** What the integration run's global setup (test/setup/localStack.ts) hands every test file. */
 export type StackEndpoints = {
   kafkaBrokers: string[]
   schemaRegistryUrl: string
@@ -9,5 +9,7 @@ export type StackEndpoints = {
 declare module 'vitest' {
   export interface ProvidedContext {
     stack: StackEndpoints
+    /** The folder of the run's local stack (PIDs, logs), for tests of the stack itself. */
+    stackStateDir: string
   }
 }
