@@ -9,12 +9,16 @@ import { defineConfig } from 'vitest/config'
  */
 function workspaceSourceAliases() {
   const root = import.meta.dirname
-  const { workspaces } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }
+  const { workspaces } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    workspaces: string[]
+  }
   const dirs = workspaces.flatMap((pattern) =>
     pattern.endsWith('/*')
-      ? readdirSync(join(root, pattern.slice(0, -2)), { withFileTypes: true })
-          .filter((entry) => entry.isDirectory())
-          .map((entry) => join(pattern.slice(0, -2), entry.name))
+      ? !existsSync(join(root, pattern.slice(0, -2)))
+        ? []
+        : readdirSync(join(root, pattern.slice(0, -2)), { withFileTypes: true })
+            .filter((entry) => entry.isDirectory())
+            .map((entry) => join(pattern.slice(0, -2), entry.name))
       : [pattern],
   )
   return dirs.flatMap((dir) => {
