@@ -1,3 +1,6 @@
+// Augmenting vitest's types needs vitest resolved as a module first.
+import type {} from 'vitest'
+
 /** What the integration run's global setup (test/setup/localStack.ts) hands every test file. */
 export type StackEndpoints = {
   kafkaBrokers: string[]
