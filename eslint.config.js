@@ -23,7 +23,14 @@ export default tseslint.config(
       // No deep imports into another package's internals: use its public entry point.
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@audit-pipeline/*/src/*', '@audit-pipeline/*/dist/*'], message: "import the package's entry point" }] },
+        {
+          patterns: [
+            {
+              group: ['@audit-pipeline/*/src/*', '@audit-pipeline/*/dist/*'],
+              message: "import the package's entry point",
+            },
+          ],
+        },
       ],
     },
   },

@@ -26,7 +26,11 @@ type TicketChanged = {
   attributes: Record<string, string>
 }
 
-const kafka = new Kafka({ clientId: 'foundation-e2e', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING })
+const kafka = new Kafka({
+  clientId: 'foundation-e2e',
+  brokers: stack.kafkaBrokers,
+  logLevel: logLevel.NOTHING,
+})
 const registry = new SchemaRegistry({ host: stack.schemaRegistryUrl })
 let testStorage: Awaited<ReturnType<typeof openTestStorage>>
 
@@ -67,7 +71,11 @@ describe('foundation end to end', () => {
     await admin.disconnect()
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
     await producer.connect()
-    const [record] = await producer.send({ topic, acks: -1, messages: [{ key: sent.object_id, value: encoded }] })
+    const [record] = await producer.send({
+      topic,
+      acks: -1,
+      messages: [{ key: sent.object_id, value: encoded }],
+    })
     await producer.disconnect()
     expect(record?.errorCode).toBe(0)
 

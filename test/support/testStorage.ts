@@ -9,7 +9,11 @@ import { uniqueName } from '@audit-pipeline/testing'
  * in a worker process shares that worker's folder (inside the run's state folder, removed when
  * the run ends) and is kept apart by its database. Closing drops the database.
  */
-export async function openTestStorage(): Promise<{ storage: Storage; database: string; close(): Promise<void> }> {
+export async function openTestStorage(): Promise<{
+  storage: Storage
+  database: string
+  close(): Promise<void>
+}> {
   const { clickhouseUrl } = inject('stack')
   const database = uniqueName('test')
   const storage = await openStorage(

@@ -42,7 +42,11 @@ function status(): void {
   const stateDir = defaultStateDir(process.env)
   const state = readStackState(stateDir)
   if (!state) return print(`No local stack is running in ${stateDir}. Start one with: npm run stack`)
-  print(isStackRunning(state) ? `Local stack running since ${state.startedAt}:` : 'Local stack is partly down (run `npm run stack:down`, then start it again):')
+  print(
+    isStackRunning(state)
+      ? `Local stack running since ${state.startedAt}:`
+      : 'Local stack is partly down (run `npm run stack:down`, then start it again):',
+  )
   print(describeStack(state))
   if (!isStackRunning(state)) process.exitCode = 1
 }
@@ -56,7 +60,9 @@ async function runAll(): Promise<void> {
     stopping = true
     print(`\n${signal}: stopping…`)
     await stack.stop()
-    print(stack.reused ? 'Left the shared stack running (started by `npm run stack`).' : 'Everything stopped.')
+    print(
+      stack.reused ? 'Left the shared stack running (started by `npm run stack`).' : 'Everything stopped.',
+    )
     process.exit(0)
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
@@ -71,7 +77,9 @@ async function runAll(): Promise<void> {
     `audit-pipeline is up${stack.reused ? ' (on the already running stack)' : ` in ${stack.startSeconds.toFixed(1)} s`}:\n`,
   )
   print(describeStack(stack.state))
-  print('\n  Services: none yet; the normalizer, ClickHouse sink, forwarder and alerting join here as they are built.')
+  print(
+    '\n  Services: none yet; the normalizer, ClickHouse sink, forwarder and alerting join here as they are built.',
+  )
   print('  Press Ctrl-C to stop everything.')
   // Keep the process alive until a signal arrives.
   setInterval(() => undefined, 1 << 30)
@@ -92,7 +100,10 @@ if (!command) {
     await command()
   } catch (error) {
     // Our errors say what to do; a stack trace would bury that. AUDIT_DEBUG=1 shows it.
-    const detail = error instanceof Error && !process.env['AUDIT_DEBUG'] ? error.message : String(error instanceof Error ? error.stack : error)
+    const detail =
+      error instanceof Error && !process.env['AUDIT_DEBUG']
+        ? error.message
+        : String(error instanceof Error ? error.stack : error)
     process.stderr.write(`audit-stack ${process.argv[2]}: ${detail}\n`)
     process.exit(1)
   }

@@ -44,7 +44,10 @@ export async function fetchKafka(options: Pick<KafkaBrokerOptions, 'version' | '
 }
 
 /** server.properties for one KRaft node that is both broker and controller, on 127.0.0.1. */
-export function brokerProperties(template: string, values: { kafkaPort: number; controllerPort: number; dataDir: string }): string {
+export function brokerProperties(
+  template: string,
+  values: { kafkaPort: number; controllerPort: number; dataDir: string },
+): string {
   return template
     .replaceAll('${KAFKA_PORT}', String(values.kafkaPort))
     .replaceAll('${CONTROLLER_PORT}', String(values.controllerPort))
@@ -102,7 +105,9 @@ export async function startKafka(options: KafkaBrokerOptions): Promise<RunningKa
     ])
   } catch (error) {
     const failure = error as { stdout?: string; stderr?: string }
-    throw new Error(`could not format Kafka storage in ${dataDir}:\n${failure.stderr ?? ''}${failure.stdout ?? ''}`)
+    throw new Error(
+      `could not format Kafka storage in ${dataDir}:\n${failure.stderr ?? ''}${failure.stdout ?? ''}`,
+    )
   }
 
   const logFile = join(options.dir, 'broker.out')
@@ -140,4 +145,3 @@ export async function kafkaAnswers(brokers: string[]): Promise<boolean> {
     await admin.disconnect().catch(() => undefined)
   }
 }
-

@@ -34,7 +34,9 @@ export async function fetchOnceWithMaven(options: {
     rmSync(workDir, { recursive: true, force: true })
     const output = error as { stdout?: string; stderr?: string; message: string }
     const detail = `${output.stdout ?? ''}${output.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n')
-    throw new Error(`could not fetch ${what} from Maven Central (mvn ${args.join(' ')}):\n${detail || output.message}`)
+    throw new Error(
+      `could not fetch ${what} from Maven Central (mvn ${args.join(' ')}):\n${detail || output.message}`,
+    )
   }
   writeFileSync(`${workDir}/${completeMarker}`, new Date().toISOString())
   try {

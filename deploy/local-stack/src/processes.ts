@@ -54,7 +54,10 @@ export function isOurProcess(pid: number, marker: string): boolean {
 }
 
 /** SIGTERM, wait up to `deadlineMs` for a clean exit, then SIGKILL. Resolves once it is gone. */
-export async function stopProcess(pid: number, deadlineMs = 20_000): Promise<'stopped' | 'killed' | 'not running'> {
+export async function stopProcess(
+  pid: number,
+  deadlineMs = 20_000,
+): Promise<'stopped' | 'killed' | 'not running'> {
   if (!isAlive(pid)) return 'not running'
   process.kill(pid, 'SIGTERM')
   const deadline = Date.now() + deadlineMs

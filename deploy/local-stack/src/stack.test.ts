@@ -52,7 +52,9 @@ describe('stopStack', () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'stack-state-'))
     // Stand-ins for the JVMs: their arguments carry the state folder, as -Daudit.stack=… does.
     const ours = () => {
-      const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e9)', stateDir], { stdio: 'ignore' })
+      const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e9)', stateDir], {
+        stdio: 'ignore',
+      })
       strangers.push(child.pid!)
       return child.pid!
     }

@@ -58,7 +58,12 @@ export async function startStack(options: StartStackOptions): Promise<StackHandl
   try {
     const existing = readStackState(stateDir)
     if (existing && isStackRunning(existing)) {
-      return { state: existing, reused: true, startSeconds: (Date.now() - started) / 1000, stop: async () => {} }
+      return {
+        state: existing,
+        reused: true,
+        startSeconds: (Date.now() - started) / 1000,
+        stop: async () => {},
+      }
     }
     if (existing) await stopLeftovers(existing)
 
@@ -70,7 +75,13 @@ export async function startStack(options: StartStackOptions): Promise<StackHandl
       const candidates = javaCandidates(options.env)
       const kafkaJava = needKafka ? (await findJava(17, 'the local Kafka broker', candidates)).java : ''
       const registryJava = needRegistry
-        ? (await findJava(apicurioMinJavaMajor, 'the local schema registry (Apicurio Registry 3)', candidates)).java
+        ? (
+            await findJava(
+              apicurioMinJavaMajor,
+              'the local schema registry (Apicurio Registry 3)',
+              candidates,
+            )
+          ).java
         : ''
       const kafkaVersion = options.env['AUDIT_KAFKA_VERSION'] ?? defaultKafkaVersion
       const apicurioVersion = options.env['AUDIT_APICURIO_VERSION'] ?? defaultApicurioVersion
@@ -87,7 +98,9 @@ export async function startStack(options: StartStackOptions): Promise<StackHandl
       mkdirSync(kafkaDir, { recursive: true })
       const common = { cacheDir, marker: stateDir }
       const [kafkaResult, registryResult] = await Promise.allSettled([
-        needKafka ? startKafka({ ...common, java: kafkaJava, version: kafkaVersion, dir: kafkaDir }) : undefined,
+        needKafka
+          ? startKafka({ ...common, java: kafkaJava, version: kafkaVersion, dir: kafkaDir })
+          : undefined,
         needRegistry
           ? startSchemaRegistry({
               ...common,

@@ -13,7 +13,8 @@ export type StackState = {
   ownerPid?: number
   kafka: { brokers: string[]; process?: ManagedProcess }
   schemaRegistry: { url: string; process?: ManagedProcess }
-  clickhouse: { kind: 'embedded'; dataPath: string; database: string } | { kind: 'http'; url: string; database: string }
+  clickhouse:
+    { kind: 'embedded'; dataPath: string; database: string } | { kind: 'http'; url: string; database: string }
 }
 
 const stateFile = (stateDir: string) => join(stateDir, 'stack.json')
@@ -36,7 +37,9 @@ export function removeStackState(stateDir: string): void {
 }
 
 export function managedProcesses(state: StackState): ManagedProcess[] {
-  return [state.schemaRegistry.process, state.kafka.process].filter((p): p is ManagedProcess => p !== undefined)
+  return [state.schemaRegistry.process, state.kafka.process].filter(
+    (p): p is ManagedProcess => p !== undefined,
+  )
 }
 
 /** Every process the state names is still ours and running. */

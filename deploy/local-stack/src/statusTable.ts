@@ -31,7 +31,9 @@ export function describeStack(state: StackState, cwd = process.cwd()): string {
     ],
   ]
   const width = (i: 0 | 1) => Math.max(...rows.map((row) => row[i].length))
-  const lines = rows.map(([name, where, what]) => `  ${name.padEnd(width(0))}  ${where.padEnd(width(1))}  ${what}`)
+  const lines = rows.map(
+    ([name, where, what]) => `  ${name.padEnd(width(0))}  ${where.padEnd(width(1))}  ${what}`,
+  )
   const exports = [
     `KAFKA_BROKERS=${state.kafka.brokers.join(',')}`,
     `SCHEMA_REGISTRY_URL=${state.schemaRegistry.url}`,

@@ -16,7 +16,9 @@ export async function waitUntilReady(options: {
   for (;;) {
     if (await options.probe()) return
     if (!isAlive(options.pid)) {
-      throw new Error(`${options.what} exited while starting; end of ${options.logFile}:\n${tailOf(options.logFile)}`)
+      throw new Error(
+        `${options.what} exited while starting; end of ${options.logFile}:\n${tailOf(options.logFile)}`,
+      )
     }
     if (Date.now() > deadline) {
       throw new Error(

@@ -77,9 +77,9 @@ describe('loadConnectionSettings', () => {
     expect(problemsOf({ KAFKA_SSL_CERT_FILE: '/c.pem' })).toEqual([
       'KAFKA_SSL_KEY_FILE: client certificate and key go together: set both or neither',
     ])
-    expect(
-      problemsOf({ CLICKHOUSE_URL: 'http://127.0.0.1:8123', CLICKHOUSE_EMBEDDED_PATH: '/d' }),
-    ).toEqual(['CLICKHOUSE_EMBEDDED_PATH: only used without CLICKHOUSE_URL: unset one of them'])
+    expect(problemsOf({ CLICKHOUSE_URL: 'http://127.0.0.1:8123', CLICKHOUSE_EMBEDDED_PATH: '/d' })).toEqual([
+      'CLICKHOUSE_EMBEDDED_PATH: only used without CLICKHOUSE_URL: unset one of them',
+    ])
   })
 
   it('says where the bad settings came from', () => {

@@ -112,8 +112,7 @@ export type ConnectionSettings = {
 /** Reads connection settings from `env`; throws ConfigError naming every bad variable. */
 export function loadConnectionSettings(env: Record<string, string | undefined>): ConnectionSettings {
   const s = parseSettings(schema, env)
-  const useSsl =
-    s.KAFKA_SSL ?? Boolean(s.KAFKA_SSL_CA_FILE || s.KAFKA_SSL_CERT_FILE || s.KAFKA_SSL_KEY_FILE)
+  const useSsl = s.KAFKA_SSL ?? Boolean(s.KAFKA_SSL_CA_FILE || s.KAFKA_SSL_CERT_FILE || s.KAFKA_SSL_KEY_FILE)
   return {
     kafka: {
       clientId: s.KAFKA_CLIENT_ID,
