@@ -1,0 +1,10 @@
+export {
+  auditEventContract,
+  contracts,
+  currentSchema,
+  readSchema,
+  releasedSchemas,
+  schemasDir,
+  type AvroSchema,
+  type SchemaContract,
+} from './contract.js'
