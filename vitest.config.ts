@@ -49,7 +49,7 @@ export default defineConfig({
         resolve,
         test: {
           name: 'unit',
-          include: ['{packages,services,deploy}/**/src/**/*.test.ts'],
+          include: ['{schemas,packages,services,deploy}/**/src/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
       },
@@ -57,7 +57,7 @@ export default defineConfig({
         resolve,
         test: {
           name: 'integration',
-          include: ['{packages,services,deploy}/**/src/**/*.int.test.ts', 'test/**/*.test.ts'],
+          include: ['{schemas,packages,services,deploy}/**/src/**/*.int.test.ts', 'test/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
           globalSetup: ['test/setup/localStack.ts'],
           testTimeout: 120_000,

@@ -3,3 +3,4 @@ export { readStackState, isStackRunning, type StackState } from './stackState.js
 export { describeStack } from './statusTable.js'
 export { MissingPrerequisiteError } from './prerequisites.js'
 export { isAlive } from './processes.js'
+export { defaultStateDir, defaultCacheDir } from './paths.js'

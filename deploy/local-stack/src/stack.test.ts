@@ -23,7 +23,11 @@ function stateWith(stateDir: string, pids: { kafka: number; registry: number }):
   return {
     stateDir,
     startedAt: new Date().toISOString(),
-    kafka: { brokers: ['127.0.0.1:1'], process: { pid: pids.kafka, logFile: 'k.log', version: '4.4.0' } },
+    kafka: {
+      brokers: ['127.0.0.1:1'],
+      topics: [],
+      process: { pid: pids.kafka, logFile: 'k.log', version: '4.4.0' },
+    },
     schemaRegistry: {
       url: 'http://127.0.0.1:2/apis/ccompat/v7',
       process: { pid: pids.registry, logFile: 'r.log', version: '3.3.3' },

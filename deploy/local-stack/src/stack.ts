@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConnectionSettings } from '@audit-pipeline/config'
 import { defaultKafkaVersion, startKafka, type RunningKafka } from './kafkaBroker.js'
+import { createPipelineTopics } from './pipelineTopics.js'
 import { repoRoot, defaultCacheDir, defaultStateDir } from './paths.js'
 import { checkMaven, findJava, javaCandidates } from './prerequisites.js'
 import { isOurProcess, stopProcess } from './processes.js'
@@ -71,6 +72,7 @@ export async function startStack(options: StartStackOptions): Promise<StackHandl
     const needRegistry = !settings.schemaRegistry
     let kafka: RunningKafka | undefined
     let registry: RunningSchemaRegistry | undefined
+    let topics: string[] = []
     if (needKafka || needRegistry) {
       const candidates = javaCandidates(options.env)
       const kafkaJava = needKafka ? (await findJava(17, 'the local Kafka broker', candidates)).java : ''
@@ -113,10 +115,13 @@ export async function startStack(options: StartStackOptions): Promise<StackHandl
       kafka = kafkaResult.status === 'fulfilled' ? kafkaResult.value : undefined
       registry = registryResult.status === 'fulfilled' ? registryResult.value : undefined
       const failures = [kafkaResult, registryResult].filter((r) => r.status === 'rejected')
-      if (failures.length > 0) {
+      try {
+        if (failures.length > 0) throw (failures[0] as PromiseRejectedResult).reason
+        if (kafka) topics = await createPipelineTopics(kafka.brokers)
+      } catch (error) {
         // Leave nothing half-started behind.
         await Promise.all([kafka, registry].flatMap((p) => (p ? [stopProcess(p.pid)] : [])))
-        throw (failures[0] as PromiseRejectedResult).reason
+        throw error
       }
     }
 
@@ -125,8 +130,8 @@ export async function startStack(options: StartStackOptions): Promise<StackHandl
       startedAt: new Date().toISOString(),
       ...(options.ownerPid !== undefined && { ownerPid: options.ownerPid }),
       kafka: kafka
-        ? { brokers: kafka.brokers, process: managed(kafka) }
-        : { brokers: settings.kafka.brokers ?? [] },
+        ? { brokers: kafka.brokers, topics, process: managed(kafka) }
+        : { brokers: settings.kafka.brokers ?? [], topics },
       schemaRegistry: registry
         ? { url: registry.url, process: managed(registry) }
         : { url: settings.schemaRegistry?.url ?? '' },

@@ -11,7 +11,8 @@ export type StackState = {
   startedAt: string
   /** When set, the stack stops itself once this process is gone (test runs, `npm start`). */
   ownerPid?: number
-  kafka: { brokers: string[]; process?: ManagedProcess }
+  /** `topics`: the pipeline topics the stack created on its own broker. */
+  kafka: { brokers: string[]; topics: string[]; process?: ManagedProcess }
   schemaRegistry: { url: string; process?: ManagedProcess }
   clickhouse:
     { kind: 'embedded'; dataPath: string; database: string } | { kind: 'http'; url: string; database: string }

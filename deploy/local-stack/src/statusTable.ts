@@ -39,5 +39,6 @@ export function describeStack(state: StackState, cwd = process.cwd()): string {
     `SCHEMA_REGISTRY_URL=${state.schemaRegistry.url}`,
     ...(state.clickhouse.kind === 'http' ? [`CLICKHOUSE_URL=${state.clickhouse.url}`] : []),
   ]
-  return [...lines, '', `  Use it from another shell:  export ${exports.join(' ')}`].join('\n')
+  const topics = state.kafka.topics.length > 0 ? [`  Topics: ${state.kafka.topics.join(', ')}`] : []
+  return [...lines, ...topics, '', `  Use it from another shell:  export ${exports.join(' ')}`].join('\n')
 }

@@ -7,3 +7,4 @@ export {
   type SchemaRegistrySettings,
   type ClickHouseSettings,
 } from './connectionSettings.js'
+export { pipelineTopics, type PipelineTopic } from './topics.js'

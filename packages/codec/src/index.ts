@@ -1,0 +1,8 @@
+export {
+  createAuditEventCodec,
+  defaultMaxEventBytes,
+  type AuditEventCodec,
+  type AuditEventCodecOptions,
+} from './auditEventCodec.js'
+export { CodecError, codecErrorCodes, type CodecErrorCode } from './codecError.js'
+export { readWireHeader, writeWireHeader, wireHeaderBytes, type WireMessage } from './wireFormat.js'

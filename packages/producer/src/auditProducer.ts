@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto'
+import { Partitioners, type Kafka, type Producer } from 'kafkajs'
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
+import { createAuditEventCodec, type AuditEventCodec } from '@audit-pipeline/codec'
+import { pipelineTopics } from '@audit-pipeline/config'
+import {
+  assertEventAcceptable,
+  defaultEventPolicy,
+  parseEventJson,
+  redactEvent,
+  type AuditEvent,
+  type AuditEventDraft,
+  type EventPolicy,
+  type RedactionMethod,
+} from '@audit-pipeline/event-model'
+import { createBatcher, type Batcher } from './batcher.js'
+import {
+  createEventBuilder,
+  type EventBuilder,
+  type EventContext,
+  type EventDefaults,
+  type ObjectInput,
+} from './eventBuilder.js'
+import { partitionKeyFor } from './partitionKey.js'
+import { ProducerError } from './producerError.js'
+
+/** The topic producers write to unless told otherwise; the normalizer reads it. */
+export const defaultProducerTopic = pipelineTopics.events.name
+
+export type AuditProducerOptions = {
+  kafka: Kafka
+  registry: SchemaRegistry
+  /** Where the brokers and registry are, for error messages only. */
+  endpoints?: { brokers?: string[]; registryUrl?: string }
+  topic?: string
+  defaults: Omit<EventDefaults, 'category' | 'snapshots'> &
+    Partial<Pick<EventDefaults, 'category' | 'snapshots'>>
+  policy?: EventPolicy
+  /** How sensitive fields are hidden before events leave the process. Default: dropped. */
+  redaction?: RedactionMethod
+  batching?: { maxBatchSize?: number; lingerMs?: number; maxBufferedEvents?: number }
+  /**
+   * `avro` (default): the registered schema, Confluent wire format. `json`: the documented JSON
+   * form as UTF-8, for consumers that cannot read Avro (the normalizer accepts both).
+   */
+  format?: 'avro' | 'json'
+  /** Register the event schema when the registry lacks it (default true; false in production). */
+  autoRegisterSchema?: boolean
+  maxEventBytes?: number
+  now?: () => number
+  newEventId?: () => string
+}
+
+/**
+ * The producer SDK. Each call resolves with the event as sent once Kafka has acknowledged it
+ * (acks from all in-sync replicas, idempotent producer), and rejects with EventInvalidError
+ * naming the field when the event is not acceptable, or ProducerError when it could not be sent.
+ */
+export type AuditProducer = {
+  created(object: ObjectInput, after: unknown, context: EventContext): Promise<AuditEvent>
+  /** Undefined (nothing sent) when before and after are equal, unless `emitUnchanged`. */
+  updated(
+    object: ObjectInput,
+    before: unknown,
+    after: unknown,
+    context: EventContext & { emitUnchanged?: boolean },
+  ): Promise<AuditEvent | undefined>
+  deleted(object: ObjectInput, before: unknown, context: EventContext): Promise<AuditEvent>
+  read(object: ObjectInput, context: EventContext): Promise<AuditEvent>
+  operation(
+    name: string,
+    object: ObjectInput,
+    details: { before?: unknown; after?: unknown },
+    context: EventContext,
+  ): Promise<AuditEvent>
+  /** An event in the documented JSON form (schemas/README.md). */
+  generic(event: unknown): Promise<AuditEvent>
+  /** Bulk operations: events built with `build`, sent together, resolved when all are in Kafka. */
+  batch(events: readonly (AuditEvent | undefined)[]): Promise<AuditEvent[]>
+  /** Builds events without sending them, for `batch`. */
+  readonly build: EventBuilder
+  /** Sends everything buffered and waits for Kafka's acknowledgement. */
+  flush(): Promise<void>
+  /** Flushes, then disconnects. The producer cannot be used afterwards. */
+  close(): Promise<void>
+  readonly schemaId: number
+  readonly topic: string
+}
+
+type Outgoing = { key: string; value: Buffer; eventId: string }
+
+export async function createAuditProducer(options: AuditProducerOptions): Promise<AuditProducer> {
+  const topic = options.topic ?? defaultProducerTopic
+  const now = options.now ?? Date.now
+  const policy = options.policy ?? defaultEventPolicy
+  const redaction = options.redaction ?? { mode: 'drop' }
+  const build = createEventBuilder(
+    { category: 'business', snapshots: true, ...options.defaults },
+    { now, newEventId: options.newEventId ?? randomUUID },
+  )
+
+  let codec: AuditEventCodec
+  try {
+    codec = await createAuditEventCodec({
+      registry: options.registry,
+      autoRegister: options.autoRegisterSchema ?? true,
+      ...(options.maxEventBytes !== undefined && { maxEventBytes: options.maxEventBytes }),
+    })
+  } catch (error) {
+    throw new ProducerError(
+      'REGISTRY_UNAVAILABLE',
+      `cannot use the schema registry${at(options.endpoints?.registryUrl)}: ${(error as Error).message}`,
+      true,
+      { cause: error },
+    )
+  }
+
+  const producer: Producer = options.kafka.producer({
+    idempotent: true,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    // One request in flight per broker keeps one object's events in order through retries.
+    maxInFlightRequests: 1,
+    // Bounded, so an unreachable broker becomes an error for the caller instead of a hang.
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+  })
+  try {
+    await producer.connect()
+  } catch (error) {
+    throw new ProducerError(
+      'BROKER_UNAVAILABLE',
+      `cannot connect to Kafka${at(options.endpoints?.brokers?.join(','))}: ${(error as Error).message}`,
+      true,
+      { cause: error },
+    )
+  }
+
+  try {
+    await assertTopicExists(options.kafka, topic, options.endpoints?.brokers)
+  } catch (error) {
+    await producer.disconnect()
+    throw error
+  }
+
+  const batcher: Batcher<Outgoing> = createBatcher({
+    maxBatchSize: options.batching?.maxBatchSize ?? 1_000,
+    lingerMs: options.batching?.lingerMs ?? 5,
+    maxBufferedItems: options.batching?.maxBufferedEvents ?? 20_000,
+    send: async (messages) => {
+      try {
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: messages.map((m) => ({
+            key: m.key,
+            value: m.value,
+            headers: { 'audit-event-id': m.eventId },
+          })),
+        })
+      } catch (error) {
+        throw new ProducerError(
+          'SEND_FAILED',
+          `Kafka did not accept ${messages.length} event(s) on ${topic}: ${(error as Error).message}`,
+          true,
+          {
+            cause: error,
+          },
+        )
+      }
+    },
+  })
+
+  const encode =
+    options.format === 'json'
+      ? (event: AuditEvent) => Buffer.from(JSON.stringify(event))
+      : (event: AuditEvent) => codec.encode(event)
+
+  let closed = false
+  /** Validates, redacts and encodes synchronously, so a bad event fails before anything is buffered. */
+  const prepare = (event: AuditEvent): { event: AuditEvent; outgoing: Outgoing } => {
+    if (closed) throw new ProducerError('CLOSED', 'the audit producer is closed', false)
+    assertEventAcceptable(event, now(), policy)
+    const redacted = redactEvent(event, redaction)
+    return {
+      event: redacted,
+      outgoing: { key: partitionKeyFor(redacted), value: encode(redacted), eventId: redacted.event_id },
+    }
+  }
+  const send = async (event: AuditEvent): Promise<AuditEvent> => {
+    const prepared = prepare(event)
+    await batcher.add(prepared.outgoing)
+    return prepared.event
+  }
+  const sendDraft = (draft: AuditEventDraft): Promise<AuditEvent> =>
+    send({ ...draft, recorded_at: draft.recorded_at ?? now() })
+
+  // Every method is async, so a bad call rejects its promise instead of throwing at the caller.
+  return {
+    created: async (object, after, context) => send(build.created(object, after, context)),
+    updated: async (object, before, after, context) => {
+      const event = build.updated(object, before, after, context)
+      return event && send(event)
+    },
+    deleted: async (object, before, context) => send(build.deleted(object, before, context)),
+    read: async (object, context) => send(build.read(object, context)),
+    operation: async (name, object, details, context) =>
+      send(build.operation(name, object, details, context)),
+    generic: async (input) => sendDraft(parseEventJson(input)),
+    async batch(events) {
+      // All or nothing on validation: a bad event rejects the batch before any of it is sent.
+      const prepared = events.filter((e): e is AuditEvent => e !== undefined).map(prepare)
+      await Promise.all(prepared.map((p) => batcher.add(p.outgoing)))
+      return prepared.map((p) => p.event)
+    },
+    build,
+    flush: () => batcher.flush(),
+    async close() {
+      if (closed) return
+      closed = true
+      await batcher.flush()
+      await producer.disconnect()
+    },
+    schemaId: codec.schemaId,
+    topic,
+  }
+}
+
+const at = (where: string | undefined) => (where ? ` at ${where}` : '')
+
+/** Sending to a missing topic would only fail after every retry; say so at start-up instead. */
+async function assertTopicExists(kafka: Kafka, topic: string, brokers: string[] | undefined): Promise<void> {
+  const admin = kafka.admin()
+  try {
+    await admin.connect()
+    const topics = await admin.listTopics()
+    if (!topics.includes(topic)) {
+      throw new ProducerError(
+        'TOPIC_MISSING',
+        `topic ${topic} does not exist${at(brokers?.join(','))}: create it (the local stack creates the pipeline's topics) or send to another topic`,
+        false,
+      )
+    }
+  } finally {
+    await admin.disconnect()
+  }
+}

@@ -1,0 +1,15 @@
+import type { AuditEvent } from '@audit-pipeline/event-model'
+
+/**
+ * The Kafka message key: tenant, object type and the object's full id, so every event about one
+ * object lands on one partition and its history stays in order. Parts are joined with a
+ * character ids do not contain in practice and escaped if they do, so two different objects can
+ * never share a key.
+ */
+export function partitionKeyFor(event: Pick<AuditEvent, 'tenant' | 'object'>): string {
+  const { type, id, id2, id3 } = event.object
+  return [event.tenant, type, id, id2, id3]
+    .filter((part): part is string => part !== null)
+    .map((part) => part.replaceAll('\\', '\\\\').replaceAll('/', '\\/'))
+    .join('/')
+}

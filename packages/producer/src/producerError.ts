@@ -1,0 +1,26 @@
+export const producerErrorCodes = [
+  /** Kafka could not be reached when connecting. */
+  'BROKER_UNAVAILABLE',
+  /** The schema registry could not be reached, or refused the event schema. */
+  'REGISTRY_UNAVAILABLE',
+  /** The topic to send to does not exist. */
+  'TOPIC_MISSING',
+  /** Kafka did not acknowledge a batch after the retries: its events were not recorded. */
+  'SEND_FAILED',
+  /** The producer was closed. */
+  'CLOSED',
+] as const
+
+export type ProducerErrorCode = (typeof producerErrorCodes)[number]
+
+export class ProducerError extends Error {
+  constructor(
+    readonly code: ProducerErrorCode,
+    message: string,
+    readonly retriable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+    this.name = 'ProducerError'
+  }
+}
