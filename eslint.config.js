@@ -19,7 +19,10 @@ export default tseslint.config(
       // An un-awaited commit or insert is a data-loss bug.
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // No deep imports into another package's internals: use its public entry point.
       'no-restricted-imports': [
         'error',

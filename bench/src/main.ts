@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
 import { startStack } from '@audit-pipeline/local-stack'
 import { rawKafkaThroughput, sdkThroughput, type ThroughputRow } from './producerThroughput.js'
+import { stageCosts } from './stageCosts.js'
 
 /**
  * `npm run bench`: producer throughput on a local stack of its own (broker on the same machine),
@@ -60,6 +61,12 @@ try {
     valueBytes: Math.round(avro.bytes / avro.events),
   })
   printTable([json, avro, raw], json)
+
+  console.log('\nCPU per event before Kafka, one thread, no I/O:')
+  stageCosts(50_000) // warm-up
+  for (const { stage, microsPerEvent } of stageCosts(50_000)) {
+    console.log(`  ${stage.padEnd(40)} ${microsPerEvent.toFixed(1).padStart(6)} µs`)
+  }
 } finally {
   await stack.stop()
   rmSync(stateDir, { recursive: true, force: true })

@@ -60,7 +60,10 @@ schemas
   .action(
     run(async (options: { registry?: string }) =>
       schemasRegisterCommand(
-        options.registry ?? resolveEndpoints(process.env, defaultStateDir(process.env)).registryUrl,
+        // Registering needs only the registry, not Kafka.
+        options.registry ??
+          process.env['SCHEMA_REGISTRY_URL'] ??
+          resolveEndpoints(process.env, defaultStateDir(process.env)).registryUrl,
         out,
       ),
     ),

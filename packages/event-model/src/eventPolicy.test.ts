@@ -62,3 +62,34 @@ describe('eventProblems', () => {
     expect(() => assertEventAcceptable(broken, now)).toThrow(EventInvalidError)
   })
 })
+
+describe('eventProblems on changes and sensitive fields', () => {
+  it('rejects malformed paths and changes that change nothing', () => {
+    const problems = eventProblems(
+      {
+        ...example,
+        changes: [
+          { path: 'a..b', old_value: '1', new_value: '2', value_type: 'number' },
+          { path: 'status', old_value: null, new_value: null, value_type: 'null' },
+          { path: 'labels["e.mail"]', old_value: null, new_value: '"x"', value_type: 'string' },
+        ],
+        sensitive_fields: ['cards[*].number', 'bad path'],
+      },
+      now,
+    )
+    expect(problems).toEqual([
+      {
+        field: 'changes[0].path',
+        message: `'a..b' is not a field path (e.g. customer.address.city, tags[2], labels["e.mail"])`,
+      },
+      {
+        field: 'changes[1]',
+        message: 'a change needs old_value, new_value or both (neither means nothing changed)',
+      },
+      {
+        field: 'sensitive_fields[1]',
+        message: `'bad path' is not a field path (e.g. customer.email, cards[*].number)`,
+      },
+    ])
+  })
+})

@@ -1,5 +1,6 @@
 import { standardCategories, valueTypes, type AuditEvent } from './auditEvent.js'
 import { EventInvalidError, type EventProblem } from './eventInvalidError.js'
+import { parsePath } from './jsonValuePath.js'
 import type { AuditEventDraft } from './jsonForm.js'
 
 /** What a deployment accepts beyond the schema's shape. */
@@ -15,7 +16,8 @@ export const defaultEventPolicy: EventPolicy = {
   maxFutureSkewMs: 5 * 60_000,
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/** Any UUID form (8-4-4-4-12 hex): ids come from many systems, not all of them RFC 9562 v4. */
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * The rules the shape alone cannot express, for events built in code as well as parsed from
@@ -26,6 +28,8 @@ export function eventProblems(
   event: AuditEventDraft | AuditEvent,
   now: number,
   policy: EventPolicy = defaultEventPolicy,
+  /** Skip re-parsing change values and snapshots that our own JSON writer produced. */
+  { jsonTextTrusted = false }: { jsonTextTrusted?: boolean } = {},
 ): EventProblem[] {
   const problems: EventProblem[] = []
   const problem = (field: string, message: string) => problems.push({ field, message })
@@ -68,6 +72,15 @@ export function eventProblems(
   }
   event.changes?.forEach((change, i) => {
     required(`changes[${i}].path`, change.path)
+    if (typeof change.path === 'string' && change.path.trim() !== '' && !isPath(change.path)) {
+      problem(
+        `changes[${i}].path`,
+        `'${change.path}' is not a field path (e.g. customer.address.city, tags[2], labels["e.mail"])`,
+      )
+    }
+    if (change.old_value === null && change.new_value === null) {
+      problem(`changes[${i}]`, 'a change needs old_value, new_value or both (neither means nothing changed)')
+    }
     if (!(valueTypes as readonly string[]).includes(change.value_type)) {
       problem(`changes[${i}].value_type`, `expected one of: ${valueTypes.join(', ')}`)
     }
@@ -76,8 +89,17 @@ export function eventProblems(
         problem(`changes[${i}].${side}`, 'expected JSON text')
     }
   })
+  event.sensitive_fields?.forEach((path, i) => {
+    if (!isPath(path.replaceAll('[*]', '[0]'))) {
+      problem(
+        `sensitive_fields[${i}]`,
+        `'${path}' is not a field path (e.g. customer.email, cards[*].number)`,
+      )
+    }
+  })
   for (const side of ['before', 'after'] as const) {
-    if (event[side] !== null && !isJsonText(event[side])) problem(side, 'expected JSON text')
+    if (!jsonTextTrusted && event[side] !== null && !isJsonText(event[side]))
+      problem(side, 'expected JSON text')
   }
   return problems
 }
@@ -87,9 +109,19 @@ export function assertEventAcceptable(
   event: AuditEventDraft | AuditEvent,
   now: number,
   policy: EventPolicy = defaultEventPolicy,
+  options: { jsonTextTrusted?: boolean } = {},
 ): void {
-  const problems = eventProblems(event, now, policy)
+  const problems = eventProblems(event, now, policy, options)
   if (problems.length > 0) throw new EventInvalidError(problems)
+}
+
+function isPath(path: string): boolean {
+  try {
+    parsePath(path)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function isJsonText(value: unknown): boolean {

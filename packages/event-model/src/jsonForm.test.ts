@@ -124,3 +124,10 @@ describe('parseEventJson', () => {
     ).toEqual(["actor: unknown field 'role'", 'attributes.retries: attribute values must be strings'])
   })
 })
+
+describe('parseEventJson snapshots', () => {
+  it('treats a null snapshot as none, like a missing one', () => {
+    const event = parseEventJson({ ...examples[1], before: null })
+    expect(event.before).toBeNull()
+  })
+})

@@ -9,6 +9,7 @@ import {
   type ValueType,
 } from './auditEvent.js'
 import { EventInvalidError, type EventProblem } from './eventInvalidError.js'
+import { uuidPattern } from './eventPolicy.js'
 
 /**
  * The documented JSON form of an audit event (schemas/README.md): the Avro field names, with
@@ -68,10 +69,15 @@ const change = z
       valueTypeOf(c.new_value !== undefined ? c.new_value : c.old_value)) as ValueType,
   }))
 
-const snapshot = jsonValue.optional().transform((v) => (v === undefined ? null : JSON.stringify(v)))
+// A snapshot left out or given as null: there is none.
+const snapshot = jsonValue
+  .nullish()
+  .transform((v) => (v === undefined || v === null ? null : JSON.stringify(v)))
 
 const eventJson = z.strictObject({
-  event_id: z.uuid({ error: 'expected a UUID, e.g. 3f1c2a9e-8d4b-4f6a-9c1e-2b7d5e8f0a13' }),
+  event_id: z
+    .string({ error: 'expected a UUID, e.g. 3f1c2a9e-8d4b-4f6a-9c1e-2b7d5e8f0a13' })
+    .regex(uuidPattern, 'expected a UUID, e.g. 3f1c2a9e-8d4b-4f6a-9c1e-2b7d5e8f0a13'),
   occurred_at: timestamp,
   recorded_at: timestamp.optional(),
   tenant: text,

@@ -26,6 +26,17 @@ export function formatPath(segments: readonly PathSegment[]): string {
   return segments.reduce<string>((path, segment) => appendToPath(path, segment), '')
 }
 
+/**
+ * Where a value sits, for a change or an error: its path, or the segments of its path. Walks over
+ * whole snapshots keep the segments on a stack and format them only for the few values that need
+ * a path: formatting every path took longer than the rest of the walk.
+ */
+export type ValuePath = string | readonly PathSegment[]
+
+export function pathText(path: ValuePath): string {
+  return typeof path === 'string' ? path : formatPath(path)
+}
+
 /** The path of a key or item inside the value at `path` (`''` is the snapshot itself). */
 export function appendToPath(path: string, segment: PathSegment): string {
   if (typeof segment === 'number') return `${path}[${segment}]`

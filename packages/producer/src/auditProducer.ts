@@ -38,10 +38,11 @@ export type AuditProducerOptions = {
   policy?: EventPolicy
   /** How sensitive fields are hidden before events leave the process. Default: dropped. */
   redaction?: RedactionMethod
-  batching?: { maxBatchSize?: number; lingerMs?: number; maxBufferedEvents?: number }
+  batching?: { maxBatchSize?: number; maxBatchBytes?: number; lingerMs?: number; maxBufferedEvents?: number }
   /**
-   * `avro` (default): the registered schema, Confluent wire format. `json`: the documented JSON
-   * form as UTF-8, for consumers that cannot read Avro (the normalizer accepts both).
+   * `avro` (default): the registered schema, Confluent wire format. `json`: the canonical event
+   * as JSON text (UTF-8), change values and snapshots staying JSON text as in Avro; the plain
+   * JSON baseline of `npm run bench`.
    */
   format?: 'avro' | 'json'
   /** Register the event schema when the registry lacks it (default true; false in production). */
@@ -143,6 +144,10 @@ export async function createAuditProducer(options: AuditProducerOptions): Promis
 
   const batcher: Batcher<Outgoing> = createBatcher({
     maxBatchSize: options.batching?.maxBatchSize ?? 1_000,
+    // Kafka refuses a partition's batch over max.message.bytes (1 MiB by default); keeping the
+    // whole request under it keeps every partition's share under it too.
+    maxBatchBytes: options.batching?.maxBatchBytes ?? 900 * 1024,
+    sizeOf: (message) => message.value.length + message.key.length + 64,
     lingerMs: options.batching?.lingerMs ?? 5,
     maxBufferedItems: options.batching?.maxBufferedEvents ?? 20_000,
     send: async (messages) => {
@@ -176,17 +181,18 @@ export async function createAuditProducer(options: AuditProducerOptions): Promis
 
   let closed = false
   /** Validates, redacts and encodes synchronously, so a bad event fails before anything is buffered. */
-  const prepare = (event: AuditEvent): { event: AuditEvent; outgoing: Outgoing } => {
+  const prepare = (event: AuditEvent, jsonTextTrusted = false): { event: AuditEvent; outgoing: Outgoing } => {
     if (closed) throw new ProducerError('CLOSED', 'the audit producer is closed', false)
-    assertEventAcceptable(event, now(), policy)
+    assertEventAcceptable(event, now(), policy, { jsonTextTrusted })
     const redacted = redactEvent(event, redaction)
     return {
       event: redacted,
       outgoing: { key: partitionKeyFor(redacted), value: encode(redacted), eventId: redacted.event_id },
     }
   }
-  const send = async (event: AuditEvent): Promise<AuditEvent> => {
-    const prepared = prepare(event)
+  /** `built`: made by our builder or JSON form, whose JSON text needs no second check. */
+  const send = async (event: AuditEvent, built = true): Promise<AuditEvent> => {
+    const prepared = prepare(event, built)
     await batcher.add(prepared.outgoing)
     return prepared.event
   }
@@ -207,7 +213,8 @@ export async function createAuditProducer(options: AuditProducerOptions): Promis
     generic: async (input) => sendDraft(parseEventJson(input)),
     async batch(events) {
       // All or nothing on validation: a bad event rejects the batch before any of it is sent.
-      const prepared = events.filter((e): e is AuditEvent => e !== undefined).map(prepare)
+      // Events given here may have been assembled by hand: check their JSON text too.
+      const prepared = events.filter((e): e is AuditEvent => e !== undefined).map((e) => prepare(e))
       await Promise.all(prepared.map((p) => batcher.add(p.outgoing)))
       return prepared.map((p) => p.event)
     },

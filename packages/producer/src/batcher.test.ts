@@ -110,4 +110,23 @@ describe('createBatcher', () => {
     await flushed
     expect(batcher.buffered).toBe(0)
   })
+
+  it('ends a batch before it passes maxBatchBytes, sending an oversized item alone', async () => {
+    const { calls, send } = controlledSend()
+    const batcher = createBatcher({
+      maxBatchSize: 10,
+      maxBatchBytes: 100,
+      sizeOf: (n: number) => n,
+      lingerMs: 10,
+      maxBufferedItems: 100,
+      send,
+    })
+    for (const n of [40, 50, 20, 150, 30]) void batcher.add(n)
+    await vi.advanceTimersByTimeAsync(10)
+    for (let i = 0; i < 4; i++) {
+      calls[i]?.finish()
+      await vi.advanceTimersByTimeAsync(0)
+    }
+    expect(calls.map((c) => c.items)).toEqual([[40, 50], [20], [150], [30]])
+  })
 })

@@ -2,11 +2,15 @@
  * Collects items into batches and sends one batch at a time: a batch goes when it is full or
  * when its first item has waited `lingerMs`. Each `add` resolves only when the batch holding its
  * item was sent (for the producer: acknowledged by Kafka), and rejects with that batch's error.
+ * A batch also ends where its size would pass `maxBatchBytes`.
  * One batch in flight at a time keeps items in the order they were added; at most
  * `maxBufferedItems` wait, and `add` waits for room beyond that, so memory stays bounded.
  */
 export type BatcherOptions<T> = {
   maxBatchSize: number
+  /** A batch also ends before its items' `sizeOf` would pass this (an item alone may). */
+  maxBatchBytes?: number
+  sizeOf?: (item: T) => number
   lingerMs: number
   maxBufferedItems: number
   send: (items: T[]) => Promise<void>
@@ -38,7 +42,7 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
     clearTimeout(lingerTimer)
     lingerTimer = undefined
     lingerElapsed = false
-    const batch = pending.slice(0, options.maxBatchSize)
+    const batch = pending.slice(0, batchLength())
     pending = pending.slice(batch.length)
     while (waitingForRoom.length > 0 && pending.length < options.maxBufferedItems) waitingForRoom.shift()!()
     inFlight = options
@@ -53,6 +57,19 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
         if (pending.length > 0) lingerElapsed = true
         dispatch()
       })
+  }
+
+  /** How many pending items make the next batch: up to maxBatchSize and maxBatchBytes. */
+  const batchLength = () => {
+    const { maxBatchBytes, sizeOf } = options
+    const limit = Math.min(options.maxBatchSize, pending.length)
+    if (maxBatchBytes === undefined || sizeOf === undefined) return limit
+    let bytes = 0
+    for (let i = 0; i < limit; i++) {
+      bytes += sizeOf(pending[i]!.item)
+      if (bytes > maxBatchBytes) return Math.max(i, 1)
+    }
+    return limit
   }
 
   const startLinger = () => {

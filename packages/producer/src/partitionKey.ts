@@ -8,8 +8,8 @@ import type { AuditEvent } from '@audit-pipeline/event-model'
  */
 export function partitionKeyFor(event: Pick<AuditEvent, 'tenant' | 'object'>): string {
   const { type, id, id2, id3 } = event.object
-  return [event.tenant, type, id, id2, id3]
-    .filter((part): part is string => part !== null)
-    .map((part) => part.replaceAll('\\', '\\\\').replaceAll('/', '\\/'))
-    .join('/')
+  // A missing id2 stays an empty part when id3 is set, so (null, x) and (x, null) differ.
+  const parts = [event.tenant, type, id, id2 ?? '', id3 ?? '']
+  while (parts.length > 3 && parts.at(-1) === '') parts.pop()
+  return parts.map((part) => part.replaceAll('\\', '\\\\').replaceAll('/', '\\/')).join('/')
 }
