@@ -5,7 +5,8 @@ import { createAuditProducer, partitionKeyFor } from '@audit-pipeline/producer'
 
 export type ThroughputRow = { name: string; events: number; seconds: number; bytes: number }
 
-const ticketBefore = {
+/** The record every benchmark event updates: a ticket with nested and array fields. */
+export const ticketBefore = {
   title: 'Export to PDF fails',
   priority: 'Urgent',
   status: 'open',

@@ -1,3 +1,5 @@
+import { AuditError } from '@audit-pipeline/errors'
+
 export const schemaRegistryErrorCodes = [
   /** No answer: connection refused, DNS failure, or no response within the request timeout. */
   'REGISTRY_UNREACHABLE',
@@ -10,14 +12,4 @@ export const schemaRegistryErrorCodes = [
 export type SchemaRegistryErrorCode = (typeof schemaRegistryErrorCodes)[number]
 
 /** A schema registry request that did not give an answer the gate can use; the message names the URL. */
-export class SchemaRegistryError extends Error {
-  constructor(
-    readonly code: SchemaRegistryErrorCode,
-    message: string,
-    readonly retriable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-    this.name = 'SchemaRegistryError'
-  }
-}
+export class SchemaRegistryError extends AuditError<SchemaRegistryErrorCode> {}

@@ -1,3 +1,5 @@
+import { AuditError } from '@audit-pipeline/errors'
+
 export const codecErrorCodes = [
   /** The message is not in the Confluent wire format, or its body does not decode. */
   'EVENT_UNDECODABLE',
@@ -9,14 +11,4 @@ export const codecErrorCodes = [
 
 export type CodecErrorCode = (typeof codecErrorCodes)[number]
 
-export class CodecError extends Error {
-  constructor(
-    readonly code: CodecErrorCode,
-    message: string,
-    readonly retriable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-    this.name = 'CodecError'
-  }
-}
+export class CodecError extends AuditError<CodecErrorCode> {}

@@ -1,3 +1,5 @@
+import { AuditError } from '@audit-pipeline/errors'
+
 export const producerErrorCodes = [
   /** Kafka could not be reached when connecting. */
   'BROKER_UNAVAILABLE',
@@ -13,14 +15,4 @@ export const producerErrorCodes = [
 
 export type ProducerErrorCode = (typeof producerErrorCodes)[number]
 
-export class ProducerError extends Error {
-  constructor(
-    readonly code: ProducerErrorCode,
-    message: string,
-    readonly retriable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-    this.name = 'ProducerError'
-  }
-}
+export class ProducerError extends AuditError<ProducerErrorCode> {}

@@ -1,3 +1,5 @@
+import { AuditError } from '@audit-pipeline/errors'
+
 export const storageErrorCodes = [
   /** Another process has the embedded data directory open. */
   'EMBEDDED_DATA_DIR_IN_USE',
@@ -19,14 +21,4 @@ export type StorageErrorCode = (typeof storageErrorCodes)[number]
  * What this package itself throws. Errors from ClickHouse reach callers as `@clickhouse/client`'s
  * `ClickHouseError` on both transports, with the server's `code` and `type`.
  */
-export class StorageError extends Error {
-  constructor(
-    readonly code: StorageErrorCode,
-    message: string,
-    readonly retriable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-    this.name = 'StorageError'
-  }
-}
+export class StorageError extends AuditError<StorageErrorCode> {}

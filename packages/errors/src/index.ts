@@ -1,0 +1,1 @@
+export { AuditError } from './auditError.js'
