@@ -80,6 +80,7 @@ async function runAll(): Promise<void> {
   print(
     '\n  Services: none yet; the normalizer, ClickHouse sink, forwarder and alerting join here as they are built.',
   )
+  print('  Send events: npx audit-pipeline produce --file schemas/examples/ticket-9548-B1.ndjson')
   print('  Press Ctrl-C to stop everything.')
   // Keep the process alive until a signal arrives.
   setInterval(() => undefined, 1 << 30)
