@@ -1,7 +1,13 @@
 export * from './auditEvent.js'
 export { EventInvalidError, type EventProblem } from './eventInvalidError.js'
 export { parseEventJson, valueTypeOf, type AuditEventDraft } from './jsonForm.js'
-export { assertEventAcceptable, defaultEventPolicy, eventProblems, type EventPolicy } from './eventPolicy.js'
+export {
+  assertEventAcceptable,
+  defaultEventPolicy,
+  eventProblems,
+  uuidPattern,
+  type EventPolicy,
+} from './eventPolicy.js'
 export { diffValues, type DiffOptions } from './diffValues.js'
 export { applyChanges } from './diffApply.js'
 export { snapshotJsonText } from './jsonValueSnapshot.js'
