@@ -1,15 +1,15 @@
 import type { FieldChange } from './auditEvent.js'
-import { appendToPath, compareKeys, type PathSegment } from './jsonValuePath.js'
+import { presentMembers, sortMembers } from './jsonValueMembers.js'
+import { compareKeys, formatPath, type PathSegment } from './jsonValuePath.js'
 import { coversPath, parsePathPatterns } from './jsonValuePathPatterns.js'
 import {
   Ancestors,
   arrayItem,
-  presentMembers,
+  canonicalJsonText,
   recordSnapshot,
   snapshotKindOf,
-  snapshotToJsonTree,
+  type SnapshotKind,
 } from './jsonValueSnapshot.js'
-import { writeJsonText } from './jsonValueTree.js'
 
 export type DiffOptions = {
   /**
@@ -51,65 +51,143 @@ export type DiffOptions = {
  * - `value_type` is the new value's type, or the old one's when the field was removed.
  */
 export function diffValues(before: unknown, after: unknown, options: DiffOptions = {}): FieldChange[] {
-  const comparesWhole = wholeComparisonRule(options)
-  const beforeAncestors = new Ancestors()
-  const afterAncestors = new Ancestors()
-  const changes: FieldChange[] = []
+  const diff = new SnapshotDiff(wholeComparisonRule(options))
+  // recordSnapshot has checked both roots, and no option compares the root whole (maxDepth is at
+  // least 1, a wholeAt pattern names a field), so the walk starts at the roots' members.
+  diff.compareContainers(recordSnapshot(before, 'before'), recordSnapshot(after, 'after'))
+  return diff.changes
+}
 
-  const diffAt = (oldValue: unknown, newValue: unknown, segments: PathSegment[], path: string): void => {
-    const oldKind = snapshotKindOf(oldValue, path)
-    const newKind = snapshotKindOf(newValue, path)
-    const sameContainerKind = oldKind === newKind && (oldKind === 'object' || oldKind === 'array')
-    if (sameContainerKind && !comparesWhole(oldKind, segments)) {
-      diffContainers(oldValue as object, newValue as object, segments, path)
+/** Whether the containers at `path` are compared whole rather than member by member (options). */
+type WholeComparisonRule = (kind: 'object' | 'array', path: readonly PathSegment[]) => boolean
+
+/** One diff in progress: where it is in both snapshots, and the changes found so far. */
+class SnapshotDiff {
+  readonly changes: FieldChange[] = []
+  /**
+   * The path of the two values being compared, as a stack of segments: formatted only for a
+   * change or a refusal, since most values of a record are neither.
+   */
+  private readonly path: PathSegment[] = []
+  private readonly beforeAncestors = new Ancestors()
+  private readonly afterAncestors = new Ancestors()
+
+  constructor(private readonly comparesWhole: WholeComparisonRule) {}
+
+  /** The values at the current path; `undefined` where a snapshot has no such field or item. */
+  private compare(oldValue: unknown, newValue: unknown): void {
+    if (oldValue === newValue) {
+      this.checkShared(oldValue)
       return
     }
-    const valueType = newKind !== 'absent' ? newKind : oldKind
-    if (valueType === 'absent') return
-    const oldText = oldKind === 'absent' ? null : jsonTextOf(oldValue, path, beforeAncestors)
-    const newText = newKind === 'absent' ? null : jsonTextOf(newValue, path, afterAncestors)
-    if (oldKind === newKind && oldText === newText) return
-    changes.push({ path, old_value: oldText, new_value: newText, value_type: valueType })
+    const oldKind = snapshotKindOf(oldValue, this.path)
+    const newKind = snapshotKindOf(newValue, this.path)
+    const sameContainerKind = oldKind === newKind && (oldKind === 'object' || oldKind === 'array')
+    if (sameContainerKind && !this.comparesWhole(oldKind, this.path)) {
+      this.compareContainers(oldValue as object, newValue as object)
+      return
+    }
+    this.compareWhole(oldValue, oldKind, newValue, newKind)
   }
 
-  const diffContainers = (
-    oldContainer: object,
-    newContainer: object,
-    segments: PathSegment[],
-    path: string,
-  ) => {
-    beforeAncestors.enter(oldContainer, path)
-    afterAncestors.enter(newContainer, path)
-    if (Array.isArray(oldContainer) && Array.isArray(newContainer)) {
-      for (let index = 0; index < Math.max(oldContainer.length, newContainer.length); index++) {
-        const itemPath = appendToPath(path, index)
-        const oldItem = index < oldContainer.length ? arrayItem(oldContainer, index, itemPath) : undefined
-        const newItem = index < newContainer.length ? arrayItem(newContainer, index, itemPath) : undefined
-        diffAt(oldItem, newItem, [...segments, index], itemPath)
+  /**
+   * compare(value, value), for a value both snapshots hold: an unchanged leaf, or a container an
+   * update left as it was (`{ ...before, status }` shares every other field). Nothing in it can
+   * have changed, so no text is written, but everything is checked as compare would check it: in
+   * the same order, against both sides' ancestors.
+   */
+  private checkShared(value: unknown): void {
+    const kind = snapshotKindOf(value, this.path)
+    if (kind !== 'object' && kind !== 'array') return
+    if (this.comparesWhole(kind, this.path)) {
+      this.compareWhole(value, kind, value, kind)
+      return
+    }
+    this.beforeAncestors.enter(value as object, this.path)
+    this.afterAncestors.enter(value as object, this.path)
+    if (kind === 'array') {
+      const array = value as readonly unknown[]
+      for (let index = 0; index < array.length; index++) {
+        this.path.push(index)
+        this.checkShared(arrayItem(array, index, this.path))
+        this.path.pop()
       }
     } else {
-      const oldMembers = presentMembers(oldContainer)
-      const newMembers = presentMembers(newContainer)
-      const keys = [...new Set([...oldMembers.keys(), ...newMembers.keys()])].sort(compareKeys)
-      for (const key of keys) {
-        diffAt(oldMembers.get(key), newMembers.get(key), [...segments, key], appendToPath(path, key))
+      const { keys, values } = presentMembers(value as object)
+      sortMembers({ keys, values })
+      for (let i = 0; i < keys.length; i++) {
+        this.path.push(keys[i]!)
+        this.checkShared(values[i])
+        this.path.pop()
       }
     }
-    beforeAncestors.leave(oldContainer)
-    afterAncestors.leave(newContainer)
+    this.beforeAncestors.leave()
+    this.afterAncestors.leave()
   }
 
-  diffAt(recordSnapshot(before, 'before'), recordSnapshot(after, 'after'), [], '')
-  return changes
+  /** One change carrying both whole values, unless they are of the same kind with the same text. */
+  private compareWhole(oldValue: unknown, oldKind: SnapshotKind, newValue: unknown, newKind: SnapshotKind) {
+    const valueType = newKind !== 'absent' ? newKind : oldKind
+    if (valueType === 'absent') return
+    const oldText = oldKind === 'absent' ? null : canonicalJsonText(oldValue, this.path, this.beforeAncestors)
+    const newText = newKind === 'absent' ? null : canonicalJsonText(newValue, this.path, this.afterAncestors)
+    if (oldKind === newKind && oldText === newText) return
+    this.changes.push({
+      path: formatPath(this.path),
+      old_value: oldText,
+      new_value: newText,
+      value_type: valueType,
+    })
+  }
+
+  /** Two objects or two arrays, member by member (or item by item) below the current path. */
+  compareContainers(oldContainer: object, newContainer: object): void {
+    this.beforeAncestors.enter(oldContainer, this.path)
+    this.afterAncestors.enter(newContainer, this.path)
+    if (Array.isArray(oldContainer) && Array.isArray(newContainer)) {
+      this.compareArrays(oldContainer, newContainer)
+    } else {
+      this.compareObjects(oldContainer, newContainer)
+    }
+    this.beforeAncestors.leave()
+    this.afterAncestors.leave()
+  }
+
+  private compareArrays(oldArray: readonly unknown[], newArray: readonly unknown[]): void {
+    const length = Math.max(oldArray.length, newArray.length)
+    for (let index = 0; index < length; index++) {
+      this.path.push(index)
+      const oldItem = index < oldArray.length ? arrayItem(oldArray, index, this.path) : undefined
+      const newItem = index < newArray.length ? arrayItem(newArray, index, this.path) : undefined
+      this.compare(oldItem, newItem)
+      this.path.pop()
+    }
+  }
+
+  /** Member by member in key order: both lists sorted, then walked side by side as in a merge. */
+  private compareObjects(oldObject: object, newObject: object): void {
+    const oldMembers = presentMembers(oldObject)
+    const newMembers = presentMembers(newObject)
+    sortMembers(oldMembers)
+    sortMembers(newMembers)
+    let oldAt = 0
+    let newAt = 0
+    while (oldAt < oldMembers.keys.length || newAt < newMembers.keys.length) {
+      const oldKey = oldMembers.keys[oldAt]
+      const newKey = newMembers.keys[newAt]
+      // Negative: the key is only in the old object; positive: only in the new one; 0: in both.
+      const order = oldKey === undefined ? 1 : newKey === undefined ? -1 : compareKeys(oldKey, newKey)
+      this.path.push(order <= 0 ? oldKey! : newKey!)
+      this.compare(
+        order <= 0 ? oldMembers.values[oldAt++] : undefined,
+        order >= 0 ? newMembers.values[newAt++] : undefined,
+      )
+      this.path.pop()
+    }
+  }
 }
 
-function jsonTextOf(value: unknown, path: string, ancestors: Ancestors): string {
-  return writeJsonText(snapshotToJsonTree(value, path, ancestors), { sortKeys: true })
-}
-
-function wholeComparisonRule(
-  options: DiffOptions,
-): (kind: 'object' | 'array', segments: PathSegment[]) => boolean {
+function wholeComparisonRule(options: DiffOptions): WholeComparisonRule {
   const { arrays = 'by-index', maxDepth = Infinity, wholeAt = [] } = options
   if (arrays !== 'by-index' && arrays !== 'whole') {
     throw new RangeError(`arrays must be 'by-index' or 'whole', got ${JSON.stringify(arrays)}`)
@@ -118,8 +196,6 @@ function wholeComparisonRule(
     throw new RangeError(`maxDepth must be a whole number of at least 1, got ${maxDepth}`)
   }
   const wholePatterns = parsePathPatterns(wholeAt)
-  return (kind, segments) =>
-    (kind === 'array' && arrays === 'whole') ||
-    segments.length >= maxDepth ||
-    coversPath(wholePatterns, segments)
+  return (kind, path) =>
+    (kind === 'array' && arrays === 'whole') || path.length >= maxDepth || coversPath(wholePatterns, path)
 }

@@ -29,7 +29,7 @@ export function formatPath(segments: readonly PathSegment[]): string {
 /**
  * Where a value sits, for a change or an error: its path, or the segments of its path. Walks over
  * whole snapshots keep the segments on a stack and format them only for the few values that need
- * a path: formatting every path took longer than the rest of the walk.
+ * a path (a change, a refusal) instead of for every value they pass.
  */
 export type ValuePath = string | readonly PathSegment[]
 

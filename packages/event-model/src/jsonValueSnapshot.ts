@@ -1,7 +1,7 @@
 import type { ValueType } from './auditEvent.js'
 import { JsonValueError } from './jsonValueError.js'
-import { appendToPath } from './jsonValuePath.js'
-import { JsonNumber, writeJsonText, type JsonTree } from './jsonValueTree.js'
+import { presentMembers, sortMembers, type Members } from './jsonValueMembers.js'
+import { pathText, type PathSegment, type ValuePath } from './jsonValuePath.js'
 
 /**
  * Snapshots as a producer holds them: JavaScript values about to be described as JSON. What has a
@@ -22,7 +22,7 @@ import { JsonNumber, writeJsonText, type JsonTree } from './jsonValueTree.js'
 /** What sits at a path: one of the event's value types, or nothing. */
 export type SnapshotKind = ValueType | 'absent'
 
-export function snapshotKindOf(value: unknown, path: string): SnapshotKind {
+export function snapshotKindOf(value: unknown, path: ValuePath): SnapshotKind {
   switch (typeof value) {
     case 'undefined':
       return 'absent'
@@ -36,7 +36,7 @@ export function snapshotKindOf(value: unknown, path: string): SnapshotKind {
       if (!Number.isFinite(value)) {
         throw new JsonValueError(
           'NON_FINITE_NUMBER',
-          path,
+          pathText(path),
           `${where(path)} is ${value}, which JSON cannot represent`,
         )
       }
@@ -51,7 +51,7 @@ export function snapshotKindOf(value: unknown, path: string): SnapshotKind {
     if (Number.isNaN(value.getTime())) {
       throw new JsonValueError(
         'INVALID_DATE',
-        path,
+        pathText(path),
         `${where(path)} is an invalid Date, which has no ISO text`,
       )
     }
@@ -61,12 +61,15 @@ export function snapshotKindOf(value: unknown, path: string): SnapshotKind {
   if (prototype !== Object.prototype && prototype !== null) {
     throw unsupported(path, `${where(path)} is an instance of ${prototype.constructor?.name || 'a class'}`)
   }
-  if (
-    Object.getOwnPropertySymbols(value).some((key) => Object.prototype.propertyIsEnumerable.call(value, key))
-  ) {
-    throw unsupported(path, `${where(path)} has symbol keys`)
-  }
+  if (hasEnumerableSymbolKey(value as object)) throw unsupported(path, `${where(path)} has symbol keys`)
   return 'object'
+}
+
+function hasEnumerableSymbolKey(object: object): boolean {
+  for (const key of Object.getOwnPropertySymbols(object)) {
+    if (Object.prototype.propertyIsEnumerable.call(object, key)) return true
+  }
+  return false
 }
 
 /**
@@ -86,41 +89,42 @@ export function recordSnapshot(snapshot: unknown, side: string): object {
   return snapshot as object
 }
 
-/** The members of a plain object that exist: own enumerable string keys whose value is not undefined. */
-export function presentMembers(object: object): Map<string, unknown> {
-  return new Map(Object.entries(object).filter(([, value]) => value !== undefined))
-}
-
 /** An array's item, refusing holes and `undefined`, which JSON would silently turn into null. */
-export function arrayItem(array: readonly unknown[], index: number, path: string): unknown {
+export function arrayItem(array: readonly unknown[], index: number, path: ValuePath): unknown {
   const item = array[index]
   if (item === undefined) {
+    const text = pathText(path)
     throw new JsonValueError(
       'UNSUPPORTED_VALUE',
-      path,
-      `${path} is undefined or a hole in an array, which JSON would turn into null; use null if that is meant`,
+      text,
+      `${text} is undefined or a hole in an array, which JSON would turn into null; use null if that is meant`,
     )
   }
   return item
 }
 
-/** The containers on the way from the snapshot to the current path, to notice a cycle. */
+/**
+ * The containers on the way from the snapshot to the current path, to notice a cycle. A stack
+ * rather than a Set: snapshots are a few levels deep, and scanning a few entries costs less than
+ * creating and updating a Set for every snapshot.
+ */
 export class Ancestors {
-  private readonly containers = new Set<object>()
+  private readonly containers: object[] = []
 
-  enter(container: object, path: string): void {
-    if (this.containers.has(container)) {
+  enter(container: object, path: ValuePath): void {
+    if (this.containers.includes(container)) {
       throw new JsonValueError(
         'CYCLE',
-        path,
+        pathText(path),
         `${where(path)} is a container it is itself inside (a cycle), which JSON cannot represent`,
       )
     }
-    this.containers.add(container)
+    this.containers.push(container)
   }
 
-  leave(container: object): void {
-    this.containers.delete(container)
+  /** Leaves the container entered last: walks leave containers in the order opposite to entering them. */
+  leave(): void {
+    this.containers.pop()
   }
 }
 
@@ -131,55 +135,96 @@ export class Ancestors {
 export function snapshotJsonText(snapshot: unknown): string {
   if (snapshot === undefined)
     throw unsupported('', 'the snapshot is undefined (an event writes a missing one as null)')
-  return writeJsonText(snapshotToJsonTree(snapshot, '', new Ancestors()), { sortKeys: true })
+  return canonicalJsonText(snapshot, [], new Ancestors())
 }
 
-/** The whole value at `path` as a JsonTree, checked all the way down. */
-export function snapshotToJsonTree(value: unknown, path: string, ancestors: Ancestors): JsonTree {
+/**
+ * The canonical JSON text of the value at `path`, checked all the way down. It is written straight
+ * from the value: building a JsonTree first (a Map per object) and writing that took most of the
+ * time a producer spent on an event's snapshots.
+ *
+ * `path` is a stack of segments shared with the caller: the walk pushes a member's segment while
+ * it writes the member and pops it after, so a refusal names the member's path and no path is
+ * formatted otherwise.
+ *
+ * Each container's text is joined from its members' (Array.prototype.join makes a flat string),
+ * not appended to piece by piece: `+=` makes a rope of small strings, and an event keeps its
+ * snapshots until its batch is sent, so the garbage collector would copy every piece again.
+ */
+export function canonicalJsonText(value: unknown, path: PathSegment[], ancestors: Ancestors): string {
   const kind = snapshotKindOf(value, path)
   switch (kind) {
     case 'absent':
-      throw new Error(`snapshotToJsonTree: nothing at ${where(path)}`) // callers skip absent values
+      throw new Error(`canonicalJsonText: nothing at ${where(path)}`) // callers skip absent values
     case 'string':
+      return jsonStringText(value as string)
+    case 'number':
     case 'boolean':
     case 'null':
-      return value as string | boolean | null
-    case 'number':
-      return new JsonNumber(typeof value === 'bigint' ? value.toString() : JSON.stringify(value))
+      // For a finite number String gives JSON.stringify's text (-0 is 0); for a bigint, all its digits.
+      return String(value)
     case 'date':
-      return (value as Date).toISOString()
-    case 'array': {
-      const array = value as readonly unknown[]
-      ancestors.enter(array, path)
-      const items: JsonTree[] = []
-      for (let index = 0; index < array.length; index++) {
-        const itemPath = appendToPath(path, index)
-        items.push(snapshotToJsonTree(arrayItem(array, index, itemPath), itemPath, ancestors))
-      }
-      ancestors.leave(array)
-      return items
-    }
-    case 'object': {
-      const object = value as object
-      ancestors.enter(object, path)
-      const members = new Map<string, JsonTree>()
-      for (const [key, member] of presentMembers(object)) {
-        members.set(key, snapshotToJsonTree(member, appendToPath(path, key), ancestors))
-      }
-      ancestors.leave(object)
-      return members
-    }
+      // ISO text (digits, -, +, :, T, . and Z) has no character JSON escapes.
+      return `"${(value as Date).toISOString()}"`
+    case 'array':
+      return arrayJsonText(value as readonly unknown[], path, ancestors)
+    case 'object':
+      return objectJsonText(value as object, path, ancestors)
   }
 }
 
-function unsupported(path: string, problem: string): JsonValueError {
+function arrayJsonText(array: readonly unknown[], path: PathSegment[], ancestors: Ancestors): string {
+  ancestors.enter(array, path)
+  const items: string[] = []
+  for (let index = 0; index < array.length; index++) {
+    path.push(index)
+    items.push(canonicalJsonText(arrayItem(array, index, path), path, ancestors))
+    path.pop()
+  }
+  ancestors.leave()
+  return `[${items.join(',')}]`
+}
+
+function objectJsonText(object: object, path: PathSegment[], ancestors: Ancestors): string {
+  ancestors.enter(object, path)
+  const { keys, values } = presentMembers(object)
+  // Members are checked in own-key order, as they always were, so that of two refused members the
+  // same one is reported; their texts are then put in key order.
+  const written: Members<string> = { keys, values: [] }
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
+    path.push(key)
+    written.values.push(`${jsonStringText(key)}:${canonicalJsonText(values[i], path, ancestors)}`)
+    path.pop()
+  }
+  ancestors.leave()
+  sortMembers(written)
+  return `{${written.values.join(',')}}`
+}
+
+/**
+ * Any code unit JSON.stringify may write otherwise than as itself: a quote, a backslash, a control
+ * character, a surrogate (escaped when lone). Written as the complement of the safe ranges.
+ */
+const escapedCharacter = /[^\u0020\u0021\u0023-\u005b\u005d-\ud7ff\ue000-\uffff]/
+
+/**
+ * JSON.stringify's text for a string. Keys and values are mostly plain text, which needs only its
+ * quotes: checking for that is several times faster than a call to JSON.stringify.
+ */
+function jsonStringText(string: string): string {
+  return escapedCharacter.test(string) ? JSON.stringify(string) : `"${string}"`
+}
+
+function unsupported(path: ValuePath, problem: string): JsonValueError {
   return new JsonValueError(
     'UNSUPPORTED_VALUE',
-    path,
+    pathText(path),
     `${problem}, which has no JSON form; convert it to plain data first`,
   )
 }
 
-function where(path: string): string {
-  return path === '' ? 'the snapshot' : path
+function where(path: ValuePath): string {
+  const text = pathText(path)
+  return text === '' ? 'the snapshot' : text
 }
