@@ -54,9 +54,16 @@ export function brokerProperties(
     .replaceAll('${LOG_DIR}', values.dataDir)
 }
 
-/** KRaft wants a cluster id that is a base64url UUID: 16 random bytes are exactly that. */
-export function newClusterId(): string {
-  return randomBytes(16).toString('base64url')
+/**
+ * KRaft wants a cluster id that is a base64url UUID: 16 random bytes are exactly that. Like
+ * Kafka's own Uuid.randomUuid, never one starting with '-', which the storage tool's argument
+ * parser would take for an option.
+ */
+export function newClusterId(random: () => Buffer = () => randomBytes(16)): string {
+  for (;;) {
+    const id = random().toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
 }
 
 /**
