@@ -4,7 +4,7 @@ import { eventIdNamespaces, uuidPattern, uuidV5 } from './deterministicEventId.j
 import { readEventJson } from './eventJsonReader.js'
 import { rejected, type AdapterOutcome, type InputAdapter } from './inputAdapter.js'
 import { headerValue, isJsonMediaType, mediaType, type MessageHeaders } from './inputMessage.js'
-import { InputRejectedError, type InputRejectionReason } from './inputRejectedError.js'
+import { InputRejectedError, rejectionsOf } from './inputRejectedError.js'
 import { describeJson, isJsonObject, isText, type JsonObject } from './jsonObject.js'
 
 /**
@@ -32,6 +32,7 @@ export const cloudEventsStructuredType = 'application/cloudevents+json'
 export const cloudEventsBatchType = 'application/cloudevents-batch+json'
 
 const adapterName = 'cloudevents'
+const invalid = rejectionsOf(adapterName)
 
 export const cloudEventsAdapter: InputAdapter = {
   name: adapterName,
@@ -292,20 +293,5 @@ function required(attributes: Attributes, name: string, value: unknown): InputRe
       : typeof value === 'string'
         ? 'must not be empty'
         : `expected a non-empty string, got ${describeJson(value)}`,
-  )
-}
-
-function invalid(
-  reason: InputRejectionReason,
-  field: string,
-  problem: string,
-  cause?: unknown,
-): InputRejectedError {
-  return new InputRejectedError(
-    reason,
-    adapterName,
-    field,
-    problem,
-    cause === undefined ? undefined : { cause },
   )
 }

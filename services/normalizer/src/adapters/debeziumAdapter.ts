@@ -17,7 +17,7 @@ import {
 } from './debeziumConfig.js'
 import { eventIdNamespaces, uuidV5 } from './deterministicEventId.js'
 import { rejected, type AdapterOutcome, type InputAdapter, type SkipReason } from './inputAdapter.js'
-import { InputRejectedError, type InputRejectionReason } from './inputRejectedError.js'
+import { InputRejectedError, rejectionsOf } from './inputRejectedError.js'
 import { describeJson, isJsonObject, isText, type JsonObject } from './jsonObject.js'
 
 /**
@@ -62,6 +62,7 @@ export const sourcePositionFields = [
 ] as const
 
 const adapterName = 'debezium'
+const invalid = rejectionsOf(adapterName)
 
 /**
  * Debezium change events as Kafka Connect's JSON converter writes them, with the schema wrapper
@@ -417,19 +418,4 @@ function changesOf(
   // refuses, and formatPath writes valid paths, so it cannot throw here.
   if (op === 't' || (op === 'u' && before === null)) return []
   return diffValues(before ?? undefined, after ?? undefined, { wholeAt: sensitiveFields })
-}
-
-function invalid(
-  reason: InputRejectionReason,
-  field: string,
-  problem: string,
-  cause?: unknown,
-): InputRejectedError {
-  return new InputRejectedError(
-    reason,
-    adapterName,
-    field,
-    problem,
-    cause === undefined ? undefined : { cause },
-  )
 }

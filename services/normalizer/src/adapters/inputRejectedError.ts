@@ -48,6 +48,17 @@ export class InputRejectedError extends AuditError<'EVENT_UNDECODABLE'> {
   }
 }
 
+/** The error factory one adapter uses for everything it refuses, its name filled in. */
+export function rejectionsOf(adapter: string) {
+  return (
+    reason: InputRejectionReason,
+    field: string,
+    problem: string,
+    cause?: unknown,
+  ): InputRejectedError =>
+    new InputRejectedError(reason, adapter, field, problem, cause === undefined ? undefined : { cause })
+}
+
 /** An adapter's configuration is unusable; thrown once, at start-up, naming the setting. */
 export class AdapterConfigError extends AuditError<'CONFIG_INVALID'> {
   constructor(
