@@ -44,3 +44,4 @@ export {
   schemaRegistryErrorCodes,
   type SchemaRegistryErrorCode,
 } from './schemaRegistryError.js'
+export { ticketExampleLines } from './examples.js'

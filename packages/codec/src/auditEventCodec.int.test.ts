@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs'
 import avro from 'avsc'
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry'
+import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, inject, it } from 'vitest'
 import { EventInvalidError, parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
 import { auditEventContract, currentSchema, type AvroSchema } from '@audit-pipeline/schemas'
@@ -11,13 +11,7 @@ import { writeWireHeader } from './wireFormat.js'
 
 const registry = new SchemaRegistry({ host: inject('stack').schemaRegistryUrl })
 const example: AuditEvent = {
-  ...parseEventJson(
-    JSON.parse(
-      readFileSync(new URL('../../../schemas/examples/ticket-9548-B1.ndjson', import.meta.url), 'utf8').split(
-        '\n',
-      )[2]!,
-    ),
-  ),
+  ...parseEventJson(JSON.parse(ticketExampleLines()[2]!)),
   recorded_at: Date.parse('2024-03-16T13:12:01.000Z'),
 }
 

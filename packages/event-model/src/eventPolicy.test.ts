@@ -1,16 +1,10 @@
-import { readFileSync } from 'node:fs'
+import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, it } from 'vitest'
 import { EventInvalidError } from './eventInvalidError.js'
 import { assertEventAcceptable, eventProblems } from './eventPolicy.js'
 import { parseEventJson } from './jsonForm.js'
 
-const example = parseEventJson(
-  JSON.parse(
-    readFileSync(new URL('../../../schemas/examples/ticket-9548-B1.ndjson', import.meta.url), 'utf8').split(
-      '\n',
-    )[0]!,
-  ),
-)
+const example = parseEventJson(JSON.parse(ticketExampleLines()[0]!))
 const now = Date.parse('2024-03-14T10:00:00Z')
 
 describe('eventProblems', () => {

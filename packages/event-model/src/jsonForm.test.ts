@@ -1,15 +1,9 @@
-import { readFileSync } from 'node:fs'
+import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, it } from 'vitest'
 import { EventInvalidError } from './eventInvalidError.js'
 import { parseEventJson } from './jsonForm.js'
 
-const examples = readFileSync(
-  new URL('../../../schemas/examples/ticket-9548-B1.ndjson', import.meta.url),
-  'utf8',
-)
-  .trim()
-  .split('\n')
-  .map((line) => JSON.parse(line) as Record<string, unknown>)
+const examples = ticketExampleLines().map((line) => JSON.parse(line) as Record<string, unknown>)
 
 function problemsOf(input: unknown): string[] {
   try {

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { Kafka, logLevel, type Consumer } from 'kafkajs'
+import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { createAuditEventCodec } from '@audit-pipeline/codec'
 import { EventInvalidError, redactedHashPrefix, type AuditEvent } from '@audit-pipeline/event-model'
@@ -15,13 +15,7 @@ const kafka = new Kafka({
   logLevel: logLevel.NOTHING,
 })
 const registry = new SchemaRegistry({ host: stack.schemaRegistryUrl })
-const examples = readFileSync(
-  new URL('../../../schemas/examples/ticket-9548-B1.ndjson', import.meta.url),
-  'utf8',
-)
-  .trim()
-  .split('\n')
-  .map((line) => JSON.parse(line) as unknown)
+const examples = ticketExampleLines().map((line) => JSON.parse(line) as unknown)
 
 async function newTopic(partitions = 3): Promise<string> {
   const topic = uniqueName('producer_test')

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { Kafka, logLevel } from 'kafkajs'
+import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { createAuditEventCodec } from '@audit-pipeline/codec'
 import { loadConnectionSettings } from '@audit-pipeline/config'
@@ -21,12 +22,7 @@ const endpoints: Endpoints = {
   registryUrl: stack.schemaRegistryUrl,
   origin: 'environment',
 }
-const exampleLines = readFileSync(
-  new URL('../../../../schemas/examples/ticket-9548-B1.ndjson', import.meta.url),
-  'utf8',
-)
-  .trim()
-  .split('\n')
+const exampleLines = ticketExampleLines()
 
 async function newTopic(): Promise<string> {
   const topic = uniqueName('cli_produce')

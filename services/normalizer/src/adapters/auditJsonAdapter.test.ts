@@ -1,16 +1,10 @@
-import { readFileSync } from 'node:fs'
 import { EventInvalidError, parseEventJson } from '@audit-pipeline/event-model'
+import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, it } from 'vitest'
 import { auditJsonAdapter } from './auditJsonAdapter.js'
 import type { AdapterOutcome } from './inputAdapter.js'
 
-const lines = readFileSync(
-  new URL('../../../../schemas/examples/ticket-9548-B1.ndjson', import.meta.url),
-  'utf8',
-)
-  .trim()
-  .split('\n')
-  .map((line) => JSON.parse(line) as Record<string, unknown>)
+const lines = ticketExampleLines().map((line) => JSON.parse(line) as Record<string, unknown>)
 const raised = lines[1]!
 
 function problemsOf(outcome: AdapterOutcome): string[] {

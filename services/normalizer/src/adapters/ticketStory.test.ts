@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { applyChanges, type AuditEvent } from '@audit-pipeline/event-model'
+import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, it } from 'vitest'
 import { normalizeEvent } from '../normalize/normalizeEvent.js'
 import { adaptMessage } from './adaptMessage.js'
@@ -85,12 +86,7 @@ describe('ticket 9548-B1 through the adapters and normalization', () => {
   })
 
   it('gives the same canonical 16 March update from the JSON form and from a CloudEvent carrying it', () => {
-    const line = readFileSync(
-      new URL('../../../../schemas/examples/ticket-9548-B1.ndjson', import.meta.url),
-      'utf8',
-    )
-      .trim()
-      .split('\n')[2]!
+    const line = ticketExampleLines()[2]!
     const [fromJson] = normalized({ value: Buffer.from(line), headers: {} })
     const [fromCloudEvent] = normalized(
       message('cloudevents-ticket-priority-lowered.json', { 'content-type': 'application/cloudevents+json' }),

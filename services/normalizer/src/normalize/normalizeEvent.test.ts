@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import {
   defaultEventPolicy,
   EventInvalidError,
@@ -7,18 +6,13 @@ import {
   type AuditEventDraft,
 } from '@audit-pipeline/event-model'
 import fc from 'fast-check'
+import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, it } from 'vitest'
 import type { EventDraft } from './eventDraft.js'
 import { normalizeEvent, type NormalizeResult } from './normalizeEvent.js'
 
 /** The three events of ticket 9548-B1 (schemas/README.md), read from the documented JSON form. */
-const ticketEvents: AuditEventDraft[] = readFileSync(
-  new URL('../../../../schemas/examples/ticket-9548-B1.ndjson', import.meta.url),
-  'utf8',
-)
-  .trim()
-  .split('\n')
-  .map((line) => parseEventJson(JSON.parse(line)))
+const ticketEvents: AuditEventDraft[] = ticketExampleLines().map((line) => parseEventJson(JSON.parse(line)))
 
 const [created, raised, lowered] = ticketEvents as [AuditEventDraft, AuditEventDraft, AuditEventDraft]
 

@@ -1,19 +1,12 @@
-import { readFileSync } from 'node:fs'
 import { parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
+import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, it } from 'vitest'
 import { eventField } from './eventFields.js'
 
 /** The first reference event of schemas/examples (ticket 9548-B1 created), in canonical form. */
 const event: AuditEvent = {
   recorded_at: 0,
-  ...parseEventJson(
-    JSON.parse(
-      readFileSync(
-        new URL('../../../../schemas/examples/ticket-9548-B1.ndjson', import.meta.url),
-        'utf8',
-      ).split('\n')[0] ?? '',
-    ),
-  ),
+  ...parseEventJson(JSON.parse(ticketExampleLines()[0] ?? '')),
 }
 
 const read = (path: string, target: AuditEvent = event) => {

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs'
 import { parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
+import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, it } from 'vitest'
 import { parseRoutes } from './parseRoutes.js'
 import { routeEvent } from './routeEvent.js'
@@ -8,14 +8,7 @@ import { routeTopics } from './routeTopics.js'
 /** Ticket 9548-B1 created by Alex Mercer (schemas/examples), in canonical form. */
 const ticketCreated: AuditEvent = {
   recorded_at: 0,
-  ...parseEventJson(
-    JSON.parse(
-      readFileSync(
-        new URL('../../../../schemas/examples/ticket-9548-B1.ndjson', import.meta.url),
-        'utf8',
-      ).split('\n')[0] ?? '',
-    ),
-  ),
+  ...parseEventJson(JSON.parse(ticketExampleLines()[0] ?? '')),
 }
 
 const login: AuditEvent = {
