@@ -4,6 +4,7 @@ import { startStack, stopStack, type StackHandle } from './stack.js'
 import { isStackRunning, readStackState } from './stackState.js'
 import { describeStack } from './statusTable.js'
 import { checkEmbeddedClickHouse } from './clickhouseCheck.js'
+import { describeServices, startServices, stopServices, type RunningService } from './pipelineServices.js'
 
 const usage = `audit-stack: the audit-pipeline local stack (Kafka, schema registry, ClickHouse) on 127.0.0.1
 
@@ -51,14 +52,17 @@ function status(): void {
   if (!isStackRunning(state)) process.exitCode = 1
 }
 
-/** The main job. Today that is the stack itself; each service joins here as it is built. */
+/** The main job: the stack and every pipeline service, until Ctrl-C or SIGTERM stops them all. */
 async function runAll(): Promise<void> {
   const stack = await startStack({ env: process.env, log: print, ownerPid: process.pid })
+  let services: RunningService[] = []
   let stopping = false
   const shutdown = async (signal: string) => {
     if (stopping) return
     stopping = true
     print(`\n${signal}: stopping…`)
+    // Services first: they finish their batch and commit while the broker is still up.
+    await stopServices(services)
     await stack.stop()
     print(
       stack.reused ? 'Left the shared stack running (started by `npm run stack`).' : 'Everything stopped.',
@@ -69,6 +73,7 @@ async function runAll(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   try {
     await checkClickHouse(stack)
+    services = await startServices(stack.state, { ownerPid: process.pid, env: process.env, log: print })
   } catch (error) {
     await stack.stop()
     throw error
@@ -77,10 +82,11 @@ async function runAll(): Promise<void> {
     `audit-pipeline is up${stack.reused ? ' (on the already running stack)' : ` in ${stack.startSeconds.toFixed(1)} s`}:\n`,
   )
   print(describeStack(stack.state))
-  print(
-    '\n  Services: none yet; the normalizer, ClickHouse sink, forwarder and alerting join here as they are built.',
-  )
-  print('  Send events: npx audit-pipeline produce --file schemas/examples/ticket-9548-B1.ndjson')
+  print('\n  Services (metrics at /metrics, health at /healthz and /readyz):')
+  print(describeServices(services))
+  print('\n  Still to join: the ClickHouse sink, the forwarder and alerting.')
+  print('  Send events:      npx audit-pipeline produce --file schemas/examples/ticket-9548-B1.ndjson')
+  print('  Dead letters:     npx audit-pipeline dlq list')
   print('  Press Ctrl-C to stop everything.')
   // Keep the process alive until a signal arrives.
   setInterval(() => undefined, 1 << 30)

@@ -195,11 +195,19 @@ function managed(p: { pid: number; logFile: string; version: string }): ManagedP
 }
 
 function startWatchdog(ownerPid: number, state: StackState): void {
-  const pids = managedProcesses(state).map((p) => String(p.pid))
+  watchProcesses(
+    ownerPid,
+    state.stateDir,
+    managedProcesses(state).map((p) => p.pid),
+  )
+}
+
+/** Stops `pids` (SIGTERM, then SIGKILL) once `ownerPid` is gone, however it died. */
+export function watchProcesses(ownerPid: number, stateDir: string, pids: readonly number[]): void {
   if (pids.length === 0) return
   const watchdog = spawn(
     join(repoRoot, 'deploy/local-stack/bin/watchdog.sh'),
-    [String(ownerPid), state.stateDir, ...pids],
+    [String(ownerPid), stateDir, ...pids.map(String)],
     { detached: true, stdio: 'ignore' },
   )
   watchdog.unref()

@@ -84,4 +84,30 @@ describe('audit event codec', () => {
       code: 'EVENT_UNDECODABLE',
     })
   })
+  it('tells a schema id the registry does not know (final) from a registry it cannot reach (retried)', async () => {
+    const codec = await createAuditEventCodec({ registry })
+    const body = codec.encode(example).subarray(5)
+    await expect(codec.decode(writeWireHeader(2_000_000_000, body))).rejects.toMatchObject({
+      code: 'SCHEMA_UNKNOWN',
+      retriable: false,
+    })
+
+    // Writer schemas fetched from a registry on a closed port: the registry client reports the
+    // refused connection as status 400, which must still read as "unavailable", not "unknown".
+    const olderId = (
+      await registry.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(olderSchema()) },
+        { subject: uniqueName('codec-unreachable') },
+      )
+    ).id
+    const unreachable = new SchemaRegistry({ host: 'http://127.0.0.1:1', retry: { retries: 0 } })
+    const halfDown = Object.assign(Object.create(registry) as SchemaRegistry, {
+      getSchema: (id: number) => unreachable.getSchema(id),
+    })
+    const stranded = await createAuditEventCodec({ registry: halfDown })
+    await expect(stranded.decode(writeWireHeader(olderId, body))).rejects.toMatchObject({
+      code: 'REGISTRY_UNAVAILABLE',
+      retriable: true,
+    })
+  })
 })

@@ -133,7 +133,7 @@ async function writerReader(
   try {
     writerType = avro.Type.forSchema((await registry.getSchema(writerId)) as unknown as avro.Schema)
   } catch (error) {
-    throw registryError(error, `writer schema id ${writerId}`)
+    throw writerSchemaError(error, writerId)
   }
   let resolver: avro.Resolver
   try {
@@ -168,6 +168,28 @@ function describeType(type: avro.Type): string {
   return typeof schema === 'string' ? schema : JSON.stringify(schema).slice(0, 80)
 }
 
+/**
+ * Reading a message, only the registry's own "not found" is final. Everything else is retried:
+ * the registry client (mappersmith) reports a refused connection as status 400, so a 4xx does not
+ * prove the registry looked and said no, and dead-lettering during an outage would be wrong.
+ */
+function writerSchemaError(error: unknown, writerId: number): CodecError {
+  if ((error as { status?: number }).status === 404) {
+    return new CodecError(
+      'SCHEMA_UNKNOWN',
+      `the schema registry has no schema with id ${writerId} (written with another registry, or deleted)`,
+      false,
+      { cause: error },
+    )
+  }
+  return new CodecError(
+    'REGISTRY_UNAVAILABLE',
+    `schema registry error fetching writer schema id ${writerId}: ${(error as Error).message}`,
+    true,
+    { cause: error },
+  )
+}
+
 function registryError(error: unknown, what: string): CodecError {
   const status = (error as { status?: number }).status
   if (status === 409) {
@@ -180,7 +202,9 @@ function registryError(error: unknown, what: string): CodecError {
       },
     )
   }
-  const retriable = status === undefined || status >= 500
+  // Only answers that retrying cannot change are final: bad credentials, a malformed schema.
+  // mappersmith reports a refused connection as status 400, so 400 is retried.
+  const retriable = status === undefined || ![401, 403, 404, 422].includes(status)
   return new CodecError(
     'REGISTRY_UNAVAILABLE',
     `schema registry error for the ${what}: ${(error as Error).message}`,

@@ -5,6 +5,8 @@ export const codecErrorCodes = [
   'EVENT_UNDECODABLE',
   /** The schema registry could not be reached or answered with an error. */
   'REGISTRY_UNAVAILABLE',
+  /** The registry answered that it has no schema with the message's id: the message can never be read. */
+  'SCHEMA_UNKNOWN',
   /** The registry refused the schema (incompatible with the registered history). */
   'SCHEMA_REJECTED',
 ] as const

@@ -1,10 +1,17 @@
 /**
- * The pipeline's Kafka topics. Producers write `events`; the services that follow add theirs.
+ * The pipeline's Kafka topics. Producers write `events`; the normalizer reads it and writes
+ * `normalized` (read by the ClickHouse sink), `forward` (read by the forwarder) and `deadLetters`.
  * The local stack creates them; on an existing cluster they are created by its operators.
  */
 export const pipelineTopics = {
-  /** What producers (SDK, CLI) send: Avro audit events in the Confluent wire format. */
+  /** What producers (SDK, CLI) send: Avro audit events in the Confluent wire format, or JSON. */
   events: { name: 'audit.events', partitions: 6 },
+  /** Canonical events for storage: Avro, the current schema, keyed by object. */
+  normalized: { name: 'audit.normalized', partitions: 6 },
+  /** Canonical events for external systems, same form. */
+  forward: { name: 'audit.forward', partitions: 6 },
+  /** Messages the normalizer could not turn into events: original bytes, headers saying why. */
+  deadLetters: { name: 'audit.dlq', partitions: 6 },
 } as const
 
 export type PipelineTopic = (typeof pipelineTopics)[keyof typeof pipelineTopics]

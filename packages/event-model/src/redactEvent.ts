@@ -10,7 +10,8 @@ export type RedactableEvent = Pick<AuditEvent, 'changes' | 'before' | 'after' | 
 /**
  * The event with the values at its `sensitive_fields` hashed or dropped (redactMethod.ts) in
  * `changes`, `before` and `after`: what a producer does before sending. Everything else is
- * returned as it is. Apply it once: hashing a hash gives yet another string.
+ * returned as it is. Values already replaced stay as they are, so applying it again (with either
+ * method) changes nothing.
  */
 export function redactEvent<E extends RedactableEvent>(event: E, method: RedactionMethod): E {
   const replace = replacementFor(method) // first, so a bad key fails even on events with nothing sensitive

@@ -55,3 +55,22 @@ describe('replacementFor drop', () => {
     expect(drop(parseJsonText('{"pin":1234}', 'value'))).toBe('[redacted]')
   })
 })
+
+describe('replacementFor on values already replaced', () => {
+  it('keeps them, so redacting twice (producer, then normalizer) changes nothing', () => {
+    const hash = hashWith('k1-secret')
+    const hashed = hash('"ada@example.com"')
+    const drop = replacementFor({ mode: 'drop' })
+    expect(hash(JSON.stringify(hashed))).toBe(hashed)
+    expect(hash(JSON.stringify(droppedValue))).toBe(droppedValue)
+    expect(drop(parseJsonText(JSON.stringify(hashed), 'value'))).toBe(hashed)
+    expect(drop(parseJsonText('"[redacted]"', 'value'))).toBe(droppedValue)
+  })
+
+  it('still replaces look-alikes that are not replacements', () => {
+    const hash = hashWith('k1-secret')
+    expect(hash('"hmac-sha256:abc"')).toMatch(/^hmac-sha256:[0-9a-f]{64}$/)
+    expect(hash('"hmac-sha256:abc"')).not.toBe('hmac-sha256:abc')
+    expect(hash('"[REDACTED]"')).not.toBe('[REDACTED]')
+  })
+})

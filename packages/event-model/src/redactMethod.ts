@@ -19,15 +19,28 @@ export type RedactionMethod = { mode: 'hash'; hmacKey: string | Uint8Array } | {
 export const redactedHashPrefix = 'hmac-sha256:'
 export const droppedValue = '[redacted]'
 
-/** The string that takes a sensitive value's place, under the given method. */
+const hashedValue = /^hmac-sha256:[0-9a-f]{64}$/
+
+/**
+ * Whether a value is already a replacement (`[redacted]` or `hmac-sha256:<64 hex>`). Redaction
+ * leaves these alone, so it can run twice (the producer, then the normalizer's tenant policy)
+ * without hashing a hash.
+ */
+export function isRedactedValue(value: JsonTree): boolean {
+  return typeof value === 'string' && (value === droppedValue || hashedValue.test(value))
+}
+
+/** The string that takes a sensitive value's place, under the given method; a replacement stays as it is. */
 export function replacementFor(method: RedactionMethod): (value: JsonTree) => string {
-  if (method.mode === 'drop') return () => droppedValue
+  if (method.mode === 'drop') return (value) => (isRedactedValue(value) ? (value as string) : droppedValue)
   const { hmacKey } = method
   // An empty key is a plain hash anyone can recompute: refuse it rather than protect nothing.
   if (hmacKey.length === 0) throw new RangeError('hmacKey must not be empty')
   return (value) =>
-    redactedHashPrefix +
-    createHmac('sha256', hmacKey)
-      .update(writeJsonText(value, { sortKeys: true }), 'utf8')
-      .digest('hex')
+    isRedactedValue(value)
+      ? (value as string)
+      : redactedHashPrefix +
+        createHmac('sha256', hmacKey)
+          .update(writeJsonText(value, { sortKeys: true }), 'utf8')
+          .digest('hex')
 }

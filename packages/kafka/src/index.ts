@@ -1,1 +1,7 @@
-export { createKafka, kafkaConfigFor, type CreateKafkaOptions } from './createKafka.js'
+export {
+  createKafka,
+  kafkaConfigFor,
+  kafkaLogsTo,
+  type CreateKafkaOptions,
+  type StructuredLogger,
+} from './createKafka.js'

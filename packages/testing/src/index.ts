@@ -1,3 +1,4 @@
 export { waitFor, type WaitForOptions } from './waitFor.js'
 export { uniqueName } from './uniqueName.js'
+export { collectTopics, type CollectedMessage, type TopicCollector } from './topicCollector.js'
 export type { StackEndpoints } from './stackEndpoints.js'

@@ -1,5 +1,16 @@
-// The normalizer's pure core: input adapters, normalization and routing. The consumer loop,
-// delivery guarantees, dead-lettering and operations wire these together (not built yet).
+// The normalizer as a library: its pure core (adapters, normalization, routing, the per-message
+// pipeline) and the service, for tests, the bench and the local stack. The process is main.ts.
 export * from './adapters/index.js'
 export * from './normalize/index.js'
 export * from './routing/index.js'
+export { loadNormalizerConfig, normalizerOpsPort, type NormalizerConfig } from './config.js'
+export { createNormalizer, type Normalizer, type NormalizerOptions } from './normalizer.js'
+export { createNormalizerMetrics, type NormalizerMetrics } from './metrics.js'
+export { deadLetterClasses, type DeadLetterClass } from './pipeline/deadLetterClasses.js'
+export { readRecord, type InputRecord, type RecordReading } from './pipeline/readRecord.js'
+export { planRecord, routeHeader, type RecordPlan } from './pipeline/planRecord.js'
+export {
+  parseRedactionPolicy,
+  applyRedactionPolicy,
+  type RedactionPolicy,
+} from './redaction/redactionPolicy.js'

@@ -1,0 +1,94 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { freePort } from './freePort.js'
+import { deployDir, repoRoot } from './paths.js'
+import { launch, stopProcess } from './processes.js'
+import { watchProcesses } from './stack.js'
+import type { StackState } from './stackState.js'
+import { waitUntilReady } from './waitUntilReady.js'
+
+/** A pipeline service `npm start` runs: its compiled entry point and its default settings. */
+export type ServiceSpec = {
+  name: string
+  /** Relative to the repository root. */
+  bin: string
+  /** What it does, for the status table. */
+  role: string
+  /** Settings from deploy/; any of them set in the environment wins. */
+  defaults: Record<string, string>
+}
+
+export const pipelineServices: readonly ServiceSpec[] = [
+  {
+    name: 'normalizer',
+    bin: 'services/normalizer/bin/audit-normalizer.js',
+    role: 'audit.events → audit.normalized, audit.forward, audit.dlq',
+    defaults: { NORMALIZER_ROUTES_FILE: join(deployDir, 'normalizer/routes.yaml') },
+  },
+]
+
+export type RunningService = { name: string; role: string; pid: number; logFile: string; opsUrl: string }
+
+/**
+ * Starts each service as its own process (own process group, so Ctrl-C reaches `run` first and
+ * services stop before the broker they flush to), logs in the state folder, ops server on a free
+ * port, and waits for its /readyz. A watchdog stops them if `ownerPid` dies without stopping them.
+ */
+export async function startServices(
+  state: StackState,
+  options: { ownerPid: number; env: NodeJS.ProcessEnv; log: (line: string) => void },
+): Promise<RunningService[]> {
+  const logDir = join(state.stateDir, 'logs')
+  mkdirSync(logDir, { recursive: true })
+  const running: RunningService[] = []
+  try {
+    for (const spec of pipelineServices) {
+      const bin = join(repoRoot, spec.bin)
+      if (!existsSync(bin.replace(/bin\/[^/]+$/, 'dist/main.js'))) {
+        throw new Error(`${spec.name} is not built: run \`npm run build\` (npm start builds first)`)
+      }
+      const port = await freePort()
+      const logFile = join(logDir, `${spec.name}.log`)
+      const env = {
+        ...spec.defaults,
+        ...options.env,
+        KAFKA_BROKERS: state.kafka.brokers.join(','),
+        SCHEMA_REGISTRY_URL: state.schemaRegistry.url,
+        ...(state.clickhouse.kind === 'http' && { CLICKHOUSE_URL: state.clickhouse.url }),
+        OPS_HOST: '127.0.0.1',
+        OPS_PORT: String(port),
+      }
+      const { pid } = launch(process.execPath, [bin], { cwd: repoRoot, logFile, env })
+      watchProcesses(options.ownerPid, state.stateDir, [pid])
+      const opsUrl = `http://127.0.0.1:${port}`
+      running.push({ name: spec.name, role: spec.role, pid, logFile, opsUrl })
+      await waitUntilReady({
+        what: spec.name,
+        pid,
+        logFile,
+        timeoutMs: 60_000,
+        probe: async () => (await fetch(`${opsUrl}/readyz`).catch(() => undefined))?.status === 200,
+      })
+      options.log(`${spec.name} ready (pid ${pid})`)
+    }
+    return running
+  } catch (error) {
+    await stopServices(running)
+    throw error
+  }
+}
+
+/** SIGTERM each service, last started first, and wait for it to finish its batch and exit. */
+export async function stopServices(running: readonly RunningService[]): Promise<void> {
+  for (const service of [...running].reverse()) await stopProcess(service.pid, 30_000)
+}
+
+/** Rows for the status table. */
+export function describeServices(running: readonly RunningService[], cwd = process.cwd()): string {
+  const shown = (path: string) => (relative(cwd, path).startsWith('..') ? path : relative(cwd, path))
+  const rows = running.map((s) => [s.name, s.opsUrl, `${s.role}; pid ${s.pid}, log ${shown(s.logFile)}`])
+  const width = (i: number) => Math.max(...rows.map((row) => row[i]!.length))
+  return rows
+    .map(([name, url, what]) => `  ${name!.padEnd(width(0))}  ${url!.padEnd(width(1))}  ${what}`)
+    .join('\n')
+}

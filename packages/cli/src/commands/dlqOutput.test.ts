@@ -1,0 +1,96 @@
+import type { DeadLetter } from '@audit-pipeline/dead-letter'
+import { DeadLetterFormatError } from '@audit-pipeline/dead-letter'
+import { describe, expect, it } from 'vitest'
+import { deadLetterJson, deadLetterTable, listingSummary, replaySummary } from './dlqOutput.js'
+
+const dead: DeadLetter = {
+  dlq: { topic: 'audit.dlq', partition: 1, offset: '42' },
+  errorClass: 'EVENT_UNDECODABLE',
+  reason: 'NOT_JSON',
+  message: 'Unexpected token o in JSON\nat position 1',
+  source: { topic: 'audit.events', partition: 3, offset: '1234', timestamp: '1767225600000' },
+  failedAt: new Date('2026-03-01T10:00:00Z'),
+  service: 'normalizer',
+  key: Buffer.from('k'),
+  value: Buffer.from([0, 255, 1]),
+  originalHeaders: { 'trace-id': Buffer.from('abc') },
+}
+
+describe('deadLetterTable', () => {
+  it('aligns the columns and cuts the message to the width', () => {
+    const other = {
+      ...dead,
+      dlq: { ...dead.dlq, offset: '7' },
+      reason: undefined,
+      value: null,
+      service: 'clickhouse-sink',
+    }
+    const lines = deadLetterTable([dead, other], 130)
+    expect(lines).toEqual([
+      'DLQ   FAILED AT                 SERVICE          CLASS/REASON                SOURCE               BYTES  MESSAGE',
+      '1/42  2026-03-01T10:00:00.000Z  normalizer       EVENT_UNDECODABLE/NOT_JSON  audit.events/3/1234  3      Unexpected token o in JS…',
+      '1/7   2026-03-01T10:00:00.000Z  clickhouse-sink  EVENT_UNDECODABLE           audit.events/3/1234  null   Unexpected token o in JS…',
+    ])
+    expect(lines.every((line) => line.length <= 130)).toBe(true)
+    // However narrow the terminal, the message keeps 20 characters.
+    expect(deadLetterTable([dead], 40)[1]).toMatch(/ {2}Unexpected token o …$/)
+    expect(deadLetterTable([dead], 200)[1]).toMatch(/ {2}Unexpected token o in JSON at position 1$/)
+  })
+})
+
+describe('deadLetterJson', () => {
+  it('keeps every field, the bytes in base64', () => {
+    expect(JSON.parse(deadLetterJson(dead))).toEqual({
+      dlq: { topic: 'audit.dlq', partition: 1, offset: '42' },
+      failedAt: '2026-03-01T10:00:00.000Z',
+      service: 'normalizer',
+      errorClass: 'EVENT_UNDECODABLE',
+      reason: 'NOT_JSON',
+      message: 'Unexpected token o in JSON\nat position 1',
+      source: { topic: 'audit.events', partition: 3, offset: '1234', timestamp: '1767225600000' },
+      keyBase64: 'aw==',
+      valueBase64: 'AP8B',
+      headersBase64: { 'trace-id': 'YWJj' },
+    })
+  })
+})
+
+describe('summaries', () => {
+  it('says when the limit cut the listing, and lists foreign messages', () => {
+    const foreign = new DeadLetterFormatError({ topic: 'audit.dlq', partition: 0, offset: '3' }, [
+      'header audit-dlq-service is missing',
+    ])
+    expect(
+      listingSummary({ deadLetters: [dead], unreadable: [foreign], limited: true }, 'audit.dlq', 1, true),
+    ).toEqual([
+      '1 dead letter(s) matching in audit.dlq; more match: raise --limit (now 1)',
+      '1 message(s) in audit.dlq are not dead letters and were not listed:',
+      '  0/3: header audit-dlq-service is missing',
+    ])
+  })
+
+  it('reports a replay per target and whether it was remembered', () => {
+    const result = { replayed: 3, skipped: 0, byTarget: { 'b.topic': 1, 'a.topic': 2 }, unreadable: [] }
+    expect(replaySummary({ ...result, dryRun: false, progressRemembered: true }, 'audit.dlq', 'g')).toEqual([
+      're-sent 3 dead letter(s) from audit.dlq:',
+      '  2 to a.topic',
+      '  1 to b.topic',
+      'remembered in consumer group g: the next replay starts after these',
+    ])
+    expect(
+      replaySummary(
+        { ...result, skipped: 4, dryRun: false, progressRemembered: false },
+        'audit.dlq',
+        'g',
+      ).slice(-2),
+    ).toEqual([
+      'skipped 4 not matching the filter',
+      'not remembered (a filter selects what is replayed): the same replay would send these again',
+    ])
+    expect(replaySummary({ ...result, dryRun: true, progressRemembered: false }, 'audit.dlq', 'g')).toEqual([
+      'dry run: would re-send 3 dead letter(s) from audit.dlq:',
+      '  2 to a.topic',
+      '  1 to b.topic',
+    ])
+  })
+})

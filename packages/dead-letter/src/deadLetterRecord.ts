@@ -1,0 +1,179 @@
+import type { IHeaders, Message } from 'kafkajs'
+import { DeadLetterFormatError } from './deadLetterFormatError.js'
+import {
+  deadLetterHeaderNames as names,
+  isDeadLetterHeader,
+  maxErrorMessageBytes,
+} from './deadLetterHeaders.js'
+import { truncateUtf8 } from './truncateUtf8.js'
+
+/** Where a message is in Kafka. Offsets are decimal strings, as kafkajs gives them. */
+export type DeadLetterLocation = { topic: string; partition: number; offset: string }
+
+/** Why a message was dead-lettered. */
+export type DeadLetterError = {
+  /** A code from the writing service's closed list: upper case, digits and underscores. */
+  errorClass: string
+  /** A finer code, in the same form. */
+  reason?: string
+  /** For people; capped at 4 KiB when written. */
+  message: string
+}
+
+/** The message that failed, as the consumer received it (a kafkajs message spreads into it). */
+export type DeadLetterSource = DeadLetterLocation & {
+  /** The original's Kafka timestamp, epoch ms as a decimal string. */
+  timestamp: string
+  key: Buffer | null
+  value: Buffer | null
+  headers?: IHeaders
+}
+
+export type DeadLetterInput = {
+  source: DeadLetterSource
+  error: DeadLetterError
+  /** Which service dead-letters it: normalizer, clickhouse-sink, forwarder:siem, … */
+  service: string
+  /** Injected so tests are deterministic. */
+  now: Date
+}
+
+/** A dead letter read back from its topic. */
+export type DeadLetter = DeadLetterError & {
+  /** Where the dead letter itself is. */
+  dlq: DeadLetterLocation
+  source: DeadLetterLocation & { timestamp: string }
+  failedAt: Date
+  service: string
+  /** The original key, value and headers, byte for byte (headers without `audit-dlq-*`). */
+  key: Buffer | null
+  value: Buffer | null
+  originalHeaders: IHeaders
+}
+
+/** What `readDeadLetter` needs of a consumed message (a kafkajs `KafkaMessage` fits). */
+export type ConsumedMessage = { key: Buffer | null; value: Buffer | null; headers?: IHeaders }
+
+const codePattern = /^[A-Z][A-Z0-9_]*$/
+
+/**
+ * The message to write to the dead-letter topic for `source`: its key and value unchanged, its
+ * headers kept (except an earlier dead-lettering's `audit-dlq-*`, which are replaced) plus the
+ * headers naming the error and the source. Throws if `errorClass` or `reason` is not a code: those
+ * label metrics, and a free-text message there would make their cardinality unbounded.
+ */
+export function buildDeadLetter({ source, error, service, now }: DeadLetterInput): Message {
+  for (const [field, code] of [
+    ['errorClass', error.errorClass],
+    ['reason', error.reason],
+  ] as const) {
+    if (code !== undefined && !codePattern.test(code)) {
+      throw new Error(
+        `dead letter ${field} must be a code such as EVENT_INVALID (upper case, digits, underscores); got '${code}'`,
+      )
+    }
+  }
+  if (service === '')
+    throw new Error('dead letter service must name the service that writes it; got an empty string')
+
+  const headers: IHeaders = {
+    ...withoutDeadLetterHeaders(source.headers ?? {}),
+    [names.errorClass]: error.errorClass,
+    ...(error.reason !== undefined && { [names.errorReason]: error.reason }),
+    [names.errorMessage]: truncateUtf8(error.message, maxErrorMessageBytes),
+    [names.sourceTopic]: source.topic,
+    [names.sourcePartition]: String(source.partition),
+    [names.sourceOffset]: source.offset,
+    [names.sourceTimestamp]: source.timestamp,
+    [names.failedAt]: now.toISOString(),
+    [names.service]: service,
+  }
+  // No `timestamp`: the dead letter gets the time it is written. Setting the original's (or an
+  // injected test clock's) would let the dead-letter topic's retention delete it early.
+  return { key: source.key, value: source.value, headers }
+}
+
+/**
+ * A message read from a dead-letter topic at `dlq`, as a typed dead letter. Throws
+ * DeadLetterFormatError naming every missing, repeated or malformed `audit-dlq-*` header.
+ */
+export function readDeadLetter(message: ConsumedMessage, dlq: DeadLetterLocation): DeadLetter {
+  const headers = message.headers ?? {}
+  const problems: string[] = []
+
+  const text = (name: string, required: boolean): string | undefined => {
+    const value = headers[name]
+    if (value === undefined) {
+      if (required) problems.push(`header ${name} is missing`)
+      return undefined
+    }
+    if (Array.isArray(value)) {
+      problems.push(`header ${name} appears ${value.length} times`)
+      return undefined
+    }
+    return typeof value === 'string' ? value : value.toString('utf8')
+  }
+  const checked = (name: string, isValid: (value: string) => boolean, expected: string) => {
+    const value = text(name, true)
+    if (value === undefined) return undefined
+    if (isValid(value)) return value
+    problems.push(`header ${name} is not ${expected}: '${value}'`)
+    return undefined
+  }
+
+  const errorClass = text(names.errorClass, true)
+  const reason = text(names.errorReason, false)
+  const errorMessage = text(names.errorMessage, true)
+  const sourceTopic = text(names.sourceTopic, true)
+  const sourcePartition = checked(names.sourcePartition, (v) => /^\d+$/.test(v), 'a partition number')
+  const sourceOffset = checked(names.sourceOffset, (v) => /^\d+$/.test(v), 'an offset')
+  // -1 is what Kafka reports for a record written without a timestamp.
+  const sourceTimestamp = checked(names.sourceTimestamp, (v) => /^-?\d+$/.test(v), 'epoch milliseconds')
+  const failedAt = checked(names.failedAt, isIsoTime, 'an ISO-8601 time')
+  const service = text(names.service, true)
+
+  if (
+    problems.length > 0 ||
+    errorClass === undefined ||
+    errorMessage === undefined ||
+    sourceTopic === undefined ||
+    sourcePartition === undefined ||
+    sourceOffset === undefined ||
+    sourceTimestamp === undefined ||
+    failedAt === undefined ||
+    service === undefined
+  ) {
+    throw new DeadLetterFormatError(dlq, problems)
+  }
+  return {
+    dlq,
+    errorClass,
+    ...(reason !== undefined && { reason }),
+    message: errorMessage,
+    source: {
+      topic: sourceTopic,
+      partition: Number(sourcePartition),
+      offset: sourceOffset,
+      timestamp: sourceTimestamp,
+    },
+    failedAt: new Date(failedAt),
+    service,
+    key: message.key,
+    value: message.value,
+    originalHeaders: withoutDeadLetterHeaders(headers),
+  }
+}
+
+/** `headers` without the reserved `audit-dlq-*` ones: what the original message carried. */
+export function withoutDeadLetterHeaders(headers: IHeaders): IHeaders {
+  return Object.fromEntries(
+    Object.entries(headers).filter(([name, value]) => value !== undefined && !isDeadLetterHeader(name)),
+  )
+}
+
+function isIsoTime(value: string): boolean {
+  return (
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) &&
+    !Number.isNaN(Date.parse(value))
+  )
+}

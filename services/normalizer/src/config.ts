@@ -1,0 +1,257 @@
+import { readFileSync } from 'node:fs'
+import {
+  ConfigError,
+  loadConnectionSettings,
+  parseSettings,
+  pipelineTopics,
+  type ConfigProblem,
+  type KafkaSettings,
+  type SchemaRegistrySettings,
+} from '@audit-pipeline/config'
+import { defaultEventPolicy, type EventPolicy } from '@audit-pipeline/event-model'
+import { opsEnvShape, opsSettingsFrom, type OpsSettings } from '@audit-pipeline/service-runtime'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+import { auditJsonAdapter } from './adapters/auditJsonAdapter.js'
+import { cloudEventsAdapter } from './adapters/cloudEventsAdapter.js'
+import { createDebeziumAdapter } from './adapters/debeziumAdapter.js'
+import type { DebeziumAdapterConfig } from './adapters/debeziumConfig.js'
+import type { InputAdapter } from './adapters/inputAdapter.js'
+import {
+  defaultRedactionPolicy,
+  parseRedactionPolicy,
+  type RedactionPolicy,
+} from './redaction/redactionPolicy.js'
+
+/** The normalizer's settings, validated. Durations in ms, sizes in bytes. */
+export type NormalizerConfig = {
+  kafka: KafkaSettings
+  schemaRegistry: SchemaRegistrySettings
+  /** Topics read: a list, or a pattern matched against every topic's name. */
+  input: { topics: readonly string[] } | { pattern: RegExp }
+  groupId: string
+  routesFile: string
+  deadLetterTopic: string
+  /** 0 turns duplicate dropping off. */
+  dedupWindowMs: number
+  dedupMaxIds: number
+  maxEventBytes: number
+  /** A partition's pending outputs are sent once they reach this size. */
+  flushMaxBytes: number
+  partitionsConsumedConcurrently: number
+  /** A member silent this long is dropped from the group and its partitions reassigned. */
+  sessionTimeoutMs: number
+  shutdownDeadlineMs: number
+  /** Create missing output and dead-letter topics at start-up and on reload, with this many partitions. */
+  createTopics: { partitions: number } | false
+  /** Register the current schema if the registry lacks it (development); else it must be registered. */
+  autoRegisterSchema: boolean
+  adapters: readonly InputAdapter[]
+  redaction: RedactionPolicy
+  policy: EventPolicy
+  ops: OpsSettings
+}
+
+/** The ops port when OPS_PORT is unset. */
+export const normalizerOpsPort = 9464
+
+const positiveInt = (example: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `expected a whole number, e.g. ${example}`)
+    .transform(Number)
+    .refine((n) => n > 0 && Number.isSafeInteger(n), `expected a whole number above 0, e.g. ${example}`)
+
+const wholeNumber = (example: string) =>
+  z.string().trim().regex(/^\d+$/, `expected a whole number, e.g. ${example}`).transform(Number)
+
+const flag = z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true')
+
+const kafkaTopic = /^[A-Za-z0-9._-]{1,249}$/
+
+const shape = {
+  /** Comma-separated topics to read. Default `audit.events`. */
+  NORMALIZER_INPUT_TOPICS: z
+    .string()
+    .transform((value) => value.split(',').map((topic) => topic.trim()))
+    .refine((topics) => topics.every((topic) => kafkaTopic.test(topic)), {
+      message: 'expected comma-separated Kafka topic names (1 to 249 of a-z A-Z 0-9 . _ -)',
+    })
+    .optional(),
+  /** A JavaScript regular expression; every topic whose whole name matches is read. */
+  NORMALIZER_INPUT_TOPIC_PATTERN: z
+    .string()
+    .transform((value, ctx) => {
+      try {
+        // Compiled alone first: `a)|(b` only compiles inside the group, where it would match anything.
+        new RegExp(value)
+        return new RegExp(`^(?:${value})$`)
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `not a regular expression: ${(error as Error).message}` })
+        return z.NEVER
+      }
+    })
+    .optional(),
+  /** Consumer group; instances with one group share the partitions. Default `audit-normalizer`. */
+  NORMALIZER_GROUP_ID: z.string().trim().default('audit-normalizer'),
+  /** The routes file, YAML or JSON (services/normalizer/routes.example.yaml). Required. */
+  NORMALIZER_ROUTES_FILE: z.string({ error: 'required: the routes file (YAML or JSON)' }).trim(),
+  /** Where messages that cannot be normalized go. Default `audit.dlq`. */
+  NORMALIZER_DEAD_LETTER_TOPIC: z
+    .string()
+    .trim()
+    .regex(kafkaTopic, 'expected a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -)')
+    .default(pipelineTopics.deadLetters.name),
+  /** How long a sent event id is remembered to drop duplicates, ms; 0 turns it off. Default 10 minutes. */
+  NORMALIZER_DEDUP_WINDOW_MS: wholeNumber('600000').default(600_000),
+  /** At most this many remembered ids (about 100 bytes each). Default 1,000,000. */
+  NORMALIZER_DEDUP_MAX_IDS: positiveInt('1000000').default(1_000_000),
+  /** Largest message read and largest normalized event written, bytes. Default 1,000,000 (Kafka's limit is 1 MiB). */
+  NORMALIZER_MAX_EVENT_BYTES: positiveInt('1000000').default(1_000_000),
+  /** A partition's outputs are sent once this many bytes are pending, bytes. Default 786432 (768 KiB). */
+  NORMALIZER_FLUSH_MAX_BYTES: positiveInt('786432').default(786_432),
+  /** Partitions processed at once by one instance. Default 6. */
+  NORMALIZER_CONCURRENT_PARTITIONS: positiveInt('6').default(6),
+  /**
+   * How long the group waits for a silent instance before giving its partitions to others, ms;
+   * after a crash, its partitions stall this long. 6000 to 300000 (the broker's bounds). Default 30000.
+   */
+  NORMALIZER_SESSION_TIMEOUT_MS: positiveInt('30000')
+    .refine(
+      (ms) => ms >= 6_000 && ms <= 300_000,
+      'expected 6000 to 300000 (the broker’s group session bounds)',
+    )
+    .default(30_000),
+  /** On SIGTERM, how long the batch in flight may take to finish, ms; below the session timeout. Default 20000. */
+  NORMALIZER_SHUTDOWN_DEADLINE_MS: positiveInt('20000').default(20_000),
+  /** Create missing output and dead-letter topics. Default true. */
+  NORMALIZER_CREATE_TOPICS: flag.default(true),
+  /** Partitions of topics the normalizer creates. Default 6. */
+  NORMALIZER_TOPIC_PARTITIONS: positiveInt('6').default(6),
+  /** Register the current event schema when the registry lacks it. Default true. */
+  NORMALIZER_SCHEMA_AUTO_REGISTER: flag.default(true),
+  /** Debezium adapter settings (YAML or JSON); unset, Debezium change events are refused. */
+  NORMALIZER_DEBEZIUM_FILE: z.string().trim().optional(),
+  /** Per-tenant redaction policy (YAML or JSON); unset, each event's own sensitive_fields are dropped. */
+  NORMALIZER_REDACTION_FILE: z.string().trim().optional(),
+  /** Secret key for the `hash` redaction method. */
+  NORMALIZER_REDACTION_HMAC_KEY: z.string().optional(),
+  ...opsEnvShape,
+}
+
+const schema = z.object(shape).superRefine((env, ctx) => {
+  if (env.NORMALIZER_INPUT_TOPICS && env.NORMALIZER_INPUT_TOPIC_PATTERN) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['NORMALIZER_INPUT_TOPIC_PATTERN'],
+      message: 'set either NORMALIZER_INPUT_TOPICS or NORMALIZER_INPUT_TOPIC_PATTERN, not both',
+    })
+  }
+})
+
+const knownVariables = new Set(Object.keys(shape))
+
+export type ConfigFiles = { readFile(path: string): string }
+
+const diskFiles: ConfigFiles = { readFile: (path) => readFileSync(path, 'utf8') }
+
+/**
+ * Reads and checks every setting and the files they name (routes are read by the service, which
+ * also re-reads them on SIGHUP). Throws ConfigError naming each bad variable; a misspelt
+ * NORMALIZER_* variable is an error too, rather than a default silently used.
+ */
+export function loadNormalizerConfig(
+  env: Record<string, string | undefined>,
+  files: ConfigFiles = diskFiles,
+): NormalizerConfig {
+  const problems: ConfigProblem[] = Object.keys(env)
+    .filter((name) => name.startsWith('NORMALIZER_') && !knownVariables.has(name) && env[name]?.trim())
+    .map((name) => ({
+      setting: name,
+      message: `unknown setting; the normalizer reads: ${[...knownVariables].filter((v) => v.startsWith('NORMALIZER_')).join(', ')}`,
+    }))
+  // Both parsed before throwing, so one error lists every bad setting.
+  const connections = collectProblems(() => loadConnectionSettings(env), problems)
+  const s = collectProblems(() => parseSettings(schema, env), problems)
+  if (!env['KAFKA_BROKERS']?.trim())
+    problems.push({ setting: 'KAFKA_BROKERS', message: 'required: host:port,…' })
+  if (!env['SCHEMA_REGISTRY_URL']?.trim()) {
+    problems.push({
+      setting: 'SCHEMA_REGISTRY_URL',
+      message: 'required: the Confluent-compatible registry URL',
+    })
+  }
+  if (s && s.NORMALIZER_SHUTDOWN_DEADLINE_MS >= s.NORMALIZER_SESSION_TIMEOUT_MS) {
+    problems.push({
+      setting: 'NORMALIZER_SHUTDOWN_DEADLINE_MS',
+      message: `must be below NORMALIZER_SESSION_TIMEOUT_MS (${s.NORMALIZER_SESSION_TIMEOUT_MS} ms), or the group evicts the instance mid-shutdown`,
+    })
+  }
+  if (problems.length > 0 || !connections || !s) throw new ConfigError(problems)
+
+  return {
+    kafka: { ...connections.kafka, brokers: connections.kafka.brokers ?? [] },
+    schemaRegistry: connections.schemaRegistry ?? { url: '' },
+    input: s.NORMALIZER_INPUT_TOPIC_PATTERN
+      ? { pattern: s.NORMALIZER_INPUT_TOPIC_PATTERN }
+      : { topics: s.NORMALIZER_INPUT_TOPICS ?? [pipelineTopics.events.name] },
+    groupId: s.NORMALIZER_GROUP_ID,
+    routesFile: s.NORMALIZER_ROUTES_FILE,
+    deadLetterTopic: s.NORMALIZER_DEAD_LETTER_TOPIC,
+    dedupWindowMs: s.NORMALIZER_DEDUP_WINDOW_MS,
+    dedupMaxIds: s.NORMALIZER_DEDUP_MAX_IDS,
+    maxEventBytes: s.NORMALIZER_MAX_EVENT_BYTES,
+    flushMaxBytes: s.NORMALIZER_FLUSH_MAX_BYTES,
+    partitionsConsumedConcurrently: s.NORMALIZER_CONCURRENT_PARTITIONS,
+    sessionTimeoutMs: s.NORMALIZER_SESSION_TIMEOUT_MS,
+    shutdownDeadlineMs: s.NORMALIZER_SHUTDOWN_DEADLINE_MS,
+    createTopics: s.NORMALIZER_CREATE_TOPICS ? { partitions: s.NORMALIZER_TOPIC_PARTITIONS } : false,
+    autoRegisterSchema: s.NORMALIZER_SCHEMA_AUTO_REGISTER,
+    adapters: inputAdapters(s.NORMALIZER_DEBEZIUM_FILE, files),
+    redaction: s.NORMALIZER_REDACTION_FILE
+      ? fileSetting('NORMALIZER_REDACTION_FILE', s.NORMALIZER_REDACTION_FILE, files, (text) =>
+          parseRedactionPolicy(text, s.NORMALIZER_REDACTION_FILE ?? '', s.NORMALIZER_REDACTION_HMAC_KEY),
+        )
+      : defaultRedactionPolicy,
+    policy: defaultEventPolicy,
+    ops: opsSettingsFrom(s, { defaultPort: normalizerOpsPort }),
+  }
+}
+
+/** The JSON form and CloudEvents always; Debezium when configured, since it needs a tenant. */
+function inputAdapters(debeziumFile: string | undefined, files: ConfigFiles): readonly InputAdapter[] {
+  if (!debeziumFile) return [auditJsonAdapter, cloudEventsAdapter]
+  const debezium = fileSetting('NORMALIZER_DEBEZIUM_FILE', debeziumFile, files, (text) =>
+    createDebeziumAdapter((parseYaml(text) ?? {}) as DebeziumAdapterConfig),
+  )
+  return [auditJsonAdapter, cloudEventsAdapter, debezium]
+}
+
+function collectProblems<T>(parse: () => T, problems: ConfigProblem[]): T | undefined {
+  try {
+    return parse()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    problems.push(...error.problems)
+    return undefined
+  }
+}
+
+function fileSetting<T>(setting: string, file: string, files: ConfigFiles, read: (text: string) => T): T {
+  let text: string
+  try {
+    text = files.readFile(file)
+  } catch (error) {
+    throw new ConfigError([{ setting, message: `cannot read ${file}: ${(error as Error).message}` }])
+  }
+  try {
+    return read(text)
+  } catch (error) {
+    // Some readers name the file themselves (the redaction policy, with the entry).
+    const message = (error as Error).message
+    throw new ConfigError([
+      { setting, message: message.startsWith(`${file}:`) ? message : `${file}: ${message}` },
+    ])
+  }
+}

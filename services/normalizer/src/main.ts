@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// The normalizer process: configuration, clients, service, ops server, signals. Everything it
+// wires is a module a test can build without a process (normalizer.ts).
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
+import { createAuditEventCodec } from '@audit-pipeline/codec'
+import { ConfigError } from '@audit-pipeline/config'
+import { createKafka, kafkaLogsTo } from '@audit-pipeline/kafka'
+import {
+  createLogger,
+  createMetricsRegistry,
+  handleSignals,
+  startOpsServer,
+} from '@audit-pipeline/service-runtime'
+import { loadNormalizerConfig } from './config.js'
+import { createNormalizer } from './normalizer.js'
+import { createNormalizerMetrics } from './metrics.js'
+import { RoutesConfigError } from './routing/routesConfigError.js'
+
+let config
+try {
+  config = loadNormalizerConfig(process.env)
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  process.stderr.write(`audit-normalizer: ${error.message}\n`)
+  process.exit(2)
+}
+
+const log = createLogger({ service: 'normalizer', level: config.ops.logLevel })
+const registry = createMetricsRegistry({ service: 'normalizer' })
+const metrics = createNormalizerMetrics(registry)
+const kafka = createKafka(config.kafka, { logCreator: kafkaLogsTo(log.child({ component: 'kafkajs' })) })
+const schemaRegistry = new SchemaRegistry({
+  host: config.schemaRegistry.url,
+  ...(config.schemaRegistry.username && {
+    auth: { username: config.schemaRegistry.username, password: config.schemaRegistry.password ?? '' },
+  }),
+})
+
+try {
+  const codec = await createAuditEventCodec({
+    registry: schemaRegistry,
+    autoRegister: config.autoRegisterSchema,
+    // The normalizer checks sizes itself, to dead-letter with its own limit and message.
+    maxEventBytes: Number.MAX_SAFE_INTEGER,
+  })
+  const normalizer = createNormalizer({ config, kafka, codec, metrics, log })
+  const ops = await startOpsServer({
+    host: config.ops.host,
+    port: config.ops.port,
+    registry,
+    checks: { live: () => normalizer.live(), ready: () => normalizer.ready() },
+    log,
+  })
+  handleSignals({
+    log,
+    stop: async () => {
+      await normalizer.stop()
+      await ops.close()
+    },
+    reload: () => normalizer.reloadRoutes(),
+  })
+  await normalizer.start()
+  log.info({ metrics: `${ops.url}/metrics`, ready: `${ops.url}/readyz`, schemaId: codec.schemaId }, 'ready')
+} catch (error) {
+  // Start-up errors say what is wrong (routes file line, unreachable broker); log them and exit.
+  const routes = error instanceof RoutesConfigError
+  log.fatal({ err: error }, routes ? 'the routes file has problems' : 'could not start')
+  if (routes) process.stderr.write(`audit-normalizer: ${error.message}\n`)
+  process.exit(1)
+}

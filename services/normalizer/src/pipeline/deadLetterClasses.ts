@@ -1,0 +1,22 @@
+/**
+ * Why the normalizer dead-lettered a message, as a closed list: the `audit-dlq-error-class`
+ * header and the `reason` label of the dead-letter counter. The finer cause (an input rejection
+ * reason such as NOT_JSON, or WRONG_MAGIC_BYTE) goes in `audit-dlq-error-reason`.
+ */
+export const deadLetterClasses = [
+  /** Bytes that are neither Avro in the Confluent wire format nor JSON text, or an Avro body that does not decode. */
+  'EVENT_UNDECODABLE',
+  /** Avro naming a schema id the registry does not have. */
+  'SCHEMA_UNKNOWN',
+  /** JSON that no input adapter could read as audit events (reason: the adapter's rejection reason). */
+  'INPUT_REJECTED',
+  /** A readable record that breaks the event rules: a missing field, a bad timestamp, an unknown action kind. */
+  'EVENT_INVALID',
+  /** A message, or the normalized event it makes, over the configured size limit. */
+  'EVENT_TOO_LARGE',
+] as const
+
+export type DeadLetterClass = (typeof deadLetterClasses)[number]
+
+/** What the dead-letter record says about a message the normalizer could not turn into events. */
+export type DeadLetterCause = { errorClass: DeadLetterClass; reason?: string; message: string }

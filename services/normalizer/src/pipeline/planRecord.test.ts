@@ -1,0 +1,210 @@
+import { EventInvalidError, parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
+import { partitionKeyFor } from '@audit-pipeline/producer'
+import { ticketExampleLines } from '@audit-pipeline/schemas'
+import { describe, expect, it, vi } from 'vitest'
+import { parseRoutes } from '../routing/parseRoutes.js'
+import {
+  planRecord,
+  routeHeader,
+  type PlanContext,
+  type PlannedOutput,
+  type RecordPlan,
+} from './planRecord.js'
+import type { RecordReading } from './readRecord.js'
+
+/** The ticket 9548-B1 story (schemas/examples) in canonical form. */
+const [created, raised, lowered] = ticketExampleLines().map((line): AuditEvent => ({
+  recorded_at: Date.parse('2024-03-17T00:00:00Z'),
+  ...parseEventJson(JSON.parse(line)),
+})) as [AuditEvent, AuditEvent, AuditEvent]
+
+const securityEvent: AuditEvent = {
+  ...created,
+  event_id: '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a10',
+  category: 'security',
+  action: { kind: 'operation', name: 'ticket.escalate' },
+}
+const debugEvent: AuditEvent = {
+  ...raised,
+  event_id: '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a11',
+  category: 'debug',
+}
+
+const routes = parseRoutes(
+  `
+routes:
+  - name: drop-debug
+    match: { category: debug }
+    drop: { reason: debug events are not kept }
+  - name: security
+    match: { category: security }
+    to: [audit.normalized, audit.forward]
+default:
+  to: [audit.normalized]
+`,
+  { file: 'routes.yaml' },
+)
+
+/** A stand-in for the Avro codec: deterministic bytes per event. */
+const encodeJson = (event: AuditEvent) => Buffer.from(JSON.stringify(event))
+
+function contextWith(overrides: Partial<PlanContext> = {}): PlanContext {
+  return { routes, encode: encodeJson, maxEventBytes: 1_000_000, isDuplicate: () => false, ...overrides }
+}
+
+const eventsReading = (...events: AuditEvent[]): RecordReading => ({ kind: 'events', events })
+
+/** The event an output carries, read back from the stand-in encoding. */
+const eventIn = (output: PlannedOutput) => JSON.parse(output.value.toString()) as AuditEvent
+
+function outputsOf(plan: RecordPlan) {
+  if (plan.kind !== 'outputs') throw new Error(`expected outputs, got ${JSON.stringify(plan)}`)
+  return plan
+}
+
+describe('planRecord: routing', () => {
+  it('sends an event to every topic of its route: the same bytes, its partition key, the route header', () => {
+    const encode = vi.fn(encodeJson)
+    const plan = outputsOf(planRecord(eventsReading(securityEvent), contextWith({ encode })))
+    const value = encodeJson(securityEvent)
+    expect(plan.outputs).toEqual([
+      {
+        topic: 'audit.normalized',
+        route: 'security',
+        key: 'witify/ticket/9548-B1',
+        value,
+        headers: { 'audit-route': 'security' },
+      },
+      {
+        topic: 'audit.forward',
+        route: 'security',
+        key: 'witify/ticket/9548-B1',
+        value,
+        headers: { 'audit-route': 'security' },
+      },
+    ])
+    expect(plan.outputs[0]?.key).toBe(partitionKeyFor(securityEvent))
+    expect(routeHeader).toBe('audit-route')
+    // Encoded once, whatever the number of topics.
+    expect(encode).toHaveBeenCalledTimes(1)
+    expect(plan).toMatchObject({ sentEventIds: [securityEvent.event_id], dropped: [], duplicates: 0 })
+  })
+
+  it('sends an event no route takes to the default route', () => {
+    const plan = outputsOf(planRecord(eventsReading(created), contextWith()))
+    expect(plan.outputs.map((o) => [o.topic, o.route, o.headers[routeHeader]])).toEqual([
+      ['audit.normalized', 'default', 'default'],
+    ])
+  })
+
+  it('plans every event of a message, in order', () => {
+    const plan = outputsOf(planRecord(eventsReading(created, securityEvent, lowered), contextWith()))
+    expect(plan.outputs.map((o) => [o.topic, eventIn(o).event_id])).toEqual([
+      ['audit.normalized', created.event_id],
+      ['audit.normalized', securityEvent.event_id],
+      ['audit.forward', securityEvent.event_id],
+      ['audit.normalized', lowered.event_id],
+    ])
+    expect(plan.sentEventIds).toEqual([created.event_id, securityEvent.event_id, lowered.event_id])
+  })
+
+  it('counts a dropped event under its route and reason, without encoding or sending it', () => {
+    const encode = vi.fn(encodeJson)
+    const plan = outputsOf(planRecord(eventsReading(debugEvent, created), contextWith({ encode })))
+    expect(plan.dropped).toEqual([{ route: 'drop-debug', reason: 'debug events are not kept' }])
+    expect(plan.outputs.map((o) => o.route)).toEqual(['default'])
+    expect(plan.sentEventIds).toEqual([created.event_id])
+    expect(encode).toHaveBeenCalledExactlyOnceWith(created)
+  })
+
+  it('gives the same outputs, byte for byte, for the same reading', () => {
+    const reading = eventsReading(created, securityEvent)
+    expect(planRecord(reading, contextWith())).toEqual(planRecord(structuredClone(reading), contextWith()))
+  })
+})
+
+describe('planRecord: duplicates', () => {
+  it('counts an event whose id went out recently and sends nothing for it', () => {
+    const encode = vi.fn(encodeJson)
+    const isDuplicate = vi.fn((eventId: string) => eventId === created.event_id)
+    const plan = outputsOf(planRecord(eventsReading(created, lowered), contextWith({ encode, isDuplicate })))
+    expect(plan.duplicates).toBe(1)
+    expect(plan.sentEventIds).toEqual([lowered.event_id])
+    expect(plan.outputs).toHaveLength(1)
+    expect(encode).not.toHaveBeenCalledWith(created)
+    expect(isDuplicate).toHaveBeenCalledWith(created.event_id)
+  })
+
+  it('sends an id repeated within one message once', () => {
+    const resent = { ...created, attributes: { channel: 'retry' } }
+    const plan = outputsOf(planRecord(eventsReading(created, resent), contextWith()))
+    expect(plan.duplicates).toBe(1)
+    expect(plan.sentEventIds).toEqual([created.event_id])
+    expect(plan.outputs.map((o) => eventIn(o).attributes)).toEqual([{ channel: 'web' }])
+  })
+
+  it('does not count a dropped event as sent, so a later copy is dropped again rather than a duplicate', () => {
+    const plan = outputsOf(planRecord(eventsReading(debugEvent, debugEvent), contextWith()))
+    expect(plan).toMatchObject({ duplicates: 0, sentEventIds: [], outputs: [] })
+    expect(plan.dropped).toHaveLength(2)
+  })
+})
+
+describe('planRecord: refusals', () => {
+  it('dead-letters the whole message as EVENT_INVALID when the schema refuses an event', () => {
+    const encode = (event: AuditEvent) => {
+      if (event.event_id === lowered.event_id) {
+        throw new EventInvalidError([{ field: 'attributes.channel', message: '1 is not a valid "string"' }])
+      }
+      return encodeJson(event)
+    }
+    const plan = planRecord(eventsReading(created, lowered), contextWith({ encode }))
+    expect(plan.kind).toBe('dead-letter')
+    if (plan.kind !== 'dead-letter') return
+    expect(plan.cause.errorClass).toBe('EVENT_INVALID')
+    expect(plan.cause.message).toContain(lowered.event_id)
+    expect(plan.cause.message).toContain('attributes.channel')
+  })
+
+  it('lets an encoder failure that is not about the event escape', () => {
+    const failure = new TypeError('avsc broke')
+    const encode = () => {
+      throw failure
+    }
+    expect(() => planRecord(eventsReading(created), contextWith({ encode }))).toThrow(failure)
+  })
+
+  it('dead-letters the message as EVENT_TOO_LARGE when an encoded event exceeds maxEventBytes', () => {
+    const size = encodeJson(lowered).length
+    const plan = planRecord(eventsReading(created, lowered), contextWith({ maxEventBytes: size - 1 }))
+    expect(plan.kind).toBe('dead-letter')
+    if (plan.kind !== 'dead-letter') return
+    expect(plan.cause.errorClass).toBe('EVENT_TOO_LARGE')
+    expect(plan.cause.message).toContain(`${size} bytes`)
+    expect(plan.cause.message).toContain(lowered.event_id)
+
+    const exactly = planRecord(eventsReading(lowered), contextWith({ maxEventBytes: size }))
+    expect(outputsOf(exactly).outputs).toHaveLength(1)
+  })
+})
+
+describe('planRecord: readings without events', () => {
+  it.each<RecordReading>([
+    { kind: 'skipped', reason: 'TOMBSTONE' },
+    { kind: 'dead-letter', cause: { errorClass: 'INPUT_REJECTED', reason: 'NOT_JSON', message: 'not JSON' } },
+  ])('passes $kind through unchanged', (reading) => {
+    const encode = vi.fn(encodeJson)
+    expect(planRecord(reading, contextWith({ encode }))).toBe(reading)
+    expect(encode).not.toHaveBeenCalled()
+  })
+
+  it('plans nothing for a message of no events', () => {
+    expect(planRecord(eventsReading(), contextWith())).toEqual({
+      kind: 'outputs',
+      outputs: [],
+      sentEventIds: [],
+      dropped: [],
+      duplicates: 0,
+    })
+  })
+})

@@ -1,0 +1,258 @@
+import { readFileSync } from 'node:fs'
+import { CodecError } from '@audit-pipeline/codec'
+import { defaultEventPolicy, parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
+import { ticketExampleLines } from '@audit-pipeline/schemas'
+import { afterEach, describe, expect, it, vi, type Mock } from 'vitest'
+import { auditJsonAdapter } from '../adapters/auditJsonAdapter.js'
+import { cloudEventsAdapter } from '../adapters/cloudEventsAdapter.js'
+import { eventIdNamespaces, uuidV5 } from '../adapters/deterministicEventId.js'
+import type { MessageHeaders } from '../adapters/inputMessage.js'
+import { defaultRedactionPolicy, parseRedactionPolicy } from '../redaction/redactionPolicy.js'
+import { readRecord, type InputRecord, type RecordReader, type RecordReading } from './readRecord.js'
+
+const lines = ticketExampleLines()
+
+/** When the messages reached Kafka: after the whole story (14 to 16 March 2024). */
+const receivedAtMs = Date.parse('2024-03-16T14:00:00Z')
+
+/** The third event of the story as the codec would decode it from Avro. */
+const decoded: AuditEvent = {
+  ...parseEventJson(JSON.parse(lines[2] ?? '')),
+  recorded_at: Date.parse('2024-03-16T13:12:01Z'),
+}
+
+/** Bytes in the Confluent wire format: magic byte 0, a schema id, a body (the fake codec does not look). */
+const avroValue = Buffer.from([0, 0, 0, 0, 7, 1, 2, 3])
+
+type FakeReader = Omit<RecordReader, 'decodeAvro'> & {
+  decodeAvro: Mock<(value: Buffer) => Promise<AuditEvent>>
+}
+
+/** A reader with the JSON adapters and a fake codec (by default decoding every value as `decoded`). */
+function readerWith(overrides: Partial<RecordReader> = {}): FakeReader {
+  const { decodeAvro = () => Promise.resolve(structuredClone(decoded)), ...rest } = overrides
+  return {
+    adapters: [auditJsonAdapter, cloudEventsAdapter],
+    policy: defaultEventPolicy,
+    redaction: defaultRedactionPolicy,
+    maxEventBytes: 1_000_000,
+    ...rest,
+    decodeAvro: vi.fn(decodeAvro),
+  }
+}
+
+function record(value: Buffer | string | null, headers: MessageHeaders = {}): InputRecord {
+  return { value: typeof value === 'string' ? Buffer.from(value) : value, headers, timestampMs: receivedAtMs }
+}
+
+function eventsOf(reading: RecordReading): AuditEvent[] {
+  if (reading.kind !== 'events') throw new Error(`expected events, got ${JSON.stringify(reading)}`)
+  return reading.events
+}
+
+function causeOf(reading: RecordReading) {
+  if (reading.kind !== 'dead-letter') throw new Error(`expected a dead letter, got ${reading.kind}`)
+  return reading.cause
+}
+
+const jsonLine = (index: number): Record<string, unknown> =>
+  JSON.parse(lines[index] ?? '') as Record<string, unknown>
+
+const cloudEvent = JSON.parse(
+  readFileSync(
+    new URL('../adapters/fixtures/cloudevents-ticket-priority-lowered.json', import.meta.url),
+    'utf8',
+  ),
+) as Record<string, unknown> & { data: Record<string, unknown> }
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('readRecord: Avro', () => {
+  it('hands a value starting with byte 0 to the codec and normalizes what it decodes', async () => {
+    const reader = readerWith()
+    const events = eventsOf(await readRecord(record(avroValue), reader))
+    expect(reader.decodeAvro).toHaveBeenCalledExactlyOnceWith(avroValue)
+    expect(events).toEqual([decoded])
+    // The producer's recorded_at wins over the Kafka timestamp.
+    expect(events[0]?.recorded_at).toBe(decoded.recorded_at)
+  })
+
+  it('normalizes decoded events like any other input', async () => {
+    const sloppy = { ...decoded, event_id: decoded.event_id.toUpperCase(), tenant: ' witify ' }
+    const reader = readerWith({ decodeAvro: () => Promise.resolve(sloppy) })
+    const [event] = eventsOf(await readRecord(record(avroValue), reader))
+    expect([event?.event_id, event?.tenant]).toEqual([decoded.event_id, 'witify'])
+  })
+
+  it.each([
+    ['EVENT_UNDECODABLE', 'EVENT_UNDECODABLE'],
+    ['SCHEMA_UNKNOWN', 'SCHEMA_UNKNOWN'],
+    ['SCHEMA_REJECTED', 'EVENT_UNDECODABLE'],
+  ] as const)('dead-letters a final CodecError %s as %s', async (code, errorClass) => {
+    const error = new CodecError(code, `the codec says ${code}`, false)
+    const reader = readerWith({ decodeAvro: () => Promise.reject(error) })
+    expect(await readRecord(record(avroValue), reader)).toEqual({
+      kind: 'dead-letter',
+      cause: { errorClass, reason: code, message: `the codec says ${code}` },
+    })
+  })
+
+  it('throws a retriable CodecError instead of dead-lettering: the registry may come back', async () => {
+    const outage = new CodecError('REGISTRY_UNAVAILABLE', 'connect ECONNREFUSED', true)
+    const reader = readerWith({ decodeAvro: () => Promise.reject(outage) })
+    await expect(readRecord(record(avroValue), reader)).rejects.toBe(outage)
+  })
+
+  it('dead-letters a value starting with a control byte as neither Avro nor JSON, without decoding', async () => {
+    const reader = readerWith()
+    const cause = causeOf(await readRecord(record(Buffer.from([0x01, 0x7b, 0x7d])), reader))
+    expect(cause).toMatchObject({ errorClass: 'EVENT_UNDECODABLE', reason: 'WRONG_MAGIC_BYTE' })
+    expect(cause.message).toContain('0x01')
+    expect(reader.decodeAvro).not.toHaveBeenCalled()
+  })
+
+  it('dead-letters a message over maxEventBytes before any decoding', async () => {
+    const reader = readerWith({ maxEventBytes: avroValue.length - 1 })
+    const cause = causeOf(await readRecord(record(avroValue), reader))
+    expect(cause.errorClass).toBe('EVENT_TOO_LARGE')
+    expect(cause.message).toContain(`${avroValue.length} bytes`)
+    expect(cause.message).toContain('NORMALIZER_MAX_EVENT_BYTES')
+    expect(reader.decodeAvro).not.toHaveBeenCalled()
+
+    const tooLargeJson = causeOf(await readRecord(record('x'.repeat(avroValue.length)), reader))
+    expect(tooLargeJson.errorClass).toBe('EVENT_TOO_LARGE')
+  })
+
+  it('reads a message of exactly maxEventBytes', async () => {
+    const reader = readerWith({ maxEventBytes: avroValue.length })
+    expect(eventsOf(await readRecord(record(avroValue), reader))).toHaveLength(1)
+  })
+})
+
+describe('readRecord: JSON', () => {
+  it('reads the documented JSON form, recorded_at taken from the Kafka timestamp', async () => {
+    const reader = readerWith()
+    const [event] = eventsOf(await readRecord(record(lines[0] ?? ''), reader))
+    expect(event).toEqual({ ...parseEventJson(jsonLine(0)), recorded_at: receivedAtMs })
+    expect(reader.decodeAvro).not.toHaveBeenCalled()
+  })
+
+  it('keeps a recorded_at the producer sent', async () => {
+    const recordedAt = '2024-03-14T09:45:01Z'
+    const [event] = eventsOf(
+      await readRecord(record(JSON.stringify({ ...jsonLine(0), recorded_at: recordedAt })), readerWith()),
+    )
+    expect(event?.recorded_at).toBe(Date.parse(recordedAt))
+  })
+
+  it('reads a structured CloudEvent', async () => {
+    const headers = { 'content-type': 'application/cloudevents+json' }
+    const [event] = eventsOf(await readRecord(record(JSON.stringify(cloudEvent), headers), readerWith()))
+    expect(event).toMatchObject({
+      event_id: uuidV5(eventIdNamespaces.cloudevents, '["helpdesk-api","hd-20240316-131200-0007"]'),
+      occurred_at: Date.parse('2024-03-16T13:12:00Z'),
+      recorded_at: receivedAtMs,
+      tenant: 'witify',
+      attributes: { 'cloudevents.type': 'com.witify.helpdesk.ticket.updated' },
+    })
+    // Changes computed from the snapshots by normalization.
+    expect(event?.changes.map((change) => change.path)).toEqual(['priority', 'solution'])
+  })
+
+  it('skips a tombstone', async () => {
+    const reader = readerWith()
+    expect(await readRecord(record(null), reader)).toEqual({ kind: 'skipped', reason: 'TOMBSTONE' })
+    expect(reader.decodeAvro).not.toHaveBeenCalled()
+  })
+
+  it('dead-letters text that is not JSON as INPUT_REJECTED / NOT_JSON', async () => {
+    const cause = causeOf(await readRecord(record('ticket 9548-B1 created'), readerWith()))
+    expect(cause).toMatchObject({ errorClass: 'INPUT_REJECTED', reason: 'NOT_JSON' })
+    // The message describes the value without quoting it: it is personal data.
+    expect(cause.message).not.toContain('9548')
+  })
+
+  it('dead-letters an invalid event as EVENT_INVALID naming the field', async () => {
+    const event = jsonLine(0)
+    const line = JSON.stringify({ ...event, actor: { type: 'user' } })
+    const cause = causeOf(await readRecord(record(line), readerWith()))
+    expect(cause.errorClass).toBe('EVENT_INVALID')
+    expect(cause.reason).toBeUndefined()
+    expect(cause.message).toContain('actor.id')
+  })
+
+  it('judges times against the Kafka timestamp, not the clock', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.parse('2030-01-01T00:00:00Z'))
+    const early = { ...record(lines[0] ?? ''), timestampMs: Date.parse('2024-03-14T09:00:00Z') }
+    const cause = causeOf(await readRecord(early, readerWith()))
+    expect(cause.errorClass).toBe('EVENT_INVALID')
+    expect(cause.message).toMatch(/occurred_at: 2024-03-14T09:45:00\.000Z is in the future/)
+  })
+
+  it('applies the redaction policy', async () => {
+    const redaction = parseRedactionPolicy(
+      'tenants: { witify: { sensitive_fields: [solution] } }',
+      'r.yaml',
+      undefined,
+    )
+    const [event] = eventsOf(await readRecord(record(lines[2] ?? ''), readerWith({ redaction })))
+    expect(event?.sensitive_fields).toEqual(['solution'])
+    expect(JSON.parse(event?.after ?? 'null')).toMatchObject({ solution: '[redacted]' })
+  })
+
+  it('reads the same record into the same events, whenever it is read', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const input = record(lines[1] ?? '')
+    vi.setSystemTime(Date.parse('2024-03-16T15:00:00Z'))
+    const first = await readRecord(input, readerWith())
+    vi.setSystemTime(Date.parse('2025-01-01T00:00:00Z'))
+    const second = await readRecord(input, readerWith())
+    expect(second).toEqual(first)
+    expect(eventsOf(first)).toHaveLength(1)
+  })
+})
+
+describe('readRecord: CloudEvents batch', () => {
+  const batchHeaders = { 'content-type': 'application/cloudevents-batch+json' }
+  const second = {
+    ...cloudEvent,
+    id: 'hd-20240316-131200-0008',
+    data: { ...cloudEvent.data, object: { type: 'ticket', id: '9549-C2' } },
+  }
+
+  it('reads every event of a batch', async () => {
+    const events = eventsOf(
+      await readRecord(record(JSON.stringify([cloudEvent, second]), batchHeaders), readerWith()),
+    )
+    expect(events.map((event) => event.object.id)).toEqual(['9548-B1', '9549-C2'])
+  })
+
+  it('dead-letters the whole message when the adapter refuses one event, naming its index', async () => {
+    const broken = { ...second, data: { ...second.data, actor: { type: 'user' } } }
+    const cause = causeOf(
+      await readRecord(record(JSON.stringify([cloudEvent, broken]), batchHeaders), readerWith()),
+    )
+    expect(cause.errorClass).toBe('EVENT_INVALID')
+    expect(cause.message).toContain('[1].data.actor.id')
+  })
+
+  it('dead-letters the whole message when normalization refuses one event, naming its index', async () => {
+    const future = { ...second, time: '2024-03-17T00:00:00Z' }
+    const cause = causeOf(
+      await readRecord(record(JSON.stringify([cloudEvent, future]), batchHeaders), readerWith()),
+    )
+    expect(cause.errorClass).toBe('EVENT_INVALID')
+    expect(cause.message).toMatch(/^event 1 of the message: .*occurred_at/)
+  })
+
+  it('does not name an index for a message of one event', async () => {
+    const future = { ...cloudEvent, time: '2024-03-17T00:00:00Z' }
+    const headers = { 'content-type': 'application/cloudevents+json' }
+    const cause = causeOf(await readRecord(record(JSON.stringify(future), headers), readerWith()))
+    expect(cause.message).not.toContain('of the message')
+    expect(cause.message).toContain('occurred_at')
+  })
+})

@@ -1,0 +1,108 @@
+import { CodecError } from '@audit-pipeline/codec'
+import type { AuditEvent, EventInvalidError, EventPolicy } from '@audit-pipeline/event-model'
+import { adaptMessage } from '../adapters/adaptMessage.js'
+import type { InputAdapter, SkipReason } from '../adapters/inputAdapter.js'
+import type { MessageHeaders } from '../adapters/inputMessage.js'
+import { InputRejectedError } from '../adapters/inputRejectedError.js'
+import type { EventDraft } from '../normalize/eventDraft.js'
+import { normalizeEvent } from '../normalize/normalizeEvent.js'
+import { applyRedactionPolicy, type RedactionPolicy } from '../redaction/redactionPolicy.js'
+import type { DeadLetterCause } from './deadLetterClasses.js'
+
+/** One message as read from an input topic. */
+export type InputRecord = {
+  value: Buffer | null
+  headers: MessageHeaders
+  /** The message's Kafka timestamp, epoch ms: `recorded_at` when the producer left it out. */
+  timestampMs: number
+}
+
+/** What one input message holds: canonical events, nothing on purpose, or a reason to dead-letter it. */
+export type RecordReading =
+  | { kind: 'events'; events: AuditEvent[] }
+  | { kind: 'skipped'; reason: SkipReason }
+  | { kind: 'dead-letter'; cause: DeadLetterCause }
+
+export type RecordReader = {
+  /** Decodes Avro (the Confluent wire format) of any registered version into the current form. */
+  decodeAvro(value: Buffer): Promise<AuditEvent>
+  adapters: readonly InputAdapter[]
+  policy: EventPolicy
+  redaction: RedactionPolicy
+  /** Larger messages are dead-lettered unread. */
+  maxEventBytes: number
+}
+
+/**
+ * Reads one input message into canonical, redacted events. Avro (magic byte 0) goes to the codec,
+ * anything else to the JSON adapters. The result depends only on the message and the settings,
+ * never on the clock: `recorded_at`, when missing, is the message's Kafka timestamp, so a message
+ * read again after a crash gives exactly the same events.
+ *
+ * A message is taken whole: if any event in it is refused, the message is dead-lettered and none
+ * of its events go out, so a replay after the fix gives each event once.
+ *
+ * Throws a retriable CodecError when the registry cannot be reached: the caller retries the
+ * message rather than dead-lettering it. Any other error thrown is a bug, and propagates.
+ */
+export async function readRecord(record: InputRecord, reader: RecordReader): Promise<RecordReading> {
+  const { value } = record
+  if (value !== null && value.length > reader.maxEventBytes) {
+    return deadLetter({
+      errorClass: 'EVENT_TOO_LARGE',
+      message: `message is ${value.length} bytes, over the ${reader.maxEventBytes}-byte limit (NORMALIZER_MAX_EVENT_BYTES)`,
+    })
+  }
+
+  let drafts: readonly EventDraft[]
+  if (value !== null && value[0] === 0) {
+    try {
+      drafts = [await reader.decodeAvro(value)]
+    } catch (error) {
+      if (error instanceof CodecError && !error.retriable) {
+        return deadLetter({
+          errorClass: error.code === 'SCHEMA_UNKNOWN' ? 'SCHEMA_UNKNOWN' : 'EVENT_UNDECODABLE',
+          reason: error.code,
+          message: error.message,
+        })
+      }
+      throw error
+    }
+  } else if (value !== null && value.length > 0 && isControlByte(value[0] ?? 0)) {
+    return deadLetter({
+      errorClass: 'EVENT_UNDECODABLE',
+      reason: 'WRONG_MAGIC_BYTE',
+      message: `starts with byte 0x${(value[0] ?? 0).toString(16).padStart(2, '0')}: neither the Confluent Avro magic byte 0 nor JSON text`,
+    })
+  } else {
+    const adapted = adaptMessage({ value, headers: record.headers }, reader.adapters)
+    if (adapted.status === 'skipped') return { kind: 'skipped', reason: adapted.reason }
+    if (adapted.status === 'rejected') return refused(adapted.error)
+    drafts = adapted.drafts
+  }
+
+  const events: AuditEvent[] = []
+  for (const [index, draft] of drafts.entries()) {
+    const normalized = normalizeEvent(draft, { now: record.timestampMs, policy: reader.policy })
+    if (!normalized.ok) return refused(normalized.error, drafts.length > 1 ? index : undefined)
+    events.push(applyRedactionPolicy(normalized.event, reader.redaction))
+  }
+  return { kind: 'events', events }
+}
+
+function refused(error: InputRejectedError | EventInvalidError, index?: number): RecordReading {
+  const where = index === undefined ? '' : `event ${index} of the message: `
+  if (error instanceof InputRejectedError) {
+    return deadLetter({ errorClass: 'INPUT_REJECTED', reason: error.reason, message: where + error.message })
+  }
+  return deadLetter({ errorClass: 'EVENT_INVALID', message: where + error.message })
+}
+
+function deadLetter(cause: DeadLetterCause): RecordReading {
+  return { kind: 'dead-letter', cause }
+}
+
+/** A byte no JSON text starts with (JSON whitespace is tab, newline and carriage return). */
+function isControlByte(byte: number): boolean {
+  return byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d
+}
