@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
@@ -26,59 +27,85 @@ beforeAll(() => {
  * routes are the test's own (the environment wins over deploy/ defaults).
  */
 describe('the main job', () => {
-  it('runs the normalizer, which routes events, and stops it on Ctrl-C', { timeout: 120_000 }, async () => {
-    const [input, output, deadLetters] = ['main_in', 'main_out', 'main_dlq'].map(uniqueName) as [
-      string,
-      string,
-      string,
-    ]
-    const admin = kafka.admin()
-    await admin.connect()
-    onTestFinished(() => admin.disconnect())
-    await admin.createTopics({
-      topics: [input, output, deadLetters].map((topic) => ({ topic, numPartitions: 2 })),
-      waitForLeaders: true,
-    })
-    const dir = mkdtempSync(join(tmpdir(), 'main-job-'))
-    writeFileSync(join(dir, 'routes.yaml'), `default:\n  to: [${output}]\n`)
+  it(
+    'runs the normalizer, which routes events and reloads its routes on SIGHUP, and stops it on Ctrl-C',
+    { timeout: 120_000 },
+    async () => {
+      const [input, output, reloaded, deadLetters] = ['main_in', 'main_out', 'main_reloaded', 'main_dlq'].map(
+        uniqueName,
+      ) as [string, string, string, string]
+      const admin = kafka.admin()
+      await admin.connect()
+      onTestFinished(() => admin.disconnect())
+      await admin.createTopics({
+        topics: [input, output, deadLetters].map((topic) => ({ topic, numPartitions: 2 })),
+        waitForLeaders: true,
+      })
+      const dir = mkdtempSync(join(tmpdir(), 'main-job-'))
+      writeFileSync(join(dir, 'routes.yaml'), `default:\n  to: [${output}]\n`)
 
-    const run = startServiceProcess(
-      'deploy/local-stack/dist/cli.js',
-      {
-        KAFKA_BROKERS: stack.kafkaBrokers.join(','),
-        SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
-        AUDIT_STACK_DIR: join(dir, 'stack'),
-        NORMALIZER_INPUT_TOPICS: input,
-        NORMALIZER_ROUTES_FILE: join(dir, 'routes.yaml'),
-        NORMALIZER_DEAD_LETTER_TOPIC: deadLetters,
-        NORMALIZER_GROUP_ID: uniqueName('main-job'),
-      },
-      ['run'],
-    )
-    const banner = await waitFor(
-      () => run.otherOutput.join('\n').includes('Press Ctrl-C') && run.otherOutput.join('\n'),
-      { timeoutMs: 90_000, description: 'the status table' },
-    )
-    const normalizerLine = /normalizer\s+(http:\/\/127\.0\.0\.1:\d+)\s.*pid (\d+)/.exec(banner)
-    expect(normalizerLine, banner).not.toBeNull()
-    const [, opsUrl, pid] = normalizerLine!
-    expect((await fetch(`${opsUrl}/readyz`)).status).toBe(200)
+      const run = startServiceProcess(
+        'deploy/local-stack/dist/cli.js',
+        {
+          KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+          SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
+          AUDIT_STACK_DIR: join(dir, 'stack'),
+          NORMALIZER_INPUT_TOPICS: input,
+          NORMALIZER_ROUTES_FILE: join(dir, 'routes.yaml'),
+          NORMALIZER_DEAD_LETTER_TOPIC: deadLetters,
+          NORMALIZER_GROUP_ID: uniqueName('main-job'),
+        },
+        ['run'],
+      )
+      const banner = await waitFor(
+        () => run.otherOutput.join('\n').includes('Press Ctrl-C') && run.otherOutput.join('\n'),
+        { timeoutMs: 90_000, description: 'the status table' },
+      )
+      const normalizerLine = /normalizer\s+(http:\/\/127\.0\.0\.1:\d+)\s.*pid (\d+)/.exec(banner)
+      expect(normalizerLine, banner).not.toBeNull()
+      const [, opsUrl, pid] = normalizerLine!
+      expect((await fetch(`${opsUrl}/readyz`)).status).toBe(200)
 
-    const collector = await collectTopics(kafka, [output])
-    onTestFinished(() => collector.stop())
-    const producer = kafka.producer()
-    await producer.connect()
-    onTestFinished(() => producer.disconnect())
-    await producer.send({ topic: input, messages: ticketExampleLines().map((value) => ({ value })) })
-    await waitFor(() => collector.messages.length >= 3, { timeoutMs: 30_000, description: '3 routed events' })
-    const metrics = await (await fetch(`${opsUrl}/metrics`)).text()
-    expect(metrics).toMatch(
-      /audit_normalizer_events_produced_total\{route="default",topic="[^"]+",service="normalizer"\} 3/,
-    )
+      const collector = await collectTopics(kafka, [output])
+      onTestFinished(() => collector.stop())
+      const producer = kafka.producer()
+      await producer.connect()
+      onTestFinished(() => producer.disconnect())
+      await producer.send({ topic: input, messages: ticketExampleLines().map((value) => ({ value })) })
+      await waitFor(() => collector.messages.length >= 3, {
+        timeoutMs: 30_000,
+        description: '3 routed events',
+      })
+      const metrics = await (await fetch(`${opsUrl}/metrics`)).text()
+      expect(metrics).toMatch(
+        /audit_normalizer_events_produced_total\{route="default",topic="[^"]+",service="normalizer"\} 3/,
+      )
 
-    run.child.kill('SIGINT')
-    expect(await run.exited).toBe(0)
-    expect(run.otherOutput.join('\n')).toContain('Everything stopped.')
-    expect(isAlive(Number(pid))).toBe(false)
-  })
+      // SIGHUP: the normalizer re-reads its routes and sends what follows to the new topic.
+      writeFileSync(join(dir, 'routes.yaml'), `default:\n  to: [${reloaded}]\n`)
+      process.kill(Number(pid), 'SIGHUP')
+      const normalizerLog = join(dir, 'stack', 'logs', 'normalizer.log')
+      await waitFor(() => readFileSync(normalizerLog, 'utf8').includes('"msg":"routes reloaded"'), {
+        timeoutMs: 30_000,
+        description: 'the normalizer to reload its routes',
+      })
+      const reloadedCollector = await collectTopics(kafka, [reloaded])
+      onTestFinished(() => reloadedCollector.stop())
+      // New event ids: the same ones again would be dropped as duplicates.
+      const fresh = ticketExampleLines().map((line) =>
+        JSON.stringify({ ...JSON.parse(line), event_id: randomUUID() }),
+      )
+      await producer.send({ topic: input, messages: fresh.map((value) => ({ value })) })
+      await waitFor(() => reloadedCollector.messages.length >= 3, {
+        timeoutMs: 30_000,
+        description: '3 events on the reloaded route',
+      })
+      expect(collector.messages).toHaveLength(3)
+
+      run.child.kill('SIGINT')
+      expect(await run.exited).toBe(0)
+      expect(run.otherOutput.join('\n')).toContain('Everything stopped.')
+      expect(isAlive(Number(pid))).toBe(false)
+    },
+  )
 })

@@ -71,7 +71,7 @@ async function startNormalizer(routes: string, env: Record<string, string> = {})
   const config = loadNormalizerConfig({
     KAFKA_BROKERS: stack.kafkaBrokers.join(','),
     SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
-    NORMALIZER_INPUT_TOPICS: input,
+    ...(env['NORMALIZER_INPUT_TOPIC_PATTERN'] === undefined && { NORMALIZER_INPUT_TOPICS: input }),
     NORMALIZER_GROUP_ID: groupId,
     NORMALIZER_ROUTES_FILE: routesFile,
     NORMALIZER_DEAD_LETTER_TOPIC: deadLetters,
@@ -250,6 +250,34 @@ default:
     expect(await harness.metric('audit_normalizer_events_produced_total', { topic: outA })).toBe(6)
     expect(await harness.metric('audit_normalizer_events_produced_total', { route: 'security' })).toBe(2)
     await expectCommittedToEnd(harness)
+  })
+
+  it('reads every topic matching NORMALIZER_INPUT_TOPIC_PATTERN', async () => {
+    const prefix = uniqueName('norm_pattern')
+    await createTopics(`${prefix}.web`, `${prefix}.mobile`, `${prefix}x.other`)
+    const out = uniqueName('norm_out')
+    const harness = await startNormalizer(`default:\n  to: [${out}]\n`, {
+      NORMALIZER_INPUT_TOPIC_PATTERN: `${prefix.replaceAll('.', '\\.')}\\.(web|mobile)`,
+    })
+    const collector = await collect(out)
+    const producer = kafka.producer()
+    await producer.connect()
+    onTestFinished(() => producer.disconnect())
+    const [web, mobile, other] = [ticketCreated, ticketRaised, ticketLowered]
+    await producer.send({ topic: `${prefix}.web`, messages: [{ value: jsonEvent(web) }] })
+    await producer.send({ topic: `${prefix}.mobile`, messages: [{ value: jsonEvent(mobile) }] })
+    await producer.send({ topic: `${prefix}x.other`, messages: [{ value: jsonEvent(other) }] })
+    const events = await decoded(await until(collector, out, 2))
+    expect(events.map((e) => e.event_id).sort()).toEqual(
+      [web, mobile].map((line) => parseEventJson(JSON.parse(line)).event_id).sort(),
+    )
+    // The third topic does not match: nothing of it is read.
+    await waitFor(async () => (await harness.metric('audit_normalizer_messages_consumed_total')) === 2, {
+      timeoutMs: 10_000,
+    })
+    expect(
+      await harness.metric('audit_normalizer_messages_consumed_total', { topic: `${prefix}x.other` }),
+    ).toBe(0)
   })
 
   it('dead-letters each kind of bad input with its bytes and why, and the partition keeps flowing', async () => {
