@@ -3,7 +3,7 @@ import { SchemaType, COMPATIBILITY, type SchemaRegistry } from '@kafkajs/conflue
 import { EventInvalidError, type AuditEvent } from '@audit-pipeline/event-model'
 import { auditEventContract, currentSchema, type SchemaContract } from '@audit-pipeline/schemas'
 import { CodecError } from './codecError.js'
-import { readWireHeader, writeWireHeader } from './wireFormat.js'
+import { readWireHeader, wireHeaderBytes, writeWireHeader } from './wireFormat.js'
 
 export type AuditEventCodecOptions = {
   registry: SchemaRegistry
@@ -46,6 +46,18 @@ export async function createAuditEventCodec(options: AuditEventCodecOptions): Pr
     options.autoRegister ?? true,
   )
 
+  // Events are written into one reused buffer and copied out once, with the wire header in
+  // front: avsc's toBuffer would copy once more.
+  let scratch = Buffer.allocUnsafe(64 * 1024)
+  const writeBody = (event: AuditEvent): number => {
+    for (;;) {
+      const end = type.encode(event, scratch, wireHeaderBytes)
+      if (end >= 0) return end
+      // A negative end is the bytes missing.
+      scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - end))
+    }
+  }
+
   const readers = new Map<number, Promise<(body: Buffer) => AuditEvent>>()
   const readerFor = (writerId: number) => {
     let reader = readers.get(writerId)
@@ -61,21 +73,21 @@ export async function createAuditEventCodec(options: AuditEventCodecOptions): Pr
   return {
     schemaId,
     encode(event) {
-      let body: Buffer
+      let end: number
       try {
-        body = type.toBuffer(event)
+        end = writeBody(event)
       } catch (error) {
         throw new EventInvalidError(invalidPaths(type, event, error))
       }
-      if (body.length + 5 > maxEventBytes) {
+      if (end > maxEventBytes) {
         throw new EventInvalidError([
           {
             field: '(event)',
-            message: `encoded event is ${body.length + 5} bytes, over the ${maxEventBytes}-byte limit; move large content out of snapshots and attributes`,
+            message: `encoded event is ${end} bytes, over the ${maxEventBytes}-byte limit; move large content out of snapshots and attributes`,
           },
         ])
       }
-      return writeWireHeader(schemaId, body)
+      return writeWireHeader(schemaId, scratch.subarray(wireHeaderBytes, end))
     },
     async decode(message) {
       const wire = readWireHeader(message)

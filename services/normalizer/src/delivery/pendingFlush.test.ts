@@ -4,7 +4,13 @@ import type { PlannedOutput, RecordPlan } from '../pipeline/planRecord.js'
 import { createPendingFlush } from './pendingFlush.js'
 
 function output(topic: string, route: string, key: string, value: string): PlannedOutput {
-  return { topic, route, key, value: Buffer.from(value), headers: { 'audit-route': route } }
+  return {
+    topic,
+    route,
+    key: Buffer.from(key),
+    value: Buffer.from(value),
+    headers: { 'audit-route': Buffer.from(route) },
+  }
 }
 
 function outputsPlan(
@@ -31,7 +37,7 @@ const deadLetter: Message = {
 }
 
 /** Output bytes as counted for the flush limit: UTF-8 key, value and 64 bytes for the header and record overhead. */
-const outputBytes = (o: PlannedOutput) => Buffer.byteLength(o.key) + o.value.length + 64
+const outputBytes = (o: PlannedOutput) => o.key.length + o.value.length + 64
 
 describe('createPendingFlush', () => {
   it('starts empty', () => {

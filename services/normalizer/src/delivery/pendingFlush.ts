@@ -104,7 +104,7 @@ function increment<K>(counts: Map<K, number>, key: K): void {
 
 /** What one output weighs in a produce request: key, value, the route header and record overhead. */
 export function outputBytes(output: PlannedOutput): number {
-  return Buffer.byteLength(output.key) + output.value.length + 64
+  return output.key.length + output.value.length + 64
 }
 
 /** About what a message weighs in a produce request: key, value and headers. */

@@ -71,19 +71,19 @@ describe('planRecord: routing', () => {
       {
         topic: 'audit.normalized',
         route: 'security',
-        key: 'witify/ticket/9548-B1',
+        key: Buffer.from('witify/ticket/9548-B1'),
         value,
-        headers: { 'audit-route': 'security' },
+        headers: { 'audit-route': Buffer.from('security') },
       },
       {
         topic: 'audit.forward',
         route: 'security',
-        key: 'witify/ticket/9548-B1',
+        key: Buffer.from('witify/ticket/9548-B1'),
         value,
-        headers: { 'audit-route': 'security' },
+        headers: { 'audit-route': Buffer.from('security') },
       },
     ])
-    expect(plan.outputs[0]?.key).toBe(partitionKeyFor(securityEvent))
+    expect(plan.outputs[0]?.key.toString()).toBe(partitionKeyFor(securityEvent))
     expect(routeHeader).toBe('audit-route')
     // Encoded once, whatever the number of topics.
     expect(encode).toHaveBeenCalledTimes(1)
@@ -92,7 +92,7 @@ describe('planRecord: routing', () => {
 
   it('sends an event no route takes to the default route', () => {
     const plan = outputsOf(planRecord(eventsReading(created), contextWith()))
-    expect(plan.outputs.map((o) => [o.topic, o.route, o.headers[routeHeader]])).toEqual([
+    expect(plan.outputs.map((o) => [o.topic, o.route, o.headers[routeHeader]?.toString()])).toEqual([
       ['audit.normalized', 'default', 'default'],
     ])
   })

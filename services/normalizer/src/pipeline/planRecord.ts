@@ -14,9 +14,25 @@ export const routeHeader = 'audit-route'
 export type PlannedOutput = {
   topic: string
   route: string
-  key: string
+  /** partitionKeyFor(event) as UTF-8: kafkajs would convert a string twice (partitioner, record). */
+  key: Buffer
   value: Buffer
-  headers: Record<string, string>
+  /** Shared by every output of the route: do not modify. */
+  headers: Readonly<Record<string, Buffer>>
+}
+
+const routeHeaders = new Map<string, Readonly<Record<string, Buffer>>>()
+
+/** The header object for a route, made once: kafkajs would otherwise convert the string per record. */
+function headersFor(route: string): Readonly<Record<string, Buffer>> {
+  let headers = routeHeaders.get(route)
+  if (!headers) {
+    // Route names come from the routes file: a reload can add some, never unboundedly many.
+    if (routeHeaders.size >= 10_000) routeHeaders.clear()
+    headers = Object.freeze({ [routeHeader]: Buffer.from(route) })
+    routeHeaders.set(route, headers)
+  }
+  return headers
 }
 
 /** Everything one input message turns into, before anything is sent. */
@@ -81,8 +97,8 @@ export function planRecord(reading: RecordReading, context: PlanContext): Record
         message: `normalized event ${event.event_id} is ${value.length} bytes in Avro, over the ${context.maxEventBytes}-byte limit (NORMALIZER_MAX_EVENT_BYTES)`,
       })
     }
-    const key = partitionKeyFor(event)
-    const headers = { [routeHeader]: route }
+    const key = Buffer.from(partitionKeyFor(event))
+    const headers = headersFor(route)
     for (const topic of outcome.topics) outputs.push({ topic, route, key, value, headers })
     sentEventIds.push(event.event_id)
   }
