@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -278,6 +279,78 @@ default:
     expect(
       await harness.metric('audit_normalizer_messages_consumed_total', { topic: `${prefix}x.other` }),
     ).toBe(0)
+  })
+
+  it('scales out: two instances in one group share the partitions and every event arrives once', async () => {
+    const input = uniqueName('norm_in')
+    const out = uniqueName('norm_out')
+    const admin = kafka.admin()
+    await admin.connect()
+    onTestFinished(() => admin.disconnect())
+    await admin.createTopics({
+      topics: [
+        { topic: input, numPartitions: 4 },
+        { topic: out, numPartitions: 2 },
+      ],
+      waitForLeaders: true,
+    })
+    const routesFile = join(mkdtempSync(join(tmpdir(), 'normalizer-scale-')), 'routes.yaml')
+    writeFileSync(routesFile, `default:\n  to: [${out}]\n`)
+    const groupId = uniqueName('normalizer-scale')
+    const registries: Registry[] = []
+    for (let instance = 0; instance < 2; instance++) {
+      const config = loadNormalizerConfig({
+        KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+        SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
+        NORMALIZER_INPUT_TOPICS: input,
+        NORMALIZER_GROUP_ID: groupId,
+        NORMALIZER_ROUTES_FILE: routesFile,
+        NORMALIZER_DEAD_LETTER_TOPIC: uniqueName('norm_dlq'),
+      })
+      const metrics = new Registry()
+      registries.push(metrics)
+      const normalizer = createNormalizer({
+        config,
+        kafka,
+        codec: await testCodec(),
+        metrics: createNormalizerMetrics(metrics),
+        log: createLogger({ service: 'normalizer', level: 'silent' }),
+      })
+      await normalizer.start()
+      onTestFinished(() => normalizer.stop())
+    }
+    // Both members in a settled group before anything is sent, so the split is not left to a race.
+    await waitFor(
+      async () => {
+        const { groups } = await admin.describeGroups([groupId])
+        return groups[0]?.state === 'Stable' && groups[0].members.length === 2
+      },
+      { timeoutMs: 30_000, description: 'a stable group of two members' },
+    )
+    const collector = await collect(out)
+    const producer = kafka.producer()
+    await producer.connect()
+    onTestFinished(() => producer.disconnect())
+    const lines = Array.from({ length: 400 }, (_, i) =>
+      jsonEvent(ticketCreated, { event_id: randomUUID(), object: { type: 'ticket', id: `T-${i}` } }),
+    )
+    await producer.send({ topic: input, messages: lines.map((value) => ({ value })) })
+
+    const messages = await until(collector, out, 400)
+    const ids = (await decoded(messages)).map((e) => e.event_id)
+    expect(new Set(ids).size).toBe(400)
+    const consumedBy = await Promise.all(
+      registries.map(
+        async (metrics) =>
+          (await metrics.getSingleMetric('audit_normalizer_messages_consumed_total')?.get())?.values.reduce(
+            (sum, v) => sum + v.value,
+            0,
+          ) ?? 0,
+      ),
+    )
+    // Both took part, and together they read each message once.
+    expect(consumedBy.every((count) => count > 0)).toBe(true)
+    expect(consumedBy[0]! + consumedBy[1]!).toBe(400)
   })
 
   it('dead-letters each kind of bad input with its bytes and why, and the partition keeps flowing', async () => {
