@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,6 +20,7 @@ const kafka = new Kafka({
 beforeAll(() => {
   buildPackage('@audit-pipeline/local-stack')
   buildPackage('@audit-pipeline/normalizer')
+  buildPackage('@audit-pipeline/clickhouse-sink')
 }, 180_000)
 
 /**
@@ -28,7 +30,7 @@ beforeAll(() => {
  */
 describe('the main job', () => {
   it(
-    'runs the normalizer, which routes events and reloads its routes on SIGHUP, and stops it on Ctrl-C',
+    'runs the normalizer and the sink: events reach ClickHouse, routes reload on SIGHUP, Ctrl-C stops all',
     { timeout: 120_000 },
     async () => {
       const [input, output, reloaded, deadLetters] = ['main_in', 'main_out', 'main_reloaded', 'main_dlq'].map(
@@ -54,6 +56,10 @@ describe('the main job', () => {
           NORMALIZER_ROUTES_FILE: join(dir, 'routes.yaml'),
           NORMALIZER_DEAD_LETTER_TOPIC: deadLetters,
           NORMALIZER_GROUP_ID: uniqueName('main-job'),
+          SINK_INPUT_TOPICS: output,
+          SINK_GROUP_ID: uniqueName('main-job-sink'),
+          SINK_DEAD_LETTER_TOPIC: deadLetters,
+          SINK_BATCH_MAX_AGE_MS: '200',
         },
         ['run'],
       )
@@ -64,6 +70,9 @@ describe('the main job', () => {
       const normalizerLine = /normalizer\s+(http:\/\/127\.0\.0\.1:\d+)\s.*pid (\d+)/.exec(banner)
       expect(normalizerLine, banner).not.toBeNull()
       const [, opsUrl, pid] = normalizerLine!
+      const sinkLine = /clickhouse-sink\s+(http:\/\/127\.0\.0\.1:\d+)\s.*pid (\d+)/.exec(banner)
+      expect(sinkLine, banner).not.toBeNull()
+      const [, sinkOpsUrl, sinkPid] = sinkLine!
       expect((await fetch(`${opsUrl}/readyz`)).status).toBe(200)
 
       const collector = await collectTopics(kafka, [output])
@@ -76,6 +85,13 @@ describe('the main job', () => {
         timeoutMs: 30_000,
         description: '3 routed events',
       })
+      await waitFor(
+        async () =>
+          /audit_sink_rows_inserted_total\{[^}]*\} 3\b/.test(
+            await (await fetch(`${sinkOpsUrl}/metrics`)).text(),
+          ),
+        { timeoutMs: 30_000, description: 'the sink to write 3 rows' },
+      )
       const metrics = await (await fetch(`${opsUrl}/metrics`)).text()
       expect(metrics).toMatch(
         /audit_normalizer_events_produced_total\{route="default",topic="[^"]+",service="normalizer"\} 3/,
@@ -106,6 +122,25 @@ describe('the main job', () => {
       expect(await run.exited).toBe(0)
       expect(run.otherOutput.join('\n')).toContain('Everything stopped.')
       expect(isAlive(Number(pid))).toBe(false)
+      expect(isAlive(Number(sinkPid))).toBe(false)
+
+      // The sink wrote the routed events to the stack's embedded ClickHouse.
+      const timeline = execFileSync(
+        process.execPath,
+        [
+          'test/support/queryEmbedded.mjs',
+          join(dir, 'stack', 'clickhouse'),
+          'audit',
+          "SELECT actor_display_name FROM audit_events_deduplicated WHERE object_id = '9548-B1' ORDER BY occurred_at",
+        ],
+        { cwd: join(import.meta.dirname, '..', '..'), encoding: 'utf8' },
+      )
+      expect(
+        timeline
+          .trim()
+          .split('\n')
+          .map((line) => (JSON.parse(line) as { actor_display_name: string }).actor_display_name),
+      ).toEqual(['Alex Mercer', 'Jack Peltrow', 'Stefany Ilds'])
     },
   )
 })

@@ -84,7 +84,7 @@ async function runAll(): Promise<void> {
   print(describeStack(stack.state))
   print('\n  Services (metrics at /metrics, health at /healthz and /readyz):')
   print(describeServices(services))
-  print('\n  Still to join: the ClickHouse sink, the forwarder and alerting.')
+  print('\n  Still to join: the forwarder and alerting.')
   print('  Send events:      npx audit-pipeline produce --file schemas/examples/ticket-9548-B1.ndjson')
   print('  Dead letters:     npx audit-pipeline dlq list')
   print('  Press Ctrl-C to stop everything.')

@@ -25,6 +25,12 @@ export const pipelineServices: readonly ServiceSpec[] = [
     role: 'audit.events → audit.normalized, audit.forward, audit.dlq',
     defaults: { NORMALIZER_ROUTES_FILE: join(deployDir, 'normalizer/routes.yaml') },
   },
+  {
+    name: 'clickhouse-sink',
+    bin: 'services/clickhouse-sink/bin/audit-clickhouse-sink.js',
+    role: 'audit.normalized → ClickHouse (audit_events, audit_changes, audit_actions_hourly)',
+    defaults: {},
+  },
 ]
 
 export type RunningService = { name: string; role: string; pid: number; logFile: string; opsUrl: string }
@@ -54,7 +60,10 @@ export async function startServices(
         ...options.env,
         KAFKA_BROKERS: state.kafka.brokers.join(','),
         SCHEMA_REGISTRY_URL: state.schemaRegistry.url,
-        ...(state.clickhouse.kind === 'http' && { CLICKHOUSE_URL: state.clickhouse.url }),
+        ...(state.clickhouse.kind === 'http'
+          ? { CLICKHOUSE_URL: state.clickhouse.url }
+          : { CLICKHOUSE_EMBEDDED_PATH: state.clickhouse.dataPath }),
+        CLICKHOUSE_DATABASE: state.clickhouse.database,
         OPS_HOST: '127.0.0.1',
         OPS_PORT: String(port),
       }

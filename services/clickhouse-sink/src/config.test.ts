@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError } from '@audit-pipeline/config'
+import { loadSinkConfig } from './config.js'
+
+const minimalEnv = {
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081',
+  CLICKHOUSE_EMBEDDED_PATH: '/var/lib/audit/clickhouse',
+}
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadSinkConfig(env)
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => `${p.setting}: ${p.message}`)
+    throw error
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('loadSinkConfig', () => {
+  it('has defaults for everything but the connections', () => {
+    const config = loadSinkConfig(minimalEnv)
+    expect(config).toMatchObject({
+      clickhouse: { kind: 'embedded', dataPath: '/var/lib/audit/clickhouse', database: 'audit' },
+      inputTopics: ['audit.normalized'],
+      groupId: 'audit-clickhouse-sink',
+      deadLetterTopic: 'audit.dlq',
+      batch: { maxRows: 50_000, maxBytes: 32 * 1024 * 1024, maxAgeMs: 1_000 },
+      sessionTimeoutMs: 30_000,
+      shutdownDeadlineMs: 20_000,
+      migrate: true,
+      ops: { host: '127.0.0.1', port: 9465, logLevel: 'info' },
+    })
+    expect(config.cluster).toBeUndefined()
+    expect(config.retention.byCategory['debug']).toEqual({ amount: 7, unit: 'day' })
+  })
+
+  it('takes a ClickHouse server instead of the embedded folder', () => {
+    const { CLICKHOUSE_EMBEDDED_PATH: _, ...env } = minimalEnv
+    const config = loadSinkConfig({
+      ...env,
+      CLICKHOUSE_URL: 'http://127.0.0.1:8123',
+      SINK_CLICKHOUSE_CLUSTER: 'audit',
+    })
+    expect(config.clickhouse).toMatchObject({ kind: 'http', url: 'http://127.0.0.1:8123' })
+    expect(config.cluster).toBe('audit')
+  })
+
+  it('lists every problem at once, each naming its variable', () => {
+    expect(
+      problemsOf({
+        SINK_BATCH_MAX_ROWS: '0',
+        SINK_BATCH_MAX_AGE_MS: 'soon',
+        SINK_RETENTION: 'debug=forever',
+        SINK_BATCH_ROWS: '10',
+      }),
+    ).toEqual([
+      expect.stringMatching(/^SINK_BATCH_ROWS: unknown setting; the sink reads: SINK_INPUT_TOPICS, /),
+      expect.stringMatching(/^SINK_BATCH_MAX_ROWS: expected a whole number above 0/),
+      expect.stringMatching(/^SINK_BATCH_MAX_AGE_MS: expected a whole number/),
+      expect.stringMatching(/^SINK_RETENTION: .*debug=forever/),
+      'KAFKA_BROKERS: required: host:port,…',
+      'SCHEMA_REGISTRY_URL: required: the Confluent-compatible registry URL',
+      'CLICKHOUSE_URL: required: a ClickHouse server URL, or CLICKHOUSE_EMBEDDED_PATH for embedded ClickHouse',
+    ])
+  })
+
+  it('keeps the shutdown deadline below the session timeout', () => {
+    expect(
+      problemsOf({ ...minimalEnv, SINK_SESSION_TIMEOUT_MS: '10000', SINK_SHUTDOWN_DEADLINE_MS: '10000' }),
+    ).toEqual(['SINK_SHUTDOWN_DEADLINE_MS: must be below SINK_SESSION_TIMEOUT_MS (10000 ms)'])
+  })
+})

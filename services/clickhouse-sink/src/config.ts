@@ -1,0 +1,173 @@
+import {
+  ConfigError,
+  loadConnectionSettings,
+  parseSettings,
+  pipelineTopics,
+  type ClickHouseSettings,
+  type ConfigProblem,
+  type KafkaSettings,
+  type SchemaRegistrySettings,
+} from '@audit-pipeline/config'
+import { opsEnvShape, opsSettingsFrom, type OpsSettings } from '@audit-pipeline/service-runtime'
+import { z } from 'zod'
+import type { BatchPolicy } from './batching/batchPolicy.js'
+import { parseRetentionPolicy, retentionSettings, type RetentionPolicy } from './schema/retention.js'
+
+/** The sink's settings, validated. Durations in ms, sizes in bytes. */
+export type SinkConfig = {
+  kafka: KafkaSettings
+  schemaRegistry: SchemaRegistrySettings
+  /** Embedded needs a data folder (CLICKHOUSE_EMBEDDED_PATH); only one process may open it. */
+  clickhouse: ClickHouseSettings & ({ kind: 'http' } | { kind: 'embedded'; dataPath: string })
+  inputTopics: readonly string[]
+  groupId: string
+  deadLetterTopic: string
+  batch: BatchPolicy
+  partitionsConsumedConcurrently: number
+  sessionTimeoutMs: number
+  shutdownDeadlineMs: number
+  /** Longest wait between insert retries while ClickHouse is unavailable. */
+  retryMaxDelayMs: number
+  /** Apply pending migrations at start-up. */
+  migrate: boolean
+  /** How long rows are kept, per category and tenant (rendered into the tables' TTL). */
+  retention: RetentionPolicy
+  /** A ClickHouse cluster name: replicated tables behind Distributed ones. Unset: one server. */
+  cluster?: string
+  ops: OpsSettings
+}
+
+/** The ops port when OPS_PORT is unset. */
+export const sinkOpsPort = 9465
+
+const positiveInt = (example: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `expected a whole number, e.g. ${example}`)
+    .transform(Number)
+    .refine((n) => n > 0 && Number.isSafeInteger(n), `expected a whole number above 0, e.g. ${example}`)
+
+const flag = z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true')
+
+const kafkaTopic = /^[A-Za-z0-9._-]{1,249}$/
+
+const shape = {
+  /** Comma-separated topics of normalized events. Default `audit.normalized`. */
+  SINK_INPUT_TOPICS: z
+    .string()
+    .transform((value) => value.split(',').map((topic) => topic.trim()))
+    .refine((topics) => topics.every((topic) => kafkaTopic.test(topic)), {
+      message: 'expected comma-separated Kafka topic names (1 to 249 of a-z A-Z 0-9 . _ -)',
+    })
+    .optional(),
+  /** Consumer group; sink instances with one group share the partitions. Default `audit-clickhouse-sink`. */
+  SINK_GROUP_ID: z.string().trim().default('audit-clickhouse-sink'),
+  /** Where rows ClickHouse refuses, and messages that do not decode, go. Default `audit.dlq`. */
+  SINK_DEAD_LETTER_TOPIC: z
+    .string()
+    .trim()
+    .regex(kafkaTopic, 'expected a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -)')
+    .default(pipelineTopics.deadLetters.name),
+  /** Rows per insert. Default 50000. */
+  SINK_BATCH_MAX_ROWS: positiveInt('50000').default(50_000),
+  /** Bytes of rows per insert (their JSON size, about). Default 33554432 (32 MiB). */
+  SINK_BATCH_MAX_BYTES: positiveInt('33554432').default(32 * 1024 * 1024),
+  /** A batch is written once its oldest row is this old, ms. Default 1000. */
+  SINK_BATCH_MAX_AGE_MS: positiveInt('1000').default(1_000),
+  /** Partitions read at once. Default 6. */
+  SINK_CONCURRENT_PARTITIONS: positiveInt('6').default(6),
+  /** 6000 to 300000. Default 30000. */
+  SINK_SESSION_TIMEOUT_MS: positiveInt('30000')
+    .refine(
+      (ms) => ms >= 6_000 && ms <= 300_000,
+      'expected 6000 to 300000 (the broker’s group session bounds)',
+    )
+    .default(30_000),
+  /** On SIGTERM, how long writing the open batch may take, ms. Default 20000. */
+  SINK_SHUTDOWN_DEADLINE_MS: positiveInt('20000').default(20_000),
+  /** Longest wait between retries while ClickHouse is unavailable, ms. Default 30000. */
+  SINK_RETRY_MAX_DELAY_MS: positiveInt('30000').default(30_000),
+  /** Apply pending schema migrations at start-up. Default true. */
+  SINK_MIGRATE: flag.default(true),
+  /** A cluster from the server's remote_servers: tables are created ON CLUSTER, replicated and sharded. */
+  SINK_CLICKHOUSE_CLUSTER: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'expected a cluster name of letters, digits, _ . -')
+    .optional(),
+  /** Retention per category, e.g. debug=7d,business=7y,default=2y (schema/retention.ts). */
+  [retentionSettings.categories]: z.string().optional(),
+  /** Retention per tenant and category, e.g. acme:business=10y. */
+  [retentionSettings.tenants]: z.string().optional(),
+  ...opsEnvShape,
+}
+
+const knownVariables = new Set(Object.keys(shape))
+
+/** Reads and checks every setting; throws ConfigError listing every bad one. */
+export function loadSinkConfig(env: Record<string, string | undefined>): SinkConfig {
+  const problems: ConfigProblem[] = Object.keys(env)
+    .filter((name) => name.startsWith('SINK_') && !knownVariables.has(name) && env[name]?.trim())
+    .map((name) => ({
+      setting: name,
+      message: `unknown setting; the sink reads: ${[...knownVariables].filter((v) => v.startsWith('SINK_')).join(', ')}`,
+    }))
+  const connections = collectProblems(() => loadConnectionSettings(env), problems)
+  const s = collectProblems(() => parseSettings(z.object(shape), env), problems)
+  const retention = collectProblems(() => parseRetentionPolicy(env), problems)
+  if (!env['KAFKA_BROKERS']?.trim())
+    problems.push({ setting: 'KAFKA_BROKERS', message: 'required: host:port,…' })
+  if (!env['SCHEMA_REGISTRY_URL']?.trim()) {
+    problems.push({
+      setting: 'SCHEMA_REGISTRY_URL',
+      message: 'required: the Confluent-compatible registry URL',
+    })
+  }
+  if (!env['CLICKHOUSE_URL']?.trim() && !env['CLICKHOUSE_EMBEDDED_PATH']?.trim()) {
+    problems.push({
+      setting: 'CLICKHOUSE_URL',
+      message: 'required: a ClickHouse server URL, or CLICKHOUSE_EMBEDDED_PATH for embedded ClickHouse',
+    })
+  }
+  if (s && s.SINK_SHUTDOWN_DEADLINE_MS >= s.SINK_SESSION_TIMEOUT_MS) {
+    problems.push({
+      setting: 'SINK_SHUTDOWN_DEADLINE_MS',
+      message: `must be below SINK_SESSION_TIMEOUT_MS (${s.SINK_SESSION_TIMEOUT_MS} ms)`,
+    })
+  }
+  if (problems.length > 0 || !connections || !s || !retention) throw new ConfigError(problems)
+  const { clickhouse } = connections
+  return {
+    kafka: { ...connections.kafka, brokers: connections.kafka.brokers ?? [] },
+    schemaRegistry: connections.schemaRegistry ?? { url: '' },
+    clickhouse:
+      clickhouse.kind === 'http' ? clickhouse : { ...clickhouse, dataPath: clickhouse.dataPath ?? '' },
+    inputTopics: s.SINK_INPUT_TOPICS ?? [pipelineTopics.normalized.name],
+    groupId: s.SINK_GROUP_ID,
+    deadLetterTopic: s.SINK_DEAD_LETTER_TOPIC,
+    batch: {
+      maxRows: s.SINK_BATCH_MAX_ROWS,
+      maxBytes: s.SINK_BATCH_MAX_BYTES,
+      maxAgeMs: s.SINK_BATCH_MAX_AGE_MS,
+    },
+    partitionsConsumedConcurrently: s.SINK_CONCURRENT_PARTITIONS,
+    sessionTimeoutMs: s.SINK_SESSION_TIMEOUT_MS,
+    shutdownDeadlineMs: s.SINK_SHUTDOWN_DEADLINE_MS,
+    retryMaxDelayMs: s.SINK_RETRY_MAX_DELAY_MS,
+    migrate: s.SINK_MIGRATE,
+    retention,
+    ...(s.SINK_CLICKHOUSE_CLUSTER && { cluster: s.SINK_CLICKHOUSE_CLUSTER }),
+    ops: opsSettingsFrom(s, { defaultPort: sinkOpsPort }),
+  }
+}
+
+function collectProblems<T>(parse: () => T, problems: ConfigProblem[]): T | undefined {
+  try {
+    return parse()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    problems.push(...error.problems)
+    return undefined
+  }
+}

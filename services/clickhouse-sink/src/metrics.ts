@@ -1,0 +1,62 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+/** Every metric the sink exports, declared on the registry given (a fresh one per test). */
+export function createSinkMetrics(registry: Registry) {
+  const registers = [registry]
+  return {
+    rowsWritten: new Counter({
+      name: 'audit_sink_rows_inserted_total',
+      help: 'Rows ClickHouse confirmed, by table.',
+      labelNames: ['table'] as const,
+      registers,
+    }),
+    batches: new Counter({
+      name: 'audit_sink_batches_total',
+      help: 'Batches written and committed, by what closed them (rows, bytes, age, shutdown).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    batchRows: new Histogram({
+      name: 'audit_sink_batch_rows',
+      help: 'Rows per batch.',
+      buckets: [1, 10, 100, 1_000, 5_000, 10_000, 25_000, 50_000, 100_000],
+      registers,
+    }),
+    insertSeconds: new Histogram({
+      name: 'audit_sink_insert_duration_seconds',
+      help: 'One batch insert, retries included, seconds.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    retries: new Counter({
+      name: 'audit_sink_clickhouse_retries_total',
+      help: 'ClickHouse calls retried because it was unavailable, slow or overloaded, by operation (insert, lookup).',
+      labelNames: ['operation'] as const,
+      registers,
+    }),
+    deadLettered: new Counter({
+      name: 'audit_sink_dead_lettered_total',
+      help: 'Messages sent to the dead-letter topic, by reason (ROW_REJECTED, EVENT_UNDECODABLE, SCHEMA_UNKNOWN).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    alreadyStored: new Counter({
+      name: 'audit_sink_already_stored_total',
+      help: 'Messages skipped because their row was stored before a crash or rebalance.',
+      registers,
+    }),
+    backpressureSeconds: new Counter({
+      name: 'audit_sink_backpressure_seconds_total',
+      help: 'Time partitions spent waiting for a batch to be written (ClickHouse slow or unavailable).',
+      registers,
+    }),
+    lag: new Gauge({
+      name: 'audit_sink_consumer_lag',
+      help: 'Messages in a partition after the last one read, as of the last fetch.',
+      labelNames: ['topic', 'partition'] as const,
+      registers,
+    }),
+  }
+}
+
+export type SinkMetrics = ReturnType<typeof createSinkMetrics>

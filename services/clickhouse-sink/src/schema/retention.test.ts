@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError } from '@audit-pipeline/config'
+import {
+  defaultRetentionPolicy,
+  formatRetentionPeriod,
+  parseRetentionPolicy,
+  type RetentionPolicy,
+} from './retention.js'
+
+function problemsOf(env: Record<string, string>): { setting: string; message: string }[] {
+  try {
+    parseRetentionPolicy(env)
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError)
+    return [...(error as ConfigError).problems]
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('parseRetentionPolicy', () => {
+  it('gives the defaults when nothing is set, or only blanks', () => {
+    expect(parseRetentionPolicy({})).toEqual(defaultRetentionPolicy)
+    expect(parseRetentionPolicy({ SINK_RETENTION: ' , ', SINK_RETENTION_TENANTS: '' })).toEqual(
+      defaultRetentionPolicy,
+    )
+    expect(defaultRetentionPolicy).toEqual({
+      byCategory: {
+        debug: { amount: 7, unit: 'day' },
+        business: { amount: 7, unit: 'year' },
+        security: { amount: 7, unit: 'year' },
+        platform: { amount: 1, unit: 'year' },
+      },
+      default: { amount: 2, unit: 'year' },
+      byTenant: {},
+    })
+  })
+
+  it('reads every category, the default and every unit', () => {
+    const policy = parseRetentionPolicy({
+      SINK_RETENTION:
+        'debug=7d, business=7y,security=7y ,platform=1y,default=2y,marketing=18mo,audit-trail.v2=3w',
+    })
+    expect(policy).toEqual({
+      byCategory: {
+        debug: { amount: 7, unit: 'day' },
+        business: { amount: 7, unit: 'year' },
+        security: { amount: 7, unit: 'year' },
+        platform: { amount: 1, unit: 'year' },
+        marketing: { amount: 18, unit: 'month' },
+        'audit-trail.v2': { amount: 3, unit: 'week' },
+      },
+      default: { amount: 2, unit: 'year' },
+      byTenant: {},
+    } satisfies RetentionPolicy)
+  })
+
+  it('overrides the defaults entry by entry, keeping the rest', () => {
+    const policy = parseRetentionPolicy({ SINK_RETENTION: 'debug=30d,default=5y' })
+    expect(policy.byCategory).toEqual({
+      ...defaultRetentionPolicy.byCategory,
+      debug: { amount: 30, unit: 'day' },
+    })
+    expect(policy.default).toEqual({ amount: 5, unit: 'year' })
+  })
+
+  it('reads tenant entries, per category and a tenant default', () => {
+    const policy = parseRetentionPolicy({
+      SINK_RETENTION_TENANTS: 'acme:business=10y,acme:default=3y, globex:debug=1d',
+    })
+    expect(policy.byTenant).toEqual({
+      acme: { business: { amount: 10, unit: 'year' }, default: { amount: 3, unit: 'year' } },
+      globex: { debug: { amount: 1, unit: 'day' } },
+    })
+    expect(policy.byCategory).toEqual(defaultRetentionPolicy.byCategory)
+  })
+
+  it('names every bad entry with its variable and what it accepts', () => {
+    expect(
+      problemsOf({
+        SINK_RETENTION:
+          'debug=7,business:7y,=2y,platform=0d,security=2m,debug=8d,debug=9d,marketing=51y,x=600mo',
+        SINK_RETENTION_TENANTS: 'acme=10y,acme:business=ten,globex:debug=1d,globex:debug=2d,:debug=1d',
+      }),
+    ).toEqual([
+      {
+        setting: 'SINK_RETENTION',
+        message:
+          "'debug=7': '7' is not a whole number and a unit: d (days), w (weeks), mo (months) or y (years), e.g. 7d, 18mo, 7y",
+      },
+      {
+        setting: 'SINK_RETENTION',
+        message: "'business:7y' is not category=period, e.g. debug=7d or default=2y",
+      },
+      { setting: 'SINK_RETENTION', message: "'=2y' is not category=period, e.g. debug=7d or default=2y" },
+      { setting: 'SINK_RETENTION', message: "'platform=0d': a period must be longer than 0" },
+      {
+        setting: 'SINK_RETENTION',
+        message:
+          "'security=2m': '2m' is not a whole number and a unit: d (days), w (weeks), mo (months) or y (years), e.g. 7d, 18mo, 7y",
+      },
+      { setting: 'SINK_RETENTION', message: "'debug' is given more than once" },
+      {
+        setting: 'SINK_RETENTION',
+        message: "'marketing=51y': longer than 50 years, which ClickHouse TTL dates cannot reach",
+      },
+      {
+        setting: 'SINK_RETENTION',
+        message: "'x=600mo': longer than 50 years, which ClickHouse TTL dates cannot reach",
+      },
+      {
+        setting: 'SINK_RETENTION_TENANTS',
+        message: "'acme=10y' is not tenant:category=period, e.g. acme:business=10y or acme:default=3y",
+      },
+      {
+        setting: 'SINK_RETENTION_TENANTS',
+        message:
+          "'acme:business=ten': 'ten' is not a whole number and a unit: d (days), w (weeks), mo (months) or y (years), e.g. 7d, 18mo, 7y",
+      },
+      { setting: 'SINK_RETENTION_TENANTS', message: "'globex:debug' is given more than once" },
+      {
+        setting: 'SINK_RETENTION_TENANTS',
+        message: "':debug=1d' is not tenant:category=period, e.g. acme:business=10y or acme:default=3y",
+      },
+    ])
+  })
+
+  it('accepts 50 years, the longest period a TTL date can reach', () => {
+    expect(parseRetentionPolicy({ SINK_RETENTION: 'business=50y' }).byCategory['business']).toEqual({
+      amount: 50,
+      unit: 'year',
+    })
+  })
+})
+
+describe('formatRetentionPeriod', () => {
+  it('writes a period as it is read', () => {
+    for (const text of ['7d', '3w', '18mo', '7y']) {
+      const policy = parseRetentionPolicy({ SINK_RETENTION: `x=${text}` })
+      expect(formatRetentionPeriod(policy.byCategory['x']!)).toBe(text)
+    }
+  })
+})
