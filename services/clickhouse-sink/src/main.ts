@@ -53,7 +53,16 @@ try {
     }),
     autoRegister: false,
   })
-  const sink = createSink({ config, kafka, codec, storage, metrics, log })
+  const sink = createSink({
+    config,
+    kafka,
+    codec,
+    storage,
+    metrics,
+    log,
+    // The batch is read again after the restart; exiting is safer than running on without commits.
+    onFatal: () => setImmediate(() => process.exit(1)),
+  })
   const ops = await startOpsServer({
     host: config.ops.host,
     port: config.ops.port,

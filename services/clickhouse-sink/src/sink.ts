@@ -24,6 +24,13 @@ export type SinkOptions = {
   metrics: SinkMetrics
   log: Logger
   now?: () => number
+  /**
+   * Called when a batch failed in a way retrying could not fix (its dead letters could not be
+   * sent, say). The sink then commits nothing more, since committing a later batch would skip
+   * the failed one's offsets; the process should exit so the batch is read again. Default: none
+   * (main.ts exits).
+   */
+  onFatal?: (error: unknown) => void
 }
 
 export type Sink = {
@@ -60,6 +67,8 @@ export function createSink(options: SinkOptions): Sink {
   /** Batches are written one at a time, in order: each flush waits for the one before. */
   let writes: Promise<void> = Promise.resolve()
   let flushesQueued = 0
+  /** A batch that failed for good: from then on nothing is written or committed. */
+  let failed: Error | undefined
   /** Per partition, the last offset already in ClickHouse, looked up once per group generation. */
   let stored = new Map<string, Promise<bigint | undefined>>()
   let ageTimer: NodeJS.Timeout | undefined
@@ -118,6 +127,8 @@ export function createSink(options: SinkOptions): Sink {
   const flush = (reason: FlushReason | 'shutdown'): Promise<void> => {
     flushesQueued++
     const run = writes.then(async () => {
+      // After a failed batch nothing may be committed: a later commit would skip its offsets.
+      if (failed !== undefined) throw failed
       const batch = pending
       const letters = deadLetters
       if (batch.rows.length === 0 && letters.length === 0 && batch.commitOffsets().length === 0) return
@@ -160,9 +171,17 @@ export function createSink(options: SinkOptions): Sink {
       } catch (error) {
         // Not committed: the batch is read again, by this instance after a restart or by another.
         // Rows that did land are skipped then (lastStoredOffset) or collapse by event_id.
-        if (stopping.signal.aborted)
+        if (stopping.signal.aborted) {
           log.warn({ rows: batch.rows.length }, 'stopped before the batch was written')
-        else throw error
+          return
+        }
+        failed ??= error instanceof Error ? error : new Error(String(error))
+        log.fatal(
+          { err: error, rows: batch.rows.length },
+          'a batch could not be written; committing nothing more',
+        )
+        options.onFatal?.(error)
+        throw error
       } finally {
         state.writing = false
       }
@@ -225,6 +244,7 @@ export function createSink(options: SinkOptions): Sink {
   }
 
   const eachBatch = async (payload: EachBatchPayload) => {
+    if (failed !== undefined) throw failed
     const { batch } = payload
     const { topic, partition } = batch
     const alreadyStored = await storedOffset(topic, partition)
@@ -361,7 +381,12 @@ export function createSink(options: SinkOptions): Sink {
       log.info('sink stopped')
     },
 
-    live: () => (state.crashed ? { ok: false, details: { crashed: state.crashed } } : { ok: true }),
+    live: () =>
+      failed !== undefined
+        ? { ok: false, details: { batchFailed: failed.message } }
+        : state.crashed
+          ? { ok: false, details: { crashed: state.crashed } }
+          : { ok: true },
     ready: () => ({
       ok: state.joined && !stopping.signal.aborted,
       details: {
