@@ -198,6 +198,30 @@ describe('ClickHouse sink', () => {
   })
 })
 
+describe('ClickHouse sink start-up', () => {
+  it('refuses to start without its dead-letter topic, naming it', async () => {
+    const testStorage = await openTestStorage()
+    onTestFinished(() => testStorage.close())
+    const missing = uniqueName('sink_no_such_dlq')
+    const config = loadSinkConfig({
+      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
+      CLICKHOUSE_EMBEDDED_PATH: '/unused: the test opens storage itself',
+      SINK_INPUT_TOPICS: uniqueName('sink_no_such_input'),
+      SINK_DEAD_LETTER_TOPIC: missing,
+    })
+    const sink = createSink({
+      config,
+      kafka,
+      codec: await testCodec(),
+      storage: testStorage.storage,
+      metrics: createSinkMetrics(new Registry()),
+      log: createLogger({ service: 'clickhouse-sink', level: 'silent' }),
+    })
+    await expect(sink.start()).rejects.toThrow(new RegExp(`topics missing: .*${missing}`))
+  })
+})
+
 /** The group's committed offsets are the input's end offsets: nothing left behind. */
 async function expectCommittedToEnd(harness: Harness): Promise<void> {
   const admin = kafka.admin()

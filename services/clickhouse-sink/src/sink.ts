@@ -318,6 +318,7 @@ export function createSink(options: SinkOptions): Sink {
         })
         if (applied.length > 0) log.info({ versions: applied }, 'applied schema migrations')
       }
+      await requireTopics(kafka, [...config.inputTopics, config.deadLetterTopic])
       await producer.connect()
       await consumer.connect()
       await consumer.subscribe({ topics: [...config.inputTopics], fromBeginning: true })
@@ -395,6 +396,26 @@ export function createSink(options: SinkOptions): Sink {
         writing: state.writing,
       },
     }),
+  }
+}
+
+/**
+ * Refuses to start without its topics: the idempotent producer would retry a send to a missing
+ * dead-letter topic forever, stalling every partition with no error to show.
+ */
+async function requireTopics(kafka: Kafka, topics: readonly string[]): Promise<void> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const existing = new Set(await admin.listTopics())
+    const missing = topics.filter((topic) => !existing.has(topic))
+    if (missing.length > 0) {
+      throw new Error(
+        `topics missing: ${missing.join(', ')} (SINK_INPUT_TOPICS, SINK_DEAD_LETTER_TOPIC); create them, or start the normalizer, which creates its outputs`,
+      )
+    }
+  } finally {
+    await admin.disconnect()
   }
 }
 
