@@ -4,21 +4,28 @@ import { join } from 'node:path'
 import { startStack } from '@audit-pipeline/local-stack'
 import { normalizerSection } from './normalizerThroughput.js'
 import { producerSection } from './producerSection.js'
+import { sinkSection } from './sinkThroughput.js'
 
 /**
  * `npm run bench`: throughput on a local stack of its own (broker and registry on the same
  * machine), each figure beside a baseline measured in the same run.
  *
- *   BENCH_SECTIONS           which sections, comma-separated: producer, normalizer (default both)
- *   BENCH_EVENTS             events per producer run (default 200000)
- *   BENCH_NORMALIZER_EVENTS  events in the normalizer's input (default 200000)
- *   BENCH_CPU_PROFILE_FILE   where to write the normalizer's CPU profile, when one is taken (.cpuprofile)
- *   NORMALIZER_*             passed to the normalizer under test (not its topics, group or routes)
+ *   BENCH_SECTIONS               which sections, comma-separated: producer, normalizer, sink (default all)
+ *   BENCH_EVENTS                 events per producer run (default 200000)
+ *   BENCH_NORMALIZER_EVENTS      events in the normalizer's input (default 200000)
+ *   BENCH_CPU_PROFILE_FILE       where to write the normalizer's CPU profile, when one is taken (.cpuprofile)
+ *   NORMALIZER_*                 passed to the normalizer under test (not its topics, group or routes)
+ *   BENCH_SINK_EVENTS            events in the sink's input, for throughput (default 200000)
+ *   BENCH_SINK_BACKLOG           backlog the sink process reads while its memory is sampled (default 1000000)
+ *   BENCH_SINK_CPU_PROFILE_FILE  where to write the sink's CPU profile, when one is taken (.cpuprofile)
+ *   SINK_*                       passed to the sink under test (not its topics or group)
  */
-const sectionNames = ['producer', 'normalizer'] as const
+const sectionNames = ['producer', 'normalizer', 'sink'] as const
 const sections = benchSections(process.env['BENCH_SECTIONS'])
 const events = eventCount('BENCH_EVENTS')
 const normalizerEvents = eventCount('BENCH_NORMALIZER_EVENTS')
+const sinkEvents = eventCount('BENCH_SINK_EVENTS')
+const sinkBacklog = eventCount('BENCH_SINK_BACKLOG', 1_000_000)
 
 const stateDir = mkdtempSync(join(tmpdir(), 'audit-bench-stack-'))
 const stack = await startStack({ env: process.env, stateDir, ownerPid: process.pid })
@@ -28,6 +35,17 @@ try {
   if (sections.has('producer')) await producerSection({ brokers, registryUrl, events })
   if (sections.has('normalizer')) {
     await normalizerSection({ brokers, registryUrl, events: normalizerEvents, env: process.env })
+  }
+  if (sections.has('sink')) {
+    const cpuProfileFile = process.env['BENCH_SINK_CPU_PROFILE_FILE']
+    await sinkSection({
+      brokers,
+      registryUrl,
+      events: sinkEvents,
+      backlog: sinkBacklog,
+      env: process.env,
+      ...(cpuProfileFile && { cpuProfileFile }),
+    })
   }
 } finally {
   await stack.stop()
@@ -46,11 +64,11 @@ function benchSections(value: string | undefined): Set<(typeof sectionNames)[num
   return new Set(names as (typeof sectionNames)[number][])
 }
 
-function eventCount(variable: string): number {
-  const value = process.env[variable] ?? '200000'
+function eventCount(variable: string, fallback = 200_000): number {
+  const value = process.env[variable] ?? String(fallback)
   const count = Number(value)
   if (!Number.isSafeInteger(count) || count <= 0) {
-    throw new Error(`${variable}: expected a whole number above 0, e.g. 200000; got '${value}'`)
+    throw new Error(`${variable}: expected a whole number above 0, e.g. ${fallback}; got '${value}'`)
   }
   return count
 }

@@ -67,6 +67,8 @@ export function createSink(options: SinkOptions): Sink {
   /** Batches are written one at a time, in order: each flush waits for the one before. */
   let writes: Promise<void> = Promise.resolve()
   let flushesQueued = 0
+  /** Set on stop: reading takes no more rows, so the last batch is the open one. */
+  let closing = false
   /** A batch that failed for good: from then on nothing is written or committed. */
   let failed: Error | undefined
   /** Per partition, the last offset already in ClickHouse, looked up once per group generation. */
@@ -249,7 +251,7 @@ export function createSink(options: SinkOptions): Sink {
     const { topic, partition } = batch
     const alreadyStored = await storedOffset(topic, partition)
     for (const message of batch.messages) {
-      if (!payload.isRunning() || payload.isStale()) break
+      if (closing || !payload.isRunning() || payload.isStale()) break
       const offset = BigInt(message.offset)
       // Re-read after a rebalance while still in the open batch, or stored before a crash.
       const taken = pending.lastOffset(topic, partition)
@@ -363,9 +365,12 @@ export function createSink(options: SinkOptions): Sink {
       log.info({ deadlineMs: config.shutdownDeadlineMs }, 'stopping: writing the open batch')
       clearInterval(ageTimer)
       const deadline = sleep(config.shutdownDeadlineMs, 'deadline' as const, { ref: false })
+      // Take no more rows, then write and commit the open batch while the consumer can still
+      // commit (after consumer.stop() kafkajs refuses commits), then stop it.
+      closing = true
       const finished = (async () => {
-        await consumer.stop()
         await flush('shutdown')
+        await consumer.stop()
         return 'done' as const
       })()
       const outcome = await Promise.race([finished, deadline])

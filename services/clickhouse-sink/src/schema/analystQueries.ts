@@ -23,10 +23,31 @@ ORDER BY occurred_at, event_id`,
   fieldChanges: {
     title: 'Who changed a field from one value to another in a period',
     sql: `SELECT occurred_at, object_id, actor_id, actor_display_name, actor_roles, old_value, new_value
-FROM audit_changes FINAL
+FROM audit_changes
 WHERE tenant = {tenant:String} AND object_type = {object_type:String} AND path = {path:String}
   AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
   AND old_value = {old_value:String} AND new_value = {new_value:String}
+ORDER BY occurred_at, event_id
+LIMIT 1 BY event_id, path`,
+    exampleParams: {
+      tenant: 'witify',
+      object_type: 'ticket',
+      path: 'priority',
+      from: '2024-03-11 00:00:00',
+      to: '2024-03-18 00:00:00',
+      old_value: '"Urgent"',
+      new_value: '"Normal"',
+    },
+  },
+  fieldChangesFromEvents: {
+    title: 'The same, from the events',
+    sql: `SELECT occurred_at, object_id, actor_id, actor_display_name, actor_roles,
+  change.old_value AS old_value, change.new_value AS new_value
+FROM audit_events_deduplicated
+ARRAY JOIN changes AS change
+WHERE tenant = {tenant:String} AND object_type = {object_type:String}
+  AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
+  AND change.path = {path:String} AND change.old_value = {old_value:String} AND change.new_value = {new_value:String}
 ORDER BY occurred_at, event_id`,
     exampleParams: {
       tenant: 'witify',
@@ -74,9 +95,18 @@ LIMIT 1 BY event_id`,
   },
   actionsPerHour: {
     title: 'Events per action and hour',
-    sql: `SELECT hour, action_name, uniqExactMerge(events) AS events
+    sql: `SELECT hour, action_name, sum(events) AS events
 FROM audit_actions_hourly
 WHERE tenant = {tenant:String} AND hour >= {from:DateTime('UTC')} AND hour < {to:DateTime('UTC')}
+GROUP BY hour, action_name
+ORDER BY hour, action_name`,
+    exampleParams: { tenant: 'witify', from: '2024-03-14 00:00:00', to: '2024-03-17 00:00:00' },
+  },
+  actionsPerHourExact: {
+    title: 'Events per action and hour, each event counted once',
+    sql: `SELECT toStartOfHour(occurred_at) AS hour, action_name, count() AS events
+FROM audit_events_deduplicated
+WHERE tenant = {tenant:String} AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
 GROUP BY hour, action_name
 ORDER BY hour, action_name`,
     exampleParams: { tenant: 'witify', from: '2024-03-14 00:00:00', to: '2024-03-17 00:00:00' },

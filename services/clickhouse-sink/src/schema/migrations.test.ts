@@ -61,9 +61,12 @@ describe('migration 1 on one server', () => {
     expect(ddl).toMatch(
       /\nSETTINGS non_replicated_deduplication_window = 1000, deduplicate_merge_projection_mode = 'rebuild'$/,
     )
-    expect(ddl).toContain(
-      'PROJECTION by_actor (SELECT _part_offset ORDER BY (tenant, actor_id, occurred_at))',
+    expect(ddl).toContain(`
+    PROJECTION by_actor (
+        SELECT tenant, actor_id, occurred_at, event_id, action_kind, action_name, category, object_type, object_id, outcome_status
+        ORDER BY (tenant, actor_id, occurred_at)
     )
+)`)
     expect(ddl).toContain('INDEX actor_session_id_bloom actor_session_id TYPE bloom_filter GRANULARITY 1')
     expect(ddl).not.toContain('ON CLUSTER')
   })
@@ -131,12 +134,10 @@ SETTINGS`)
     expect(view).toContain('\nFROM `audit`.`audit_events`\nARRAY JOIN changes AS change')
   })
 
-  it('counts distinct events per hour, so a duplicate copy does not count twice', () => {
-    expect(statementFor(single, 'audit_actions_hourly')).toContain('\nENGINE = AggregatingMergeTree\n')
-    expect(statementFor(single, 'audit_actions_hourly')).toContain(
-      'events AggregateFunction(uniqExact, UUID)',
-    )
-    expect(statementFor(single, 'audit_actions_hourly_mv')).toContain('uniqExactState(event_id) AS events')
+  it('counts events per hour and action, summed by merges', () => {
+    expect(statementFor(single, 'audit_actions_hourly')).toContain('\nENGINE = SummingMergeTree\n')
+    expect(statementFor(single, 'audit_actions_hourly')).toContain('events UInt64')
+    expect(statementFor(single, 'audit_actions_hourly_mv')).toContain('count() AS events')
   })
 
   it('shows each event once through a FINAL view', () => {
@@ -181,7 +182,7 @@ describe('migration 1 on a cluster', () => {
       "\nENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/audit/audit_changes_local', '{replica}')\n",
     )
     expect(statementFor(clustered, 'audit_actions_hourly_local')).toContain(
-      "\nENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/audit/audit_actions_hourly_local', '{replica}')\n",
+      "\nENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/audit/audit_actions_hourly_local', '{replica}')\n",
     )
     // Replicated tables deduplicate inserts by themselves.
     expect(statementFor(clustered, 'audit_events_local')).toMatch(
