@@ -202,7 +202,11 @@ export function createSink(options: SinkOptions): Sink {
       table: eventsTable,
       values: rows,
       format: 'JSONEachRow',
-      clickhouse_settings: { insert_deduplication_token: token },
+      clickhouse_settings: {
+        insert_deduplication_token: token,
+        // The views' tables deduplicate a retried batch too (the default only from ClickHouse 26.2).
+        deduplicate_blocks_in_dependent_materialized_views: 1,
+      },
     })
   }
 

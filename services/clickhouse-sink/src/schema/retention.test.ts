@@ -124,6 +124,16 @@ describe('parseRetentionPolicy', () => {
     ])
   })
 
+  it('keeps any name as a plain key, __proto__ included', () => {
+    const policy = parseRetentionPolicy({
+      SINK_RETENTION: '__proto__=1d',
+      SINK_RETENTION_TENANTS: '__proto__:debug=2d',
+    })
+    expect(Object.keys(policy.byCategory)).toContain('__proto__')
+    expect(Object.getPrototypeOf(policy.byCategory)).toBe(Object.prototype)
+    expect(Object.keys(policy.byTenant)).toEqual(['__proto__'])
+  })
+
   it('accepts 50 years, the longest period a TTL date can reach', () => {
     expect(parseRetentionPolicy({ SINK_RETENTION: 'business=50y' }).byCategory['business']).toEqual({
       amount: 50,

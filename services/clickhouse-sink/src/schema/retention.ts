@@ -58,7 +58,8 @@ export function parseRetentionPolicy(env: Readonly<Record<string, string | undef
   const categoriesSetting = retentionSettings.categories
   const tenantsSetting = retentionSettings.tenants
 
-  const byCategory: Record<string, RetentionPeriod> = { ...defaultRetentionPolicy.byCategory }
+  // Maps, turned into objects by fromEntries at the end: a name such as `__proto__` stays a key.
+  const byCategory = new Map(Object.entries(defaultRetentionPolicy.byCategory))
   let fallback = defaultRetentionPolicy.default
   const seenCategories = new Set<string>()
   for (const entry of entries(env[categoriesSetting])) {
@@ -73,10 +74,10 @@ export function parseRetentionPolicy(env: Readonly<Record<string, string | undef
     }
     seenCategories.add(parsed.name)
     if (parsed.name === 'default') fallback = parsed.period
-    else byCategory[parsed.name] = parsed.period
+    else byCategory.set(parsed.name, parsed.period)
   }
 
-  const byTenant: Record<string, Record<string, RetentionPeriod>> = {}
+  const byTenant = new Map<string, Map<string, RetentionPeriod>>()
   for (const entry of entries(env[tenantsSetting])) {
     const colon = entry.indexOf(':')
     const tenant = colon < 0 ? '' : entry.slice(0, colon).trim()
@@ -92,19 +93,26 @@ export function parseRetentionPolicy(env: Readonly<Record<string, string | undef
       problems.push({ setting: tenantsSetting, message: parsed })
       continue
     }
-    const periods = (byTenant[tenant] ??= {})
-    if (periods[parsed.name] !== undefined) {
+    const periods = byTenant.get(tenant) ?? new Map<string, RetentionPeriod>()
+    byTenant.set(tenant, periods)
+    if (periods.has(parsed.name)) {
       problems.push({
         setting: tenantsSetting,
         message: `'${tenant}:${parsed.name}' is given more than once`,
       })
       continue
     }
-    periods[parsed.name] = parsed.period
+    periods.set(parsed.name, parsed.period)
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
-  return { byCategory, default: fallback, byTenant }
+  return {
+    byCategory: Object.fromEntries(byCategory),
+    default: fallback,
+    byTenant: Object.fromEntries(
+      [...byTenant].map(([tenant, periods]) => [tenant, Object.fromEntries(periods)]),
+    ),
+  }
 }
 
 /** `7d`, `18mo`, `7y`: how a period is written in settings and shown in messages. */

@@ -27,6 +27,7 @@ export function migrationChecksum(migration: Migration, options: MigrationOption
  * Applies the migrations not yet recorded in `schema_migrations`, oldest first, and returns the
  * versions it applied. Each one's statements run in order and the version is recorded after the
  * last; a recorded version whose statements have changed since is refused before anything runs.
+ * Versions recorded by a newer sink and unknown to this one are left alone (a rolling deploy).
  *
  * Two sinks starting at once may both apply a pending migration: every statement is idempotent
  * (`IF NOT EXISTS`), so the second run changes nothing, and both record the same version and
@@ -41,20 +42,17 @@ export async function runMigrations(
   checkList(migrations)
   const layout = tableLayout(options)
   const table = layout.queried(schemaMigrationsTable)
-  const run = (query: string, what: string) =>
-    storage.client.command({ query }).catch((error: unknown) => {
-      throw new SchemaMigrationError(
-        'MIGRATION_FAILED',
-        `${what} failed: ${error instanceof Error ? error.message : String(error)}`,
-        !(error instanceof ClickHouseError),
-        { cause: error },
-      )
-    })
+  const command = (what: string, query: string, query_params?: Record<string, unknown>) =>
+    attempt(what, () => storage.client.command({ query, query_params }))
 
   if (options.cluster === undefined) await storage.ensureDatabase(options.database)
   else
-    await run(`CREATE DATABASE IF NOT EXISTS ${layout.database}${layout.onCluster}`, 'creating the database')
-  await run(
+    await command(
+      'creating the database',
+      `CREATE DATABASE IF NOT EXISTS ${layout.database}${layout.onCluster}`,
+    )
+  await command(
+    `creating ${schemaMigrationsTable}`,
     `CREATE TABLE IF NOT EXISTS ${table}${layout.onCluster}
 (
     version UInt32,
@@ -64,25 +62,27 @@ export async function runMigrations(
 )
 ENGINE = ${layout.engine('ReplacingMergeTree', schemaMigrationsTable)}
 ORDER BY version`,
-    `creating ${schemaMigrationsTable}`,
   )
-
-  const recorded = await storage.client
-    .query({ query: `SELECT version, name, checksum FROM ${table} FINAL`, format: 'JSONEachRow' })
-    .then((result) => result.json<{ version: number; name: string; checksum: string }>())
-  const recordedByVersion = new Map(recorded.map((row) => [Number(row.version), row]))
+  const recorded = await attempt(`reading ${schemaMigrationsTable}`, async () => {
+    const result = await storage.client.query({
+      query: `SELECT version, checksum FROM ${table} FINAL`,
+      format: 'JSONEachRow',
+    })
+    return result.json<{ version: number; checksum: string }>()
+  })
+  const recordedChecksums = new Map(recorded.map((row) => [Number(row.version), row.checksum]))
 
   const pending: { migration: Migration; checksum: string }[] = []
   for (const migration of migrations) {
     const checksum = migrationChecksum(migration, options)
-    const applied = recordedByVersion.get(migration.version)
-    if (applied === undefined) pending.push({ migration, checksum })
-    else if (applied.checksum !== checksum) {
+    const recordedChecksum = recordedChecksums.get(migration.version)
+    if (recordedChecksum === undefined) pending.push({ migration, checksum })
+    else if (recordedChecksum !== checksum) {
       throw new SchemaMigrationError(
         'MIGRATION_CHANGED',
-        `migration ${migration.version} (${migration.name}) was applied to ${options.database} with checksum ` +
-          `${applied.checksum}, but its statements now have checksum ${checksum}: a released migration must ` +
-          `not change; put the change in a new migration`,
+        `migration ${describe(migration)} was applied to ${options.database} with checksum ` +
+          `${recordedChecksum}, but its statements now have checksum ${checksum}: a released migration ` +
+          `must not change; put the change in a new migration`,
         false,
       )
     }
@@ -92,28 +92,39 @@ ORDER BY version`,
   for (const { migration, checksum } of pending) {
     const statements = migration.statements(options)
     for (const [index, statement] of statements.entries()) {
-      await run(
+      await command(
+        `migration ${describe(migration)}, statement ${index + 1} of ${statements.length},`,
         statement,
-        `migration ${migration.version} (${migration.name}), statement ${index + 1} of ${statements.length},`,
       )
     }
-    await storage.client
-      .command({
-        query: `INSERT INTO ${table} (version, name, checksum, applied_at)
-                VALUES ({version:UInt32}, {name:String}, {checksum:String}, now64(3))`,
-        query_params: { version: migration.version, name: migration.name, checksum },
-      })
-      .catch((error: unknown) => {
-        throw new SchemaMigrationError(
-          'MIGRATION_FAILED',
-          `recording migration ${migration.version} (${migration.name}) failed: ${error instanceof Error ? error.message : String(error)}`,
-          !(error instanceof ClickHouseError),
-          { cause: error },
-        )
-      })
+    await command(
+      `recording migration ${describe(migration)}`,
+      `INSERT INTO ${table} (version, name, checksum, applied_at)
+       VALUES ({version:UInt32}, {name:String}, {checksum:String}, now64(3))`,
+      { version: migration.version, name: migration.name, checksum },
+    )
     applied.push(migration.version)
   }
   return applied
+}
+
+const describe = (migration: Migration) => `${migration.version} (${migration.name})`
+
+/**
+ * `action`, with a failure turned into MIGRATION_FAILED naming `what`. ClickHouse refusing a
+ * statement is final; anything else (no answer, a dropped connection) may pass on a retry.
+ */
+async function attempt<T>(what: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action()
+  } catch (error) {
+    throw new SchemaMigrationError(
+      'MIGRATION_FAILED',
+      `${what} failed: ${error instanceof Error ? error.message : String(error)}`,
+      !(error instanceof ClickHouseError),
+      { cause: error },
+    )
+  }
 }
 
 function checkList(migrations: readonly Migration[]): void {
@@ -121,7 +132,7 @@ function checkList(migrations: readonly Migration[]): void {
     if (migration.version !== index + 1) {
       throw new SchemaMigrationError(
         'MIGRATION_LIST_INVALID',
-        `migration ${migration.version} (${migration.name}) is number ${index + 1} in the list: versions must be 1, 2, 3, … in order`,
+        `migration ${describe(migration)} is number ${index + 1} in the list: versions must be 1, 2, 3, … in order`,
         false,
       )
     }
