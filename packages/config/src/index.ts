@@ -8,3 +8,4 @@ export {
   type ClickHouseSettings,
 } from './connectionSettings.js'
 export { pipelineTopics, type PipelineTopic } from './topics.js'
+export { collectProblems, envValues } from './envValues.js'

@@ -1,5 +1,7 @@
 import {
+  collectProblems,
   ConfigError,
+  envValues,
   loadConnectionSettings,
   parseSettings,
   pipelineTopics,
@@ -40,35 +42,15 @@ export type SinkConfig = {
 /** The ops port when OPS_PORT is unset. */
 export const sinkOpsPort = 9465
 
-const positiveInt = (example: string) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, `expected a whole number, e.g. ${example}`)
-    .transform(Number)
-    .refine((n) => n > 0 && Number.isSafeInteger(n), `expected a whole number above 0, e.g. ${example}`)
-
-const flag = z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true')
-
-const kafkaTopic = /^[A-Za-z0-9._-]{1,249}$/
+const { positiveInt, flag, kafkaTopic, kafkaTopics } = envValues
 
 const shape = {
   /** Comma-separated topics of normalized events. Default `audit.normalized`. */
-  SINK_INPUT_TOPICS: z
-    .string()
-    .transform((value) => value.split(',').map((topic) => topic.trim()))
-    .refine((topics) => topics.every((topic) => kafkaTopic.test(topic)), {
-      message: 'expected comma-separated Kafka topic names (1 to 249 of a-z A-Z 0-9 . _ -)',
-    })
-    .optional(),
+  SINK_INPUT_TOPICS: kafkaTopics().optional(),
   /** Consumer group; sink instances with one group share the partitions. Default `audit-clickhouse-sink`. */
   SINK_GROUP_ID: z.string().trim().default('audit-clickhouse-sink'),
   /** Where rows ClickHouse refuses, and messages that do not decode, go. Default `audit.dlq`. */
-  SINK_DEAD_LETTER_TOPIC: z
-    .string()
-    .trim()
-    .regex(kafkaTopic, 'expected a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -)')
-    .default(pipelineTopics.deadLetters.name),
+  SINK_DEAD_LETTER_TOPIC: kafkaTopic().default(pipelineTopics.deadLetters.name),
   /** Rows per insert. Default 50000. */
   SINK_BATCH_MAX_ROWS: positiveInt('50000').default(50_000),
   /** Bytes of rows per insert (their JSON size, about). Default 33554432 (32 MiB). */
@@ -89,7 +71,7 @@ const shape = {
   /** Longest wait between retries while ClickHouse is unavailable, ms. Default 30000. */
   SINK_RETRY_MAX_DELAY_MS: positiveInt('30000').default(30_000),
   /** Apply pending schema migrations at start-up. Default true. */
-  SINK_MIGRATE: flag.default(true),
+  SINK_MIGRATE: flag().default(true),
   /** A cluster from the server's remote_servers: tables are created ON CLUSTER, replicated and sharded. */
   SINK_CLICKHOUSE_CLUSTER: z
     .string()
@@ -159,15 +141,5 @@ export function loadSinkConfig(env: Record<string, string | undefined>): SinkCon
     retention,
     ...(s.SINK_CLICKHOUSE_CLUSTER && { cluster: s.SINK_CLICKHOUSE_CLUSTER }),
     ops: opsSettingsFrom(s, { defaultPort: sinkOpsPort }),
-  }
-}
-
-function collectProblems<T>(parse: () => T, problems: ConfigProblem[]): T | undefined {
-  try {
-    return parse()
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    problems.push(...error.problems)
-    return undefined
   }
 }

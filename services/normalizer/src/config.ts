@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs'
 import {
+  collectProblems,
   ConfigError,
+  envValues,
   loadConnectionSettings,
   parseSettings,
   pipelineTopics,
@@ -55,30 +57,11 @@ export type NormalizerConfig = {
 /** The ops port when OPS_PORT is unset. */
 export const normalizerOpsPort = 9464
 
-const positiveInt = (example: string) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, `expected a whole number, e.g. ${example}`)
-    .transform(Number)
-    .refine((n) => n > 0 && Number.isSafeInteger(n), `expected a whole number above 0, e.g. ${example}`)
-
-const wholeNumber = (example: string) =>
-  z.string().trim().regex(/^\d+$/, `expected a whole number, e.g. ${example}`).transform(Number)
-
-const flag = z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true')
-
-const kafkaTopic = /^[A-Za-z0-9._-]{1,249}$/
+const { positiveInt, wholeNumber, flag, kafkaTopic, kafkaTopics } = envValues
 
 const shape = {
   /** Comma-separated topics to read. Default `audit.events`. */
-  NORMALIZER_INPUT_TOPICS: z
-    .string()
-    .transform((value) => value.split(',').map((topic) => topic.trim()))
-    .refine((topics) => topics.every((topic) => kafkaTopic.test(topic)), {
-      message: 'expected comma-separated Kafka topic names (1 to 249 of a-z A-Z 0-9 . _ -)',
-    })
-    .optional(),
+  NORMALIZER_INPUT_TOPICS: kafkaTopics().optional(),
   /** A JavaScript regular expression; every topic whose whole name matches is read. */
   NORMALIZER_INPUT_TOPIC_PATTERN: z
     .string()
@@ -98,11 +81,7 @@ const shape = {
   /** The routes file, YAML or JSON (services/normalizer/routes.example.yaml). Required. */
   NORMALIZER_ROUTES_FILE: z.string({ error: 'required: the routes file (YAML or JSON)' }).trim(),
   /** Where messages that cannot be normalized go. Default `audit.dlq`. */
-  NORMALIZER_DEAD_LETTER_TOPIC: z
-    .string()
-    .trim()
-    .regex(kafkaTopic, 'expected a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -)')
-    .default(pipelineTopics.deadLetters.name),
+  NORMALIZER_DEAD_LETTER_TOPIC: kafkaTopic().default(pipelineTopics.deadLetters.name),
   /** How long a sent event id is remembered to drop duplicates, ms; 0 turns it off. Default 10 minutes. */
   NORMALIZER_DEDUP_WINDOW_MS: wholeNumber('600000').default(600_000),
   /** At most this many remembered ids (about 100 bytes each). Default 1,000,000. */
@@ -126,11 +105,11 @@ const shape = {
   /** On SIGTERM, how long the batch in flight may take to finish, ms; below the session timeout. Default 20000. */
   NORMALIZER_SHUTDOWN_DEADLINE_MS: positiveInt('20000').default(20_000),
   /** Create missing output and dead-letter topics. Default true. */
-  NORMALIZER_CREATE_TOPICS: flag.default(true),
+  NORMALIZER_CREATE_TOPICS: flag().default(true),
   /** Partitions of topics the normalizer creates. Default 6. */
   NORMALIZER_TOPIC_PARTITIONS: positiveInt('6').default(6),
   /** Register the current event schema when the registry lacks it. Default true. */
-  NORMALIZER_SCHEMA_AUTO_REGISTER: flag.default(true),
+  NORMALIZER_SCHEMA_AUTO_REGISTER: flag().default(true),
   /** Debezium adapter settings (YAML or JSON); unset, Debezium change events are refused. */
   NORMALIZER_DEBEZIUM_FILE: z.string().trim().optional(),
   /** Per-tenant redaction policy (YAML or JSON); unset, each event's own sensitive_fields are dropped. */
@@ -226,16 +205,6 @@ function inputAdapters(debeziumFile: string | undefined, files: ConfigFiles): re
     createDebeziumAdapter((parseYaml(text) ?? {}) as DebeziumAdapterConfig),
   )
   return [auditJsonAdapter, cloudEventsAdapter, debezium]
-}
-
-function collectProblems<T>(parse: () => T, problems: ConfigProblem[]): T | undefined {
-  try {
-    return parse()
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    problems.push(...error.problems)
-    return undefined
-  }
 }
 
 function fileSetting<T>(setting: string, file: string, files: ConfigFiles, read: (text: string) => T): T {
