@@ -8,7 +8,7 @@ import { parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { createLogger } from '@audit-pipeline/service-runtime'
 import type { Storage } from '@audit-pipeline/storage'
-import { collectTopics, uniqueName, waitFor } from '@audit-pipeline/testing'
+import { collectTopics, uniqueName, waitFor, waitForCommittedToEnd } from '@audit-pipeline/testing'
 import { openTestStorage } from '../../../test/support/testStorage.js'
 import { loadSinkConfig } from './config.js'
 import { createSinkMetrics } from './metrics.js'
@@ -222,21 +222,7 @@ describe('ClickHouse sink start-up', () => {
   })
 })
 
-/** The group's committed offsets are the input's end offsets: nothing left behind. */
-async function expectCommittedToEnd(harness: Harness): Promise<void> {
-  const admin = kafka.admin()
-  await admin.connect()
-  onTestFinished(() => admin.disconnect())
-  const ends = await admin.fetchTopicOffsets(harness.input)
-  await waitFor(
-    async () => {
-      const [committed] = await admin.fetchOffsets({ groupId: harness.groupId, topics: [harness.input] })
-      return ends.every(
-        (end) =>
-          end.high === '0' ||
-          committed?.partitions.find((p) => p.partition === end.partition)?.offset === end.high,
-      )
-    },
-    { timeoutMs: 10_000, description: 'committed offsets at the end of the input' },
-  )
+/** The group's committed offsets are the input's end offsets: nothing left behind, nothing skipped. */
+function expectCommittedToEnd(harness: Harness): Promise<void> {
+  return waitForCommittedToEnd(kafka, harness.groupId, harness.input)
 }

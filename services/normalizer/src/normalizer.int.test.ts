@@ -18,7 +18,13 @@ import {
   type AvroSchema,
 } from '@audit-pipeline/schemas'
 import { createLogger } from '@audit-pipeline/service-runtime'
-import { collectTopics, uniqueName, waitFor, type CollectedMessage } from '@audit-pipeline/testing'
+import {
+  collectTopics,
+  uniqueName,
+  waitFor,
+  waitForCommittedToEnd,
+  type CollectedMessage,
+} from '@audit-pipeline/testing'
 import { loadNormalizerConfig } from './config.js'
 import { createNormalizerMetrics } from './metrics.js'
 import { createNormalizer } from './normalizer.js'
@@ -526,22 +532,8 @@ default:
 })
 
 /** The group's committed offsets are the input's end offsets: nothing left behind, nothing skipped. */
-async function expectCommittedToEnd(harness: Harness): Promise<void> {
-  const admin = kafka.admin()
-  await admin.connect()
-  onTestFinished(() => admin.disconnect())
-  const ends = await admin.fetchTopicOffsets(harness.input)
-  await waitFor(
-    async () => {
-      const [committed] = await admin.fetchOffsets({ groupId: harness.groupId, topics: [harness.input] })
-      return ends.every(
-        (end) =>
-          end.high === '0' ||
-          committed?.partitions.find((p) => p.partition === end.partition)?.offset === end.high,
-      )
-    },
-    { timeoutMs: 10_000, description: 'committed offsets at the end of the input' },
-  )
+function expectCommittedToEnd(harness: Harness): Promise<void> {
+  return waitForCommittedToEnd(kafka, harness.groupId, harness.input)
 }
 
 /** A TCP proxy to the registry that the test can take down and bring back on the same port. */
