@@ -2,7 +2,11 @@ import { resolve } from 'node:path'
 import { createClient } from '@clickhouse/client'
 import { quoteDatabaseName } from './databaseName.js'
 import { dataDirOwner } from './dataDirOwner.js'
-import { createEmbeddedConnection, type Connection, type EmbeddedConnection } from './embeddedConnection.js'
+import {
+  createEmbeddedConnection,
+  type ChdbConnection,
+  type EmbeddedConnection,
+} from './embeddedConnection.js'
 import { pingStorage } from './ping.js'
 import type { Storage } from './storage.js'
 import type { EmbeddedStorageConfig } from './storageConfig.js'
@@ -11,6 +15,13 @@ import { StorageError } from './storageError.js'
 // chDB runs one engine per process, bound to one data directory: any number of connections to
 // that directory, none to another until the last one is closed and drained.
 let bound: { dataPath: string; users: number } | undefined
+
+/**
+ * jemalloc options for a process whose chDB writes batches: freed pages go back to the system at
+ * once. Takes effect only if set (as `JE_MALLOC_CONF`) before chDB loads, i.e. before the first
+ * embedded storage opens; see README.md, "Embedded memory", for what it costs.
+ */
+export const batchWriterAllocatorConf = 'dirty_decay_ms:0,muzzy_decay_ms:0'
 let released: Promise<void> = Promise.resolve()
 
 /**
@@ -40,7 +51,7 @@ export async function openEmbeddedStorage(config: EmbeddedStorageConfig): Promis
   try {
     // The cast: chDB types its connection with its own copy of @clickhouse/client-common, whose
     // classes TypeScript treats as distinct from the client's; at run time they are the same shapes.
-    const openChdb = () => createChdbConnection({ path: dataPath }) as unknown as Connection
+    const openChdb = () => createChdbConnection({ path: dataPath }) as unknown as ChdbConnection
     connection = createEmbeddedConnection(openChdb, database)
   } catch (error) {
     throw await openFailure(dataPath, error)

@@ -1,13 +1,26 @@
-import type { ClickHouseClientConfigOptions } from '@clickhouse/client'
+import { randomUUID } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { ClickHouseError, parseError, type ClickHouseClientConfigOptions } from '@clickhouse/client'
 import { asClientError } from './clickHouseError.js'
 import { quoteDatabaseName } from './databaseName.js'
 import { embeddedQueryParams } from './embeddedQueryParams.js'
+import { payloadBytes, rawInsertOf, type RawInsert } from './embeddedInsert.js'
 import { hasStatementSettings, statementPrelude } from './embeddedStatement.js'
 
 // The client's connection contract, named through its public config type: @clickhouse/client
 // deliberately does not export `Connection` itself.
 export type Connection = NonNullable<ClickHouseClientConfigOptions['connection']>
 type StatementParams = Parameters<Connection['query']>[0]
+type InsertResult = Awaited<ReturnType<Connection['insert']>>
+
+/** chDB's connection, with its `.chdb` extension: the raw insert that takes the payload as bytes. */
+export type ChdbConnection = Connection & {
+  chdb?: {
+    rawInsert?(
+      params: RawInsert & { values: Buffer },
+    ): Promise<{ rowsWritten: number; bytesWritten: number; elapsed: number }>
+  }
+}
 
 /** A chDB connection that behaves like an HTTP one: see embeddedStatement.ts for what differs. */
 export type EmbeddedConnection = Connection & {
@@ -21,7 +34,7 @@ export type EmbeddedConnection = Connection & {
  * which is what lets statements with settings have one to themselves.
  */
 export function createEmbeddedConnection(
-  openChdb: () => Connection,
+  openChdb: () => ChdbConnection,
   database: string | undefined,
 ): EmbeddedConnection {
   const shared = openChdb()
@@ -52,9 +65,21 @@ export function createEmbeddedConnection(
   return {
     ping: (params) => shared.ping(params),
     query: (params) => run(params, (connection, p) => connection.query(p)),
-    insert: (params) => run(params, (connection, p) => connection.insert(p)),
+    insert: async (params) => {
+      const raw = shared.chdb?.rawInsert && rawInsertOf(params.query, database, params.clickhouse_settings)
+      if (!raw) return run(params, (connection, p) => connection.insert(p))
+      return rawInsert(shared, raw, params.values, params.query_id)
+    },
     command: (params) => run(params, (connection, p) => connection.command(p)),
-    exec: (params) => run(params, (connection, p) => connection.exec(p)),
+    // `client.exec` with a byte stream of rows: an insert whose rows are already serialised.
+    exec: async (params) => {
+      const raw =
+        params.values !== undefined &&
+        shared.chdb?.rawInsert &&
+        rawInsertOf(params.query, database, params.clickhouse_settings)
+      if (!raw || params.values === undefined) return run(params, (connection, p) => connection.exec(p))
+      return { ...(await rawInsert(shared, raw, params.values, params.query_id)), stream: Readable.from([]) }
+    },
     close: () => shared.close(),
     async createDatabase(name) {
       const query = `CREATE DATABASE IF NOT EXISTS ${quoteDatabaseName(name)}`
@@ -65,4 +90,45 @@ export function createEmbeddedConnection(
       }
     },
   }
+}
+
+/**
+ * The insert as bytes (see embeddedInsert.ts). Errors come back as the client's ClickHouseError,
+ * parsed from chDB's `Code: N. DB::Exception: ...` text, as they do on the SQL-text path.
+ */
+async function rawInsert(
+  connection: ChdbConnection,
+  raw: RawInsert,
+  payload: string | Readable,
+  queryId: string | undefined,
+): Promise<InsertResult> {
+  const query_id = queryId ?? randomUUID()
+  const values = await payloadBytes(payload)
+  const summary = (written: number, bytes: number, elapsedSeconds: number) => ({
+    read_rows: String(written),
+    read_bytes: String(bytes),
+    written_rows: String(written),
+    written_bytes: String(bytes),
+    result_rows: '0',
+    result_bytes: '0',
+    total_rows_to_read: '0',
+    elapsed_ns: String(Math.round(elapsedSeconds * 1e9)),
+  })
+  const base = { query_id, response_headers: {}, http_status_code: 200 }
+  // chDB refuses an insert without rows; the HTTP server takes it as a no-op.
+  if (values.length < 64 && values.toString().trim() === '') return { ...base, summary: summary(0, 0, 0) }
+  try {
+    const result = await connection.chdb!.rawInsert!({ ...raw, values })
+    return { ...base, summary: summary(result.rowsWritten, result.bytesWritten, result.elapsed) }
+  } catch (error) {
+    throw clickHouseErrorOf(error)
+  }
+}
+
+function clickHouseErrorOf(error: unknown): unknown {
+  if (!(error instanceof Error)) return error
+  const parsed = parseError(error.message)
+  if (!(parsed instanceof ClickHouseError)) return asClientError(error)
+  parsed.cause = error
+  return parsed
 }

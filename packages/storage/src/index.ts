@@ -1,4 +1,5 @@
 export { openStorage } from './openStorage.js'
+export { batchWriterAllocatorConf } from './embedded.js'
 export type { StorageConfig, HttpStorageConfig, EmbeddedStorageConfig } from './storageConfig.js'
 export type { Storage, StorageDescription } from './storage.js'
 export { StorageError, storageErrorCodes, type StorageErrorCode } from './storageError.js'

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream'
+import { drainStream } from '@clickhouse/client'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ClickHouseError, fromDateTime64Text, openStorage, toDateTime64Text, type Storage } from './index.js'
 import type { StorageConfig } from './storageConfig.js'
@@ -229,42 +231,71 @@ for (const transport of transports) {
       )
     })
 
-    it('deduplicates a retried insert by insert_deduplication_token, and only that insert', async () => {
-      await storage.client.command({
-        query: `CREATE TABLE batches (id UInt32, batch String) ENGINE = MergeTree ORDER BY id
+    // Rows as objects through `insert`, or already serialised as a byte stream through `exec`
+    // (the sink's way; embedded, the payload goes to chDB as bytes rather than SQL text).
+    it.each(['insert', 'exec'] as const)(
+      'deduplicates a retried insert by insert_deduplication_token, and only that insert (%s)',
+      async (way) => {
+        const table = `batches_${way}`
+        await storage.client.command({
+          query: `CREATE TABLE ${table} (id UInt32, batch String) ENGINE = MergeTree ORDER BY id
                 SETTINGS non_replicated_deduplication_window = 1000`,
-      })
-      const insert = (ids: number[], batch: string, token?: string) =>
-        storage.client.insert({
-          table: 'batches',
-          values: ids.map((id) => ({ id, batch })),
-          format: 'JSONEachRow',
-          clickhouse_settings: token === undefined ? {} : { insert_deduplication_token: token },
         })
+        const insert = async (ids: number[], batch: string, token?: string) => {
+          const clickhouse_settings = token === undefined ? {} : { insert_deduplication_token: token }
+          const rows = ids.map((id) => ({ id, batch }))
+          if (way === 'insert') {
+            await storage.client.insert({ table, values: rows, format: 'JSONEachRow', clickhouse_settings })
+            return
+          }
+          const lines = rows.map((row) => `${JSON.stringify(row)}\n`).join('')
+          const { stream } = await storage.client.exec({
+            query: `INSERT INTO ${table} FORMAT JSONEachRow`,
+            values: Readable.from([Buffer.from(lines)], { objectMode: false }),
+            clickhouse_settings,
+          })
+          await drainStream(stream)
+        }
 
-      await insert([1, 2], 'first', 'topic-0-0-1')
-      await insert([1, 2], 'first retried', 'topic-0-0-1')
-      // No token: must not inherit the previous statement's one and be dropped as its duplicate.
-      await insert([3], 'untokened')
-      await insert([4], 'second', 'topic-0-2-2')
-      // At the same time, so a setting leaking between concurrent statements would show.
-      await Promise.all([
-        ...Array.from({ length: 8 }, () => insert([5], 'concurrent retry', 'topic-0-3-3')),
-        ...Array.from({ length: 8 }, (_, i) => insert([100 + i], 'concurrent untokened')),
-      ])
+        await insert([1, 2], 'first', 'topic-0-0-1')
+        await insert([1, 2], 'first retried', 'topic-0-0-1')
+        // No token: must not inherit the previous statement's one and be dropped as its duplicate.
+        await insert([3], 'untokened')
+        await insert([4], 'second', 'topic-0-2-2')
+        // At the same time, so a setting leaking between concurrent statements would show.
+        await Promise.all([
+          ...Array.from({ length: 8 }, () => insert([5], 'concurrent retry', 'topic-0-3-3')),
+          ...Array.from({ length: 8 }, (_, i) => insert([100 + i], 'concurrent untokened')),
+        ])
 
-      const stored = await select(storage, 'SELECT id, batch FROM batches ORDER BY id')
-      expectRows(stored, [
-        { id: 1, batch: 'first' },
-        { id: 2, batch: 'first' },
-        { id: 3, batch: 'untokened' },
-        { id: 4, batch: 'second' },
-        { id: 5, batch: 'concurrent retry' },
-        ...Array.from({ length: 8 }, (_, i) => ({ id: 100 + i, batch: 'concurrent untokened' })),
-      ])
-      expectRows(await select(storage, "SELECT getSetting('insert_deduplication_token') AS token"), [
-        { token: '' },
-      ])
+        const stored = await select(storage, `SELECT id, batch FROM ${table} ORDER BY id`)
+        expectRows(stored, [
+          { id: 1, batch: 'first' },
+          { id: 2, batch: 'first' },
+          { id: 3, batch: 'untokened' },
+          { id: 4, batch: 'second' },
+          { id: 5, batch: 'concurrent retry' },
+          ...Array.from({ length: 8 }, (_, i) => ({ id: 100 + i, batch: 'concurrent untokened' })),
+        ])
+        expectRows(await select(storage, "SELECT getSetting('insert_deduplication_token') AS token"), [
+          { token: '' },
+        ])
+      },
+    )
+
+    it('reports a refused byte-stream insert as ClickHouseError with the server code', async () => {
+      await storage.client.command({ query: 'CREATE TABLE typed (id UUID) ENGINE = MergeTree ORDER BY id' })
+      const failure = await storage.client
+        .exec({
+          query: 'INSERT INTO typed FORMAT JSONEachRow',
+          values: Readable.from([Buffer.from('{"id":"not-a-uuid"}\n')], { objectMode: false }),
+        })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        )
+      expect(failure).toBeInstanceOf(ClickHouseError)
+      expect(failure).toMatchObject({ type: 'CANNOT_PARSE_UUID' })
     })
 
     it('runs exec and reports ClickHouse errors as ClickHouseError with the server code', async () => {

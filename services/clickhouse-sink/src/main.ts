@@ -11,7 +11,7 @@ import {
   handleSignals,
   startOpsServer,
 } from '@audit-pipeline/service-runtime'
-import { openStorage } from '@audit-pipeline/storage'
+import { batchWriterAllocatorConf, openStorage } from '@audit-pipeline/storage'
 import { loadSinkConfig } from './config.js'
 import { createSinkMetrics } from './metrics.js'
 import { createSink } from './sink.js'
@@ -32,6 +32,8 @@ const kafka = createKafka(config.kafka, { logCreator: kafkaLogsTo(log.child({ co
 
 try {
   const { clickhouse } = config
+  // Embedded: hand freed memory back between batches (about 250 MB less RSS for about 15% more CPU).
+  if (clickhouse.kind === 'embedded') process.env['JE_MALLOC_CONF'] ??= batchWriterAllocatorConf
   const storage = await openStorage(
     clickhouse.kind === 'http'
       ? {

@@ -1,5 +1,7 @@
+import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Consumer, EachBatchPayload, Kafka, Message, Producer } from 'kafkajs'
+import { drainStream } from '@clickhouse/client'
 import { CodecError, type AuditEventCodec } from '@audit-pipeline/codec'
 import { buildDeadLetter } from '@audit-pipeline/dead-letter'
 import { retryWithBackoff, type CheckReport, type Logger } from '@audit-pipeline/service-runtime'
@@ -11,7 +13,7 @@ import { lastStoredOffset } from './delivery/storedOffsets.js'
 import { writeRows } from './delivery/writeRows.js'
 import type { SinkMetrics } from './metrics.js'
 import { auditTables } from './schema/auditTables.js'
-import { eventRow, type AuditEventRow } from './schema/eventRow.js'
+import { eventRow } from './schema/eventRow.js'
 import { runMigrations } from './schema/runMigrations.js'
 
 const eventsTable = auditTables.events
@@ -42,7 +44,11 @@ export type Sink = {
   ready(): CheckReport
 }
 
-type Row = AuditEventRow
+/**
+ * A row as its JSONEachRow line, serialised as it is read: the batch then holds one string per
+ * row rather than the row's object tree, and the insert only joins the lines.
+ */
+type Row = string
 
 /**
  * Reads normalized events, turns each into a row and writes rows in batches: one insert per batch,
@@ -197,17 +203,20 @@ export function createSink(options: SinkOptions): Sink {
     return run
   }
 
+  // `exec` with the rows as bytes: `insert` would serialise row objects itself, and refuses a
+  // byte stream for JSON formats. Same statement on both transports; the response is drained.
+  const insertStatement = `INSERT INTO ${eventsTable} FORMAT JSONEachRow`
   const insertRows = async (rows: Row[], token: string) => {
-    await storage.client.insert({
-      table: eventsTable,
-      values: rows,
-      format: 'JSONEachRow',
+    const { stream } = await storage.client.exec({
+      query: insertStatement,
+      values: Readable.from([Buffer.from(rows.join(''))], { objectMode: false }),
       clickhouse_settings: {
         insert_deduplication_token: token,
         // The views' tables deduplicate a retried batch too (the default only from ClickHouse 26.2).
         deduplicate_blocks_in_dependent_materialized_views: 1,
       },
     })
+    await drainStream(stream)
   }
 
   const commit = async (batch: PendingBatch<Row>) => {
@@ -278,11 +287,8 @@ export function createSink(options: SinkOptions): Sink {
       }
       try {
         const event = await decode(message.value)
-        const row = eventRow(event, { topic, partition, offset: message.offset })
-        pending.add(
-          { row, bytes: (message.value?.length ?? 0) * 2, topic, partition, offset, message: source },
-          now(),
-        )
+        const row = `${JSON.stringify(eventRow(event, { topic, partition, offset: message.offset }))}\n`
+        pending.add({ row, bytes: row.length, topic, partition, offset, message: source }, now())
       } catch (error) {
         if (!(error instanceof CodecError) || error.retriable) throw error
         deadLetters.push(deadLetterOf(topic, partition, offset, source, error.code, error.message))
