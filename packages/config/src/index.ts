@@ -9,3 +9,11 @@ export {
 } from './connectionSettings.js'
 export { pipelineTopics, type PipelineTopic } from './topics.js'
 export { collectProblems, envValues } from './envValues.js'
+export {
+  formatDocumentPath,
+  positionAtOffset,
+  positionOf,
+  type DocumentPath,
+  type PointAt,
+  type Position,
+} from './documentPositions.js'

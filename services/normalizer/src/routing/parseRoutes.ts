@@ -6,7 +6,7 @@ import {
   positionOf,
   type DocumentPath,
   type PointAt,
-} from './documentPositions.js'
+} from '@audit-pipeline/config'
 import { checkRoutes } from './routeChecks.js'
 import { RoutesConfigError, type RoutesConfigProblem } from './routesConfigError.js'
 import { routesDocument } from './routesSchema.js'

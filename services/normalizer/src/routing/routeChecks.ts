@@ -1,4 +1,4 @@
-import type { DocumentPath, PointAt } from './documentPositions.js'
+import type { DocumentPath, PointAt } from '@audit-pipeline/config'
 import { topicCollisionKey } from './kafkaTopicName.js'
 import type { ConditionSpec, RouteSpec, RoutesSpec } from './routeTable.js'
 import { globWildcard, patternCovers } from './valuePattern.js'

@@ -1,3 +1,4 @@
+/** Where a value sits in a YAML (or JSON) config file, for errors that name file:line:col. */
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml'
 
 /** A path into the parsed config, as zod reports it: keys and list indexes. */
