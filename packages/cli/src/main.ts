@@ -10,7 +10,13 @@ import {
   type DlqListFlags,
   type DlqReplayFlags,
 } from './commands/dlqOptions.js'
+import { alertsCommand } from './commands/alerts.js'
 import { produceCommand } from './commands/produce.js'
+import { querySearchCommand, queryTimelineCommand } from './commands/query.js'
+import { createQueryApiClient, resolveQueryApiEndpoint } from './commands/queryApiClient.js'
+import { filterQuery, outputFormat, positiveInteger, type QueryFilterFlags } from './commands/queryOptions.js'
+import { sqlCommand } from './commands/sql.js'
+import { tailCommand } from './commands/tail.js'
 import { schemasCheckCommand, schemasRegisterCommand } from './commands/schemas.js'
 import { resolveEndpoints } from './endpoints.js'
 import { defaultStateDir } from '@audit-pipeline/local-stack'
@@ -121,6 +127,154 @@ withSelection(dlq.command('replay'))
         { out, err },
       ),
     ),
+  )
+
+/** Flags every query command takes: where the API is, which key, how to print. */
+type ApiFlags = { apiUrl?: string; apiKey?: string; format: string }
+const withApi = (command: Command) =>
+  command
+    .option('--api-url <url>', 'the query API (default: AUDIT_API_URL, or http://127.0.0.1:8480)')
+    .option('--api-key <key>', '<key id>.<secret> (default: AUDIT_API_KEY)')
+    .addOption(new Option('--format <format>', 'table, json (one object per line) or csv').default('table'))
+const withFilters = (command: Command) =>
+  command
+    .option('--tenant <tenant>', 'only this tenant')
+    .option('--actor <id>', 'only this actor')
+    .option('--action <name>', 'only this action, e.g. ticket.update')
+    .option('--action-kind <kind>', 'create, update, delete, read or operation')
+    .option('--category <category>', 'only this category, e.g. security')
+    .option('--object-type <type>', 'only this object type')
+    .option('--object-id <id>', 'only this object id')
+    .option('--outcome <status>', 'success, failure or denied')
+    .option('--severity <severity>', 'only this severity')
+    .option('--since <time>', 'occurred at or after this ISO-8601 date or time (with its zone)')
+    .option('--until <time>', 'occurred before this ISO-8601 date or time (with its zone)')
+const apiClient = (flags: ApiFlags) => createQueryApiClient(resolveQueryApiEndpoint(flags, process.env))
+const queryIo = () => ({
+  out,
+  err,
+  ...(process.stdout.columns !== undefined && { widthChars: process.stdout.columns }),
+})
+
+const query = program
+  .command('query')
+  .description('read the audit trail through the query API (services/query-api/README.md)')
+withApi(query.command('timeline'))
+  .description("a record's events, oldest first, with their changes")
+  .argument('<type>', 'object type, e.g. ticket')
+  .argument('<id>', 'object id')
+  .option('--tenant <tenant>', "the record's tenant")
+  .addOption(new Option('-n, --limit <n>', 'show at most this many').default('1000'))
+  .action(
+    run(async (type: string, id: string, flags: ApiFlags & { tenant?: string; limit: string }) =>
+      queryTimelineCommand(
+        {
+          objectType: type,
+          objectId: id,
+          ...(flags.tenant !== undefined && { tenant: flags.tenant }),
+          limit: positiveInteger('--limit', flags.limit),
+          format: outputFormat(flags.format),
+        },
+        apiClient(flags),
+        queryIo(),
+      ),
+    ),
+  )
+withFilters(withApi(query.command('search')))
+  .description('events matching the filters, newest first')
+  .addOption(new Option('-n, --limit <n>', 'show at most this many').default('100'))
+  .action(
+    run(async (flags: ApiFlags & QueryFilterFlags & { limit: string }) =>
+      querySearchCommand(
+        {
+          filters: filterQuery(flags),
+          limit: positiveInteger('--limit', flags.limit),
+          format: outputFormat(flags.format),
+        },
+        apiClient(flags),
+        queryIo(),
+      ),
+    ),
+  )
+
+withApi(program.command('sql'))
+  .description('run one read-only SELECT over the audit tables (auditor keys only)')
+  .argument('<sql>', 'the statement, e.g. "SELECT count() FROM audit_events_deduplicated"')
+  .action(
+    run(async (statement: string, flags: ApiFlags) =>
+      sqlCommand({ sql: statement, format: outputFormat(flags.format) }, apiClient(flags), queryIo()),
+    ),
+  )
+
+withApi(program.command('alerts'))
+  .description('alerts raised and resolved, newest first')
+  .option('--tenant <tenant>', 'only this tenant')
+  .option('--severity <severity>', 'only this severity')
+  .option('--rule <rule>', 'only this rule')
+  .option('--since <time>', 'raised at or after this ISO-8601 date or time (with its zone)')
+  .addOption(new Option('-n, --limit <n>', 'show at most this many (up to 1000)').default('100'))
+  .action(
+    run(async (flags: ApiFlags & QueryFilterFlags & { rule?: string; limit: string }) =>
+      alertsCommand(
+        {
+          filters: filterQuery({
+            ...(flags.tenant !== undefined && { tenant: flags.tenant }),
+            ...(flags.severity !== undefined && { severity: flags.severity }),
+            ...(flags.since !== undefined && { since: flags.since }),
+          }),
+          ...(flags.rule !== undefined && { rule: flags.rule }),
+          limit: positiveInteger('--limit', flags.limit),
+          format: outputFormat(flags.format),
+        },
+        apiClient(flags),
+        queryIo(),
+      ),
+    ),
+  )
+
+withFilters(withApi(program.command('tail')))
+  .description('follow new events live through the query API, with filters; Ctrl-C stops')
+  .addOption(new Option('--interval-ms <ms>', 'how often to ask for new events').default('1000'))
+  .addOption(
+    new Option('--lookback-ms <ms>', 'how late an event may reach storage and still be shown').default(
+      '60000',
+    ),
+  )
+  .action(
+    run(async (flags: ApiFlags & QueryFilterFlags & { intervalMs: string; lookbackMs: string }) => {
+      if (flags.since !== undefined || flags.until !== undefined) {
+        throw new Error('tail follows new events: --since and --until do not apply')
+      }
+      let stopped = false
+      let wake: (() => void) | undefined
+      process.once('SIGINT', () => {
+        stopped = true
+        wake?.()
+      })
+      return tailCommand(
+        {
+          filters: filterQuery(flags),
+          format: outputFormat(flags.format),
+          intervalMs: positiveInteger('--interval-ms', flags.intervalMs),
+          lookbackMs: positiveInteger('--lookback-ms', flags.lookbackMs),
+          rememberedIds: 100_000,
+        },
+        apiClient(flags),
+        queryIo(),
+        {
+          now: Date.now,
+          stopped: () => stopped,
+          sleep: (ms) =>
+            new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, ms)
+              wake = () => {
+                clearTimeout(timer)
+                resolve()
+              }
+            }),
+        },
+      )
+    }),
   )
 
 await program.parseAsync()

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest'
+import { querySearchCommand } from './query.js'
+import { QueryApiError, resolveQueryApiEndpoint, type QueryApiClient } from './queryApiClient.js'
+import { filterQuery, outputFormat } from './queryOptions.js'
+import { csvLines, eventListing, tableLines, type ApiEvent } from './queryOutput.js'
+import { tailCommand } from './tail.js'
+import { startTail, tailSince, tailStep } from './tailWindow.js'
+
+const event = (id: string, occurredAt: string, overrides: Partial<ApiEvent> = {}): ApiEvent => ({
+  event_id: id,
+  occurred_at: occurredAt,
+  tenant: 'acme',
+  actor: { type: 'user', id: 'u-7', display_name: 'Sam, "Admin"' },
+  action: { kind: 'update', name: 'customer.update' },
+  category: 'business',
+  object: { type: 'customer', id: 'c-1', label: null },
+  changes: [{ path: 'tier', old_value: '"gold"', new_value: '"platinum"' }],
+  outcome: { status: 'success', reason: null },
+  ...overrides,
+})
+
+describe('query options', () => {
+  it('turns filter flags into the API query string, refusing empty values and zone-less times', () => {
+    expect(filterQuery({ actor: 'u-7', objectType: 'ticket', since: '2026-03-01' }).toString()).toBe(
+      'actor=u-7&object_type=ticket&since=2026-03-01',
+    )
+    expect(() => filterQuery({ since: '2026-03-01T12:00:00' })).toThrow('--since must be an ISO-8601 date')
+    expect(() => filterQuery({ tenant: ' ' })).toThrow('--tenant must not be empty')
+    expect(() => outputFormat('xml')).toThrow("--format must be one of: table, json, csv; got 'xml'")
+  })
+
+  it('takes the API from flags, then the environment, and requires a key', () => {
+    expect(resolveQueryApiEndpoint({ apiKey: 'ops.s' }, {})).toEqual({
+      url: 'http://127.0.0.1:8480',
+      key: 'ops.s',
+    })
+    expect(resolveQueryApiEndpoint({}, { AUDIT_API_URL: 'http://api:1/', AUDIT_API_KEY: 'ops.s' })).toEqual({
+      url: 'http://api:1',
+      key: 'ops.s',
+    })
+    expect(() => resolveQueryApiEndpoint({}, {})).toThrow('no API key: pass --api-key')
+    expect(() => resolveQueryApiEndpoint({ apiKey: 'nodot' }, {})).toThrow('<key id>.<secret>')
+    expect(() => resolveQueryApiEndpoint({ apiKey: 'a.b', apiUrl: 'ftp://x' }, {})).toThrow('--api-url')
+  })
+})
+
+describe('query output', () => {
+  it('prints events as an aligned table and as CSV with quoting', () => {
+    const listing = eventListing([event('e1', '2024-03-15T10:00:00.000Z')])
+    expect(tableLines(listing, 200)).toEqual([
+      'OCCURRED AT               TENANT  ACTOR               ACTION           OBJECT        OUTCOME  CHANGES',
+      '2024-03-15T10:00:00.000Z  acme    u-7 (Sam, "Admin")  customer.update  customer/c-1  success  tier: "gold" → "platinum"',
+    ])
+    expect(csvLines(listing)).toEqual([
+      'OCCURRED AT,TENANT,ACTOR,ACTION,OBJECT,OUTCOME,CHANGES',
+      '2024-03-15T10:00:00.000Z,acme,"u-7 (Sam, ""Admin"")",customer.update,customer/c-1,success,"tier: ""gold"" → ""platinum"""',
+    ])
+  })
+})
+
+describe('query search', () => {
+  it('pages through with the cursor up to --limit, and says when more match', async () => {
+    const asked: string[] = []
+    const pages = [
+      {
+        events: [event('e1', '2024-03-15T10:00:00.000Z'), event('e2', '2024-03-15T09:00:00.000Z')],
+        next_cursor: 'c1',
+      },
+      { events: [event('e3', '2024-03-15T08:00:00.000Z')], next_cursor: 'c2' },
+    ]
+    const client: QueryApiClient = {
+      get: <T>(path: string, query?: URLSearchParams) => {
+        asked.push(`${path}?${query?.toString()}`)
+        return Promise.resolve(pages.shift() as T)
+      },
+      post: () => Promise.reject(new QueryApiError(500, 'unused')),
+    }
+    const out: string[] = []
+    const err: string[] = []
+    await querySearchCommand({ filters: filterQuery({ actor: 'u-7' }), limit: 3, format: 'json' }, client, {
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+    })
+    expect(asked).toEqual(['/v1/events?actor=u-7&limit=3', '/v1/events?actor=u-7&limit=1&cursor=c1'])
+    expect(out.map((line) => (JSON.parse(line) as ApiEvent).event_id)).toEqual(['e1', 'e2', 'e3'])
+    expect(err).toEqual(['3 event(s); more match: raise --limit (now 3)'])
+  })
+})
+
+describe('tail', () => {
+  const settings = { lookbackMs: 60_000, rememberedIds: 3 }
+
+  it('asks from the newest event seen less the look-back, and shows each event once', () => {
+    let state = startTail(Date.parse('2024-03-15T10:00:00Z'))
+    expect(tailSince(state, settings)).toEqual(new Date('2024-03-15T09:59:00Z'))
+    const first = tailStep(
+      state,
+      [event('a', '2024-03-15T10:00:05.000Z'), event('b', '2024-03-15T10:00:07.000Z')],
+      settings,
+    )
+    expect(first.fresh.map((e) => e.event_id)).toEqual(['a', 'b'])
+    state = first.state
+    expect(tailSince(state, settings)).toEqual(new Date('2024-03-15T09:59:07Z'))
+    // b again, and c which arrived late but within the look-back.
+    const second = tailStep(
+      state,
+      [event('b', '2024-03-15T10:00:07.000Z'), event('c', '2024-03-15T10:00:06.000Z')],
+      settings,
+    )
+    expect(second.fresh.map((e) => e.event_id)).toEqual(['c'])
+    expect(second.state.watermarkMs).toBe(Date.parse('2024-03-15T10:00:07Z'))
+    // Only the last 3 ids are remembered.
+    const third = tailStep(second.state, [event('d', '2024-03-15T10:00:08.000Z')], settings)
+    expect([...third.state.shown]).toEqual(['b', 'c', 'd'])
+  })
+
+  it('polls until stopped, printing new events as they appear', async () => {
+    const polls = [
+      [event('a', '2024-03-15T10:00:01.000Z')],
+      [event('a', '2024-03-15T10:00:01.000Z'), event('b', '2024-03-15T10:00:02.000Z')],
+    ]
+    const asked: string[] = []
+    const client: QueryApiClient = {
+      get: <T>(_path: string, query?: URLSearchParams) => {
+        asked.push(query?.get('since') ?? '')
+        return Promise.resolve({ events: polls.shift() ?? [], next_cursor: null } as T)
+      },
+      post: () => Promise.reject(new Error('unused')),
+    }
+    const out: string[] = []
+    let sleeps = 0
+    await tailCommand(
+      { filters: new URLSearchParams('tenant=acme'), format: 'json', intervalMs: 1000, ...settings },
+      client,
+      { out: (line) => out.push(line), err: () => {} },
+      {
+        now: () => Date.parse('2024-03-15T10:00:00Z'),
+        sleep: () => Promise.resolve(void sleeps++),
+        stopped: () => sleeps >= 2,
+      },
+    )
+    expect(out.map((line) => (JSON.parse(line) as ApiEvent).event_id)).toEqual(['a', 'b'])
+    expect(asked).toEqual(['2024-03-15T09:59:00.000Z', '2024-03-15T09:59:01.000Z'])
+  })
+})

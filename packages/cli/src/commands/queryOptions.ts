@@ -1,0 +1,66 @@
+/** Output formats of the query commands. */
+export const outputFormats = ['table', 'json', 'csv'] as const
+export type OutputFormat = (typeof outputFormats)[number]
+
+/** Filters as commander hands them over: strings, unchecked. */
+export type QueryFilterFlags = {
+  tenant?: string
+  actor?: string
+  action?: string
+  actionKind?: string
+  category?: string
+  objectType?: string
+  objectId?: string
+  outcome?: string
+  severity?: string
+  since?: string
+  until?: string
+}
+
+const filterParams: readonly (readonly [keyof QueryFilterFlags, string, string])[] = [
+  ['tenant', 'tenant', '--tenant'],
+  ['actor', 'actor', '--actor'],
+  ['action', 'action', '--action'],
+  ['actionKind', 'action_kind', '--action-kind'],
+  ['category', 'category', '--category'],
+  ['objectType', 'object_type', '--object-type'],
+  ['objectId', 'object_id', '--object-id'],
+  ['outcome', 'outcome', '--outcome'],
+  ['severity', 'severity', '--severity'],
+  ['since', 'since', '--since'],
+  ['until', 'until', '--until'],
+]
+
+/**
+ * The API's query string for the filters given. Values are passed as they are: the API checks
+ * them and says what it accepts; here only empty values and times without a zone are refused,
+ * since those would otherwise mean something else than the user intended.
+ */
+export function filterQuery(flags: QueryFilterFlags): URLSearchParams {
+  const query = new URLSearchParams()
+  for (const [flag, param, option] of filterParams) {
+    const value = flags[flag]
+    if (value === undefined) continue
+    if (value.trim() === '') throw new Error(`${option} must not be empty`)
+    if ((flag === 'since' || flag === 'until') && !isoTime.test(value)) {
+      throw new Error(
+        `${option} must be an ISO-8601 date such as 2026-03-01, or a time with its zone such as 2026-03-01T12:00:00Z; got '${value}'`,
+      )
+    }
+    query.set(param, value)
+  }
+  return query
+}
+
+const isoTime = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/
+
+export function outputFormat(value: string): OutputFormat {
+  if ((outputFormats as readonly string[]).includes(value)) return value as OutputFormat
+  throw new Error(`--format must be one of: ${outputFormats.join(', ')}; got '${value}'`)
+}
+
+export function positiveInteger(option: string, value: string): number {
+  const number = Number(value)
+  if (/^\d+$/.test(value) && Number.isSafeInteger(number) && number > 0) return number
+  throw new Error(`${option} must be a positive integer; got '${value}'`)
+}

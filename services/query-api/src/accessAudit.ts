@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto'
+import type { AuditProducer } from '@audit-pipeline/producer'
+
+/** One request for audit data, allowed or refused: what the API records about its own use. */
+export type AccessRecord = {
+  /** The key used; null when none or an unparsable one was sent. */
+  keyId: string | null
+  role: string | null
+  outcome: 'read' | 'denied' | 'failed'
+  /** e.g. `GET /v1/events` */
+  endpoint: string
+  /** Why it was refused (401/403/400 message); absent when read. */
+  reason?: string
+  /** The filters as the caller sent them (values included: this is the audit trail). */
+  filters: Record<string, unknown>
+  rowCount?: number
+  status: number
+  /** The client's address as the server saw it. */
+  ip: string
+  userAgent?: string
+  requestId: string
+}
+
+/** Records access; resolves once the record is safely stored (Kafka acknowledged it). */
+export type AccessAudit = { record(access: AccessRecord): Promise<void> }
+
+export type AccessAuditOptions = {
+  producer: AuditProducer
+  /** Tenant of access records whose request names none of its own (key unrestricted, no filter). */
+  platformTenant: string
+}
+
+/**
+ * Access records as audit events through the producer SDK, so the pipeline audits itself:
+ * actor = the key (a `service` actor with the key's role), object `audit_query` with the request
+ * id, action `audit_query.read` or `audit_query.denied` (outcome denied, with the reason),
+ * category `security`, and endpoint, filters and row count as attributes.
+ */
+export function createAccessAudit({ producer, platformTenant }: AccessAuditOptions): AccessAudit {
+  return {
+    async record(access) {
+      const attributes: Record<string, string> = {
+        endpoint: access.endpoint,
+        filters: JSON.stringify(access.filters),
+        status: String(access.status),
+        ...(access.rowCount !== undefined && { row_count: String(access.rowCount) }),
+      }
+      await producer.read(
+        { type: 'audit_query', id: access.requestId },
+        {
+          tenant: tenantOf(access.filters) ?? platformTenant,
+          action: `audit_query.${access.outcome}`,
+          category: 'security',
+          actor: {
+            type: 'service',
+            id: access.keyId ?? 'anonymous',
+            roles: access.role ? [access.role] : [],
+            ip: access.ip,
+            ...(access.userAgent !== undefined && { user_agent: access.userAgent }),
+          },
+          outcome:
+            access.outcome === 'read'
+              ? { status: 'success' }
+              : access.outcome === 'denied'
+                ? { status: 'denied', reason: access.reason ?? 'refused' }
+                : { status: 'failure', reason: access.reason ?? 'failed' },
+          severity: access.outcome === 'read' ? 'info' : 'warning',
+          correlation: { request_id: access.requestId },
+          attributes,
+          eventId: randomUUID(),
+        },
+      )
+    },
+  }
+}
+
+function tenantOf(filters: Record<string, unknown>): string | undefined {
+  const tenant = filters['tenant']
+  return typeof tenant === 'string' && tenant !== '' ? tenant : undefined
+}
+
+/** An AccessAudit that keeps records in memory: for tests and for running without Kafka. */
+export function recordingAccessAudit(): AccessAudit & { records: AccessRecord[] } {
+  const records: AccessRecord[] = []
+  return {
+    records,
+    record(access) {
+      records.push(access)
+      return Promise.resolve()
+    },
+  }
+}

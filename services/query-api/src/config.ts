@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs'
+import {
+  collectProblems,
+  ConfigError,
+  envValues,
+  loadConnectionSettings,
+  parseSettings,
+  pipelineTopics,
+  type ClickHouseSettings,
+  type ConfigProblem,
+  type KafkaSettings,
+  type SchemaRegistrySettings,
+} from '@audit-pipeline/config'
+import { opsEnvShape, opsSettingsFrom, type OpsSettings } from '@audit-pipeline/service-runtime'
+import { z } from 'zod'
+import { ApiKeysFileError, parseApiKeys, type ApiKey } from './access/apiKeys.js'
+import { defaultQueryApiLimits, type QueryApiLimits } from './app.js'
+
+/** The query API's settings, validated. */
+export type QueryApiConfig = {
+  /** Where the API listens. */
+  host: string
+  port: number
+  keys: ApiKey[]
+  keysFile: string
+  limits: QueryApiLimits
+  /** Embedded needs a data folder (CLICKHOUSE_EMBEDDED_PATH); only one process may open it. */
+  clickhouse: ClickHouseSettings & ({ kind: 'http' } | { kind: 'embedded'; dataPath: string })
+  /** Access records go here as audit events (the producers' topic, so the normalizer checks them). */
+  kafka: KafkaSettings
+  schemaRegistry: SchemaRegistrySettings
+  accessAuditTopic: string
+  /** Tenant of access records whose request names no tenant. */
+  accessAuditTenant: string
+  ops: OpsSettings
+}
+
+/** The ops port when OPS_PORT is unset. */
+export const queryApiOpsPort = 9467
+
+const { positiveInt, kafkaTopic } = envValues
+
+const shape = {
+  /** Address the API listens on. Default 127.0.0.1. */
+  QUERY_API_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** TCP port of the API, 0..65535 (0: any free port). Default 8480. */
+  QUERY_API_PORT: z
+    .string()
+    .trim()
+    .refine(
+      (port) => /^\d{1,5}$/.test(port) && Number(port) <= 65535,
+      'expected a port number from 0 to 65535',
+    )
+    .transform(Number)
+    .default(8480),
+  /** The API keys file (JSON, see README "Keys"). Required. */
+  QUERY_API_KEYS_FILE: z.string().trim().min(1, 'required: the API keys file (README "Keys")'),
+  /** Rows per page of events, timeline and alerts. Default 1000. */
+  QUERY_API_MAX_PAGE_ROWS: positiveInt('1000').default(defaultQueryApiLimits.maxPageRows),
+  /** Groups per counts answer. Default 10000. */
+  QUERY_API_MAX_COUNT_GROUPS: positiveInt('10000').default(defaultQueryApiLimits.maxCountGroups),
+  /** Rows per export. Default 1000000. */
+  QUERY_API_MAX_EXPORT_ROWS: positiveInt('1000000').default(defaultQueryApiLimits.maxExportRows),
+  /** How long one SQL statement may run, seconds. Default 10. */
+  QUERY_API_SQL_MAX_EXECUTION_SECONDS: positiveInt('10').default(
+    defaultQueryApiLimits.sql.maxExecutionSeconds,
+  ),
+  /** Rows an SQL answer may have; a bigger one is refused. Default 10000. */
+  QUERY_API_SQL_MAX_RESULT_ROWS: positiveInt('10000').default(defaultQueryApiLimits.sql.maxResultRows),
+  /** Where access records are sent. Default audit.events. */
+  QUERY_API_AUDIT_TOPIC: kafkaTopic().default(pipelineTopics.events.name),
+  /** Tenant of access records that name none. Default audit-pipeline. */
+  QUERY_API_AUDIT_TENANT: z.string().trim().min(1).default('audit-pipeline'),
+  ...opsEnvShape,
+}
+
+const knownVariables = new Set(Object.keys(shape))
+
+/**
+ * Reads and checks every setting, and the keys file; throws ConfigError listing every bad one
+ * (the keys file's problems name the file, the key and the field).
+ */
+export function loadQueryApiConfig(
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): QueryApiConfig {
+  const problems: ConfigProblem[] = Object.keys(env)
+    .filter((name) => name.startsWith('QUERY_API_') && !knownVariables.has(name) && env[name]?.trim())
+    .map((name) => ({
+      setting: name,
+      message: `unknown setting; the query API reads: ${[...knownVariables].filter((v) => v.startsWith('QUERY_API_')).join(', ')}`,
+    }))
+  const connections = collectProblems(() => loadConnectionSettings(env), problems)
+  const s = collectProblems(() => parseSettings(z.object(shape), env), problems)
+  if (!env['KAFKA_BROKERS']?.trim()) {
+    problems.push({
+      setting: 'KAFKA_BROKERS',
+      message: 'required: access to audit data is audited through Kafka',
+    })
+  }
+  if (!env['SCHEMA_REGISTRY_URL']?.trim()) {
+    problems.push({
+      setting: 'SCHEMA_REGISTRY_URL',
+      message: 'required: the Confluent-compatible registry URL',
+    })
+  }
+  if (!env['CLICKHOUSE_URL']?.trim() && !env['CLICKHOUSE_EMBEDDED_PATH']?.trim()) {
+    problems.push({
+      setting: 'CLICKHOUSE_URL',
+      message: 'required: a ClickHouse server URL, or CLICKHOUSE_EMBEDDED_PATH for embedded ClickHouse',
+    })
+  }
+  // Read even when other settings are wrong, so one start-up reports every problem.
+  const keysFile = env['QUERY_API_KEYS_FILE']?.trim()
+  const keys = keysFile ? collectKeys(keysFile, readFile, problems) : undefined
+  if (problems.length > 0 || !connections || !s || !keys) throw new ConfigError(problems)
+  const { clickhouse } = connections
+  return {
+    host: s.QUERY_API_HOST,
+    port: s.QUERY_API_PORT,
+    keys,
+    keysFile: s.QUERY_API_KEYS_FILE,
+    limits: {
+      maxPageRows: s.QUERY_API_MAX_PAGE_ROWS,
+      maxCountGroups: s.QUERY_API_MAX_COUNT_GROUPS,
+      maxExportRows: s.QUERY_API_MAX_EXPORT_ROWS,
+      sql: {
+        maxExecutionSeconds: s.QUERY_API_SQL_MAX_EXECUTION_SECONDS,
+        maxResultRows: s.QUERY_API_SQL_MAX_RESULT_ROWS,
+      },
+    },
+    clickhouse:
+      clickhouse.kind === 'http' ? clickhouse : { ...clickhouse, dataPath: clickhouse.dataPath ?? '' },
+    kafka: { ...connections.kafka, brokers: connections.kafka.brokers ?? [] },
+    schemaRegistry: connections.schemaRegistry ?? { url: '' },
+    accessAuditTopic: s.QUERY_API_AUDIT_TOPIC,
+    accessAuditTenant: s.QUERY_API_AUDIT_TENANT,
+    ops: opsSettingsFrom(s, { defaultPort: queryApiOpsPort }),
+  }
+}
+
+function collectKeys(
+  file: string,
+  readFile: (path: string) => string,
+  problems: ConfigProblem[],
+): ApiKey[] | undefined {
+  let text: string
+  try {
+    text = readFile(file)
+  } catch (error) {
+    problems.push({
+      setting: 'QUERY_API_KEYS_FILE',
+      message: `cannot read ${file}: ${(error as Error).message}`,
+    })
+    return undefined
+  }
+  try {
+    return parseApiKeys(text, file)
+  } catch (error) {
+    if (!(error instanceof ApiKeysFileError)) throw error
+    problems.push({ setting: 'QUERY_API_KEYS_FILE', message: error.message })
+    return undefined
+  }
+}

@@ -1,0 +1,94 @@
+import type { AccessScope } from '../access/accessScope.js'
+import type { PageCursor } from './cursor.js'
+import { dateTime64Param } from './time.js'
+
+/** What a caller may filter events on. Each value becomes a query parameter, never SQL text. */
+export type EventFilters = {
+  tenant?: string
+  actor?: string
+  actorType?: string
+  action?: string
+  actionKind?: string
+  category?: string
+  objectType?: string
+  objectId?: string
+  objectId2?: string
+  objectId3?: string
+  outcome?: string
+  severity?: string
+  /** occurred_at ≥ since */
+  since?: Date
+  /** occurred_at < until */
+  until?: Date
+}
+
+/** A WHERE clause's conditions and the parameters they name. */
+export type Conditions = { conditions: string[]; params: Record<string, unknown> }
+
+/** Filter → column, parameter name and type: the only identifiers a filter puts in SQL. */
+const equalityFilters = [
+  ['tenant', 'tenant', 'String'],
+  ['actor', 'actor_id', 'String'],
+  ['actorType', 'actor_type', 'String'],
+  ['action', 'action_name', 'String'],
+  ['actionKind', 'action_kind', 'String'],
+  ['category', 'category', 'String'],
+  ['objectType', 'object_type', 'String'],
+  ['objectId', 'object_id', 'String'],
+  ['objectId2', 'object_id2', 'String'],
+  ['objectId3', 'object_id3', 'String'],
+  ['outcome', 'outcome_status', 'String'],
+  ['severity', 'severity', 'String'],
+] as const satisfies readonly (readonly [keyof EventFilters, string, string])[]
+
+/**
+ * The conditions every events query starts with: the key's tenants first (enforced here, whatever
+ * the caller asked), then each filter given, each value a `{name:Type}` parameter.
+ */
+export function eventConditions(filters: EventFilters, scope: AccessScope): Conditions {
+  const conditions: string[] = []
+  const params: Record<string, unknown> = {}
+  if (scope.tenants !== 'all') {
+    conditions.push('tenant IN {scope_tenants:Array(String)}')
+    params['scope_tenants'] = [...scope.tenants]
+  }
+  for (const [filter, column, type] of equalityFilters) {
+    const value = filters[filter]
+    if (value === undefined) continue
+    conditions.push(`${column} = {f_${column}:${type}}`)
+    params[`f_${column}`] = value
+  }
+  if (filters.since) {
+    conditions.push(`occurred_at >= {f_since:DateTime64(3, 'UTC')}`)
+    params['f_since'] = dateTime64Param(filters.since)
+  }
+  if (filters.until) {
+    conditions.push(`occurred_at < {f_until:DateTime64(3, 'UTC')}`)
+    params['f_until'] = dateTime64Param(filters.until)
+  }
+  return { conditions, params }
+}
+
+export type SortOrder = 'asc' | 'desc'
+
+/** The keyset condition for the page after `cursor`: no OFFSET, so deep pages cost what the first does. */
+export function afterCursor(cursor: PageCursor, order: SortOrder): Conditions {
+  const comparison = order === 'asc' ? '>' : '<'
+  return {
+    conditions: [
+      `(occurred_at, event_id) ${comparison} ({c_occurred_at:DateTime64(3, 'UTC')}, {c_event_id:UUID})`,
+    ],
+    params: { c_occurred_at: cursor.occurredAt, c_event_id: cursor.eventId },
+  }
+}
+
+export function combine(...parts: Conditions[]): Conditions {
+  return {
+    conditions: parts.flatMap((part) => part.conditions),
+    params: Object.assign({}, ...parts.map((part) => part.params)) as Record<string, unknown>,
+  }
+}
+
+export function whereClause({ conditions }: Conditions): string {
+  return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`
+}

@@ -1,0 +1,208 @@
+import { describe, expect, it } from 'vitest'
+import type { AccessScope } from '../access/accessScope.js'
+import { countQuery, countSourceFor, type CountRequest } from './countQueries.js'
+import { decodeCursor, encodeCursor } from './cursor.js'
+import { eventPageQuery } from './eventQueries.js'
+import { singleStatement } from './sqlStatement.js'
+import { sqlTableProblems } from './sqlTables.js'
+import { parseIsoTime } from './time.js'
+
+const acme: AccessScope = { keyId: 'k', role: 'analyst', tenants: ['acme'] }
+const everyone: AccessScope = { keyId: 'k', role: 'auditor', tenants: 'all' }
+
+describe('cursor', () => {
+  it('round-trips, and refuses anything it did not write', () => {
+    const cursor = { occurredAt: '2024-03-15 11:03:00.000', eventId: '00000000-0000-4000-8000-000000000203' }
+    expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor)
+    for (const text of [
+      '',
+      'abc',
+      Buffer.from('["x","y"]').toString('base64url'),
+      Buffer.from("['2024-03-15 11:03:00.000', '1' OR 1=1]").toString('base64url'),
+    ]) {
+      expect(decodeCursor(text), text).toBeUndefined()
+    }
+    expect(
+      decodeCursor(
+        Buffer.from(JSON.stringify(["2024-03-15 11:03:00.000' OR 1=1", cursor.eventId])).toString(
+          'base64url',
+        ),
+      ),
+    ).toBeUndefined()
+  })
+})
+
+describe('eventPageQuery', () => {
+  it('puts every value in a parameter, the key tenants first, keyset after the cursor', () => {
+    const { query, params } = eventPageQuery(
+      {
+        filters: { tenant: "acme' OR 1=1 --", actor: 'u-7', since: new Date('2024-03-15T00:00:00Z') },
+        order: 'desc',
+        limit: 50,
+        cursor: { occurredAt: '2024-03-15 11:03:00.000', eventId: '00000000-0000-4000-8000-000000000203' },
+      },
+      acme,
+    )
+    expect(query).toContain(
+      "WHERE tenant IN {scope_tenants:Array(String)} AND tenant = {f_tenant:String} AND actor_id = {f_actor_id:String} AND occurred_at >= {f_since:DateTime64(3, 'UTC')} AND (occurred_at, event_id) < ({c_occurred_at:DateTime64(3, 'UTC')}, {c_event_id:UUID})",
+    )
+    expect(query).toContain('FROM audit_events_deduplicated')
+    expect(query).toContain('ORDER BY occurred_at DESC, event_id DESC\nLIMIT {page_rows:UInt32}')
+    expect(query).not.toContain('acme')
+    expect(query).not.toContain('OFFSET')
+    expect(params).toEqual({
+      scope_tenants: ['acme'],
+      f_tenant: "acme' OR 1=1 --",
+      f_actor_id: 'u-7',
+      f_since: '2024-03-15 00:00:00.000',
+      c_occurred_at: '2024-03-15 11:03:00.000',
+      c_event_id: '00000000-0000-4000-8000-000000000203',
+      page_rows: 51,
+    })
+  })
+
+  it('adds no tenant condition for a key that reads every tenant', () => {
+    const { query } = eventPageQuery({ filters: {}, order: 'asc', limit: 10 }, everyone)
+    expect(query).not.toContain('WHERE')
+    expect(query).toContain('ORDER BY occurred_at ASC, event_id ASC')
+  })
+})
+
+describe('counts', () => {
+  const request = (overrides: Partial<CountRequest>): CountRequest => ({
+    filters: {},
+    by: ['action'],
+    bucket: 'hour',
+    exact: false,
+    maxGroups: 100,
+    ...overrides,
+  })
+
+  it('reads the hourly table only when it holds the dimensions and filters, on whole hours', () => {
+    expect(countSourceFor(request({}))).toBe('audit_actions_hourly')
+    expect(countSourceFor(request({ by: ['tenant', 'category', 'outcome', 'action_kind'] }))).toBe(
+      'audit_actions_hourly',
+    )
+    expect(countSourceFor(request({ filters: { since: new Date('2024-03-15T11:00:00Z') } }))).toBe(
+      'audit_actions_hourly',
+    )
+    expect(countSourceFor(request({ filters: { since: new Date('2024-03-15T11:30:00Z') } }))).toBe(
+      'audit_events_deduplicated',
+    )
+    expect(countSourceFor(request({ by: ['actor'] }))).toBe('audit_events_deduplicated')
+    expect(countSourceFor(request({ filters: { objectType: 'ticket' } }))).toBe('audit_events_deduplicated')
+    expect(countSourceFor(request({ exact: true }))).toBe('audit_events_deduplicated')
+  })
+
+  it('groups by whitelisted columns only, values as parameters', () => {
+    const hourly = countQuery(
+      request({
+        by: ['action', 'outcome'],
+        bucket: 'day',
+        filters: { until: new Date('2024-03-16T00:00:00Z') },
+      }),
+      acme,
+    )
+    expect(hourly.query)
+      .toBe(`SELECT toStartOfDay(hour) AS bucket, action_name AS action, outcome_status AS outcome, sum(events) AS events
+FROM audit_actions_hourly
+WHERE tenant IN {scope_tenants:Array(String)} AND hour < {f_until:DateTime('UTC')}
+GROUP BY bucket, action, outcome
+ORDER BY bucket, action, outcome
+LIMIT {max_groups:UInt32}`)
+    expect(hourly.params).toEqual({
+      scope_tenants: ['acme'],
+      f_until: '2024-03-16 00:00:00',
+      max_groups: 101,
+    })
+    const events = countQuery(request({ by: ['actor'], bucket: 'none' }), everyone)
+    expect(events.query).toBe(`SELECT actor_id AS actor, count() AS events
+FROM audit_events_deduplicated
+
+GROUP BY actor
+ORDER BY actor
+LIMIT {max_groups:UInt32}`)
+  })
+})
+
+describe('singleStatement', () => {
+  it('takes one statement, with or without a trailing semicolon', () => {
+    expect(singleStatement('SELECT 1;')).toEqual({ ok: true, sql: 'SELECT 1' })
+    expect(singleStatement('SELECT \';\' AS a, `x;y`, "q;" -- ; comment\n FROM t /* ; */')).toMatchObject({
+      ok: true,
+    })
+    expect(singleStatement("SELECT 'it''s; fine'")).toMatchObject({ ok: true })
+    expect(singleStatement("SELECT 'a\\'; DROP TABLE t; --'")).toMatchObject({ ok: true })
+  })
+
+  it('refuses several statements, an empty text and INTO OUTFILE', () => {
+    expect(singleStatement('SELECT 1; SELECT 2')).toEqual({
+      ok: false,
+      reason: 'one statement per request: the SQL holds a ";" between statements',
+    })
+    expect(singleStatement("SELECT 'x'; DROP TABLE t;")).toMatchObject({ ok: false })
+    expect(singleStatement("SELECT 'x\\\\'; DROP TABLE t")).toMatchObject({ ok: false })
+    expect(singleStatement(' ; ')).toEqual({ ok: false, reason: 'the SQL is empty' })
+    expect(singleStatement("SELECT 1 INTO OUTFILE '/tmp/x'")).toMatchObject({ ok: false, reason: /OUTFILE/ })
+    expect(singleStatement("SELECT 'INTO OUTFILE' AS text")).toMatchObject({ ok: true })
+  })
+})
+
+describe('sqlTableProblems', () => {
+  const tables = new Set(['audit_events', 'audit_changes', 'audit_changes_mv', 'schema_migrations'])
+  const ast = (...lines: string[]) => lines
+
+  it('accepts audit tables, qualified or not, and WITH aliases', () => {
+    expect(
+      sqlTableProblems(
+        ast(
+          'SelectWithUnionQuery (children 1)',
+          ' ExpressionList (children 1)',
+          '  SelectQuery (children 2)',
+          '   TablesInSelectQuery (children 2)',
+          '    TablesInSelectQueryElement (children 1)',
+          '     TableExpression (children 1)',
+          '      TableIdentifier audit.audit_events (alias a)',
+          '    TablesInSelectQueryElement (children 1)',
+          '     TableExpression (children 1)',
+          '      TableIdentifier recent',
+        ),
+        'audit',
+        tables,
+      ),
+    ).toEqual([])
+  })
+
+  it('refuses other statements, other tables and table functions', () => {
+    expect(sqlTableProblems(ast('InsertQuery (children 1)'), 'audit', tables)).toEqual([
+      'only SELECT statements are accepted (this one is InsertQuery)',
+    ])
+    const problems = sqlTableProblems(
+      ast(
+        'SelectWithUnionQuery (children 1)',
+        ' TableExpression (children 1)',
+        '  TableIdentifier system.tables',
+        ' TableExpression (children 1)',
+        '  TableIdentifier schema_migrations',
+        ' TableExpression (children 1)',
+        '  TableIdentifier other.audit_events',
+        ' TableExpression (children 1)',
+        '  Function merge (children 1)',
+      ),
+      'audit',
+      tables,
+    )
+    expect(problems).toHaveLength(4)
+    expect(problems[3]).toMatch(/^table function merge\(\) is not allowed/)
+  })
+})
+
+describe('parseIsoTime', () => {
+  it('reads dates and times with a zone, nothing else', () => {
+    expect(parseIsoTime('2024-03-15')).toEqual(new Date('2024-03-15T00:00:00Z'))
+    expect(parseIsoTime('2024-03-15T12:00:00+01:00')).toEqual(new Date('2024-03-15T11:00:00Z'))
+    for (const text of ['2024-03-15T12:00:00', '2024-02-30', 'yesterday', "2024-03-15' OR 1=1"]) {
+      expect(parseIsoTime(text), text).toBeUndefined()
+    }
+  })
+})

@@ -1,0 +1,191 @@
+import type { FastifyRequest } from 'fastify'
+import { alertAnswer, alertConditions } from '../answers/alertAnswer.js'
+import { eventAnswer } from '../answers/eventAnswer.js'
+import type { StoredEventRow } from '../answers/eventRow.js'
+import { rowForRole } from '../answers/redaction.js'
+import type { RouteContext } from '../app.js'
+import { countQuery } from '../query/countQueries.js'
+import { encodeCursor } from '../query/cursor.js'
+import { eventPageQuery, type EventPageRequest, type ParameterizedQuery } from '../query/eventQueries.js'
+import {
+  alertsQuery,
+  countsQuery,
+  filtersOf,
+  searchQuery,
+  timelineParams,
+  timelineQuery,
+} from './requestSchemas.js'
+import { checkTenant, cursorOf, scopeOfRequest } from './scopeChecks.js'
+import { bearerSecurity, type ZodApp } from './zodApp.js'
+
+/** Search, a record's timeline, counts and alerts: JSON answers, paged by keyset cursor. */
+export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
+  const { limits } = context
+
+  app.get(
+    '/v1/events',
+    {
+      schema: {
+        summary: 'Search events: filters, newest first, keyset pagination',
+        tags: ['events'],
+        security: bearerSecurity,
+        querystring: searchQuery(limits.maxPageRows),
+      },
+    },
+    async (request) => {
+      const scope = scopeOfRequest(request)
+      const { limit, cursor, order, ...filterQuery } = request.query
+      const filters = filtersOf(filterQuery)
+      checkTenant(scope, filters.tenant)
+      const page = await eventPage(context, request, '/v1/events', {
+        filters,
+        order,
+        limit,
+        ...withCursor(cursor),
+      })
+      await context.recordRead(request, page.events.length)
+      return page
+    },
+  )
+
+  app.get(
+    '/v1/objects/:object_type/:object_id/timeline',
+    {
+      schema: {
+        summary: "A record's timeline: every event about it, oldest first, with its changes",
+        tags: ['events'],
+        security: bearerSecurity,
+        params: timelineParams,
+        querystring: timelineQuery(limits.maxPageRows),
+      },
+    },
+    async (request) => {
+      const scope = scopeOfRequest(request)
+      const { limit, cursor, ...filterQuery } = request.query
+      const filters = {
+        ...filtersOf(filterQuery),
+        objectType: request.params.object_type,
+        objectId: request.params.object_id,
+      }
+      checkTenant(scope, filters.tenant)
+      const page = await eventPage(context, request, '/v1/objects/timeline', {
+        filters,
+        order: 'asc',
+        limit,
+        ...withCursor(cursor),
+      })
+      await context.recordRead(request, page.events.length)
+      return page
+    },
+  )
+
+  app.get(
+    '/v1/alerts',
+    {
+      schema: {
+        summary: 'Alerts raised and resolved by the alerting service, newest first',
+        tags: ['alerts'],
+        security: bearerSecurity,
+        querystring: alertsQuery(limits.maxPageRows),
+      },
+    },
+    async (request) => {
+      const scope = scopeOfRequest(request)
+      const { limit, cursor, rule, ...filterQuery } = request.query
+      const filters = filtersOf(filterQuery)
+      checkTenant(scope, filters.tenant)
+      const { rows, nextCursor } = await pageRows(context, request, '/v1/alerts', {
+        filters,
+        order: 'desc',
+        limit,
+        extra: alertConditions(rule),
+        ...withCursor(cursor),
+      })
+      const alerts = rows.map((row) => alertAnswer(rowForRole(row, scope.role)))
+      await context.recordRead(request, alerts.length)
+      return { alerts, next_cursor: nextCursor }
+    },
+  )
+
+  app.get(
+    '/v1/counts',
+    {
+      schema: {
+        summary: 'Event counts grouped by dimensions and a time bucket',
+        description:
+          'Answered from audit_actions_hourly (deliveries: a copy that escaped deduplication counts twice) when it holds every dimension and filter and the range falls on whole hours; otherwise, or with exact=true, from the events, each once. `source` and `exact` say which.',
+        tags: ['counts'],
+        security: bearerSecurity,
+        querystring: countsQuery(limits.maxCountGroups),
+      },
+    },
+    async (request) => {
+      const scope = scopeOfRequest(request)
+      const { by, bucket, exact, limit, ...filterQuery } = request.query
+      const filters = filtersOf(filterQuery)
+      checkTenant(scope, filters.tenant)
+      const { source, ...query } = countQuery({ filters, by, bucket, exact, maxGroups: limit }, scope)
+      const rows = await select<Record<string, string>>(context, '/v1/counts', query)
+      const groups = rows.slice(0, limit).map(({ events, bucket: start, ...dimensions }) => ({
+        ...(start !== undefined && { bucket: new Date(`${start.replace(' ', 'T')}Z`).toISOString() }),
+        ...dimensions,
+        events: Number(events),
+      }))
+      await context.recordRead(request, groups.length)
+      return {
+        groups,
+        truncated: rows.length > limit,
+        source,
+        exact: source !== 'audit_actions_hourly',
+      }
+    },
+  )
+}
+
+function withCursor(cursor: string | undefined) {
+  const decoded = cursorOf(cursor)
+  return decoded === undefined ? {} : { cursor: decoded }
+}
+
+async function eventPage(
+  context: RouteContext,
+  request: FastifyRequest,
+  route: string,
+  page: EventPageRequest,
+) {
+  const scope = scopeOfRequest(request)
+  const { rows, nextCursor } = await pageRows(context, request, route, page)
+  return { events: rows.map((row) => eventAnswer(rowForRole(row, scope.role))), next_cursor: nextCursor }
+}
+
+/** A page of rows, and the cursor of the next page when one follows. */
+async function pageRows(
+  context: RouteContext,
+  request: FastifyRequest,
+  route: string,
+  page: EventPageRequest,
+) {
+  const rows = await select<StoredEventRow>(context, route, eventPageQuery(page, scopeOfRequest(request)))
+  const shown = rows.slice(0, page.limit)
+  const last = shown.at(-1)
+  const nextCursor =
+    rows.length > page.limit && last
+      ? encodeCursor({ occurredAt: last.occurred_at, eventId: last.event_id })
+      : null
+  context.metrics.rowsReturned.inc({ route }, shown.length)
+  return { rows: shown, nextCursor }
+}
+
+async function select<Row>(
+  context: RouteContext,
+  route: string,
+  { query, params }: ParameterizedQuery,
+): Promise<Row[]> {
+  const stop = context.metrics.querySeconds.startTimer({ route })
+  try {
+    const result = await context.storage.client.query({ query, query_params: params, format: 'JSONEachRow' })
+    return await result.json<Row>()
+  } finally {
+    stop()
+  }
+}
