@@ -17,3 +17,9 @@ export {
   type PointAt,
   type Position,
 } from './documentPositions.js'
+export {
+  serviceConnections,
+  unknownSettings,
+  type ServiceClickHouse,
+  type ServiceConnections,
+} from './serviceSettings.js'

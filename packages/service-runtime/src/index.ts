@@ -25,3 +25,4 @@ export {
 export { backoffDelayMs, defaultBackoffPolicy, type BackoffPolicy } from './backoff.js'
 export { retryWithBackoff, type RetryOptions } from './retry.js'
 export { createMetricsRegistry, type MetricsRegistryOptions } from './serviceMetrics.js'
+export { configOrExit } from './configOrExit.js'

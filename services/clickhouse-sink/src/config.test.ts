@@ -57,12 +57,12 @@ describe('loadSinkConfig', () => {
       }),
     ).toEqual([
       expect.stringMatching(/^SINK_BATCH_ROWS: unknown setting; the sink reads: SINK_INPUT_TOPICS, /),
-      expect.stringMatching(/^SINK_BATCH_MAX_ROWS: expected a whole number above 0/),
-      expect.stringMatching(/^SINK_BATCH_MAX_AGE_MS: expected a whole number/),
-      expect.stringMatching(/^SINK_RETENTION: .*debug=forever/),
       'KAFKA_BROKERS: required: host:port,…',
       'SCHEMA_REGISTRY_URL: required: the Confluent-compatible registry URL',
       'CLICKHOUSE_URL: required: a ClickHouse server URL, or CLICKHOUSE_EMBEDDED_PATH for embedded ClickHouse',
+      expect.stringMatching(/^SINK_BATCH_MAX_ROWS: expected a whole number above 0/),
+      expect.stringMatching(/^SINK_BATCH_MAX_AGE_MS: expected a whole number/),
+      expect.stringMatching(/^SINK_RETENTION: .*debug=forever/),
     ])
   })
 

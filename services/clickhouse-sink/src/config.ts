@@ -2,11 +2,11 @@ import {
   collectProblems,
   ConfigError,
   envValues,
-  loadConnectionSettings,
+  serviceConnections,
+  unknownSettings,
   parseSettings,
   pipelineTopics,
-  type ClickHouseSettings,
-  type ConfigProblem,
+  type ServiceClickHouse,
   type KafkaSettings,
   type SchemaRegistrySettings,
 } from '@audit-pipeline/config'
@@ -20,7 +20,7 @@ export type SinkConfig = {
   kafka: KafkaSettings
   schemaRegistry: SchemaRegistrySettings
   /** Embedded needs a data folder (CLICKHOUSE_EMBEDDED_PATH); only one process may open it. */
-  clickhouse: ClickHouseSettings & ({ kind: 'http' } | { kind: 'embedded'; dataPath: string })
+  clickhouse: ServiceClickHouse
   inputTopics: readonly string[]
   groupId: string
   deadLetterTopic: string
@@ -89,29 +89,10 @@ const knownVariables = new Set(Object.keys(shape))
 
 /** Reads and checks every setting; throws ConfigError listing every bad one. */
 export function loadSinkConfig(env: Record<string, string | undefined>): SinkConfig {
-  const problems: ConfigProblem[] = Object.keys(env)
-    .filter((name) => name.startsWith('SINK_') && !knownVariables.has(name) && env[name]?.trim())
-    .map((name) => ({
-      setting: name,
-      message: `unknown setting; the sink reads: ${[...knownVariables].filter((v) => v.startsWith('SINK_')).join(', ')}`,
-    }))
-  const connections = collectProblems(() => loadConnectionSettings(env), problems)
+  const problems = unknownSettings(env, 'SINK_', knownVariables, 'sink')
+  const connections = serviceConnections(env, { clickhouse: true }, problems)
   const s = collectProblems(() => parseSettings(z.object(shape), env), problems)
   const retention = collectProblems(() => parseRetentionPolicy(env), problems)
-  if (!env['KAFKA_BROKERS']?.trim())
-    problems.push({ setting: 'KAFKA_BROKERS', message: 'required: host:port,…' })
-  if (!env['SCHEMA_REGISTRY_URL']?.trim()) {
-    problems.push({
-      setting: 'SCHEMA_REGISTRY_URL',
-      message: 'required: the Confluent-compatible registry URL',
-    })
-  }
-  if (!env['CLICKHOUSE_URL']?.trim() && !env['CLICKHOUSE_EMBEDDED_PATH']?.trim()) {
-    problems.push({
-      setting: 'CLICKHOUSE_URL',
-      message: 'required: a ClickHouse server URL, or CLICKHOUSE_EMBEDDED_PATH for embedded ClickHouse',
-    })
-  }
   if (s && s.SINK_SHUTDOWN_DEADLINE_MS >= s.SINK_SESSION_TIMEOUT_MS) {
     problems.push({
       setting: 'SINK_SHUTDOWN_DEADLINE_MS',
@@ -119,12 +100,8 @@ export function loadSinkConfig(env: Record<string, string | undefined>): SinkCon
     })
   }
   if (problems.length > 0 || !connections || !s || !retention) throw new ConfigError(problems)
-  const { clickhouse } = connections
   return {
-    kafka: { ...connections.kafka, brokers: connections.kafka.brokers ?? [] },
-    schemaRegistry: connections.schemaRegistry ?? { url: '' },
-    clickhouse:
-      clickhouse.kind === 'http' ? clickhouse : { ...clickhouse, dataPath: clickhouse.dataPath ?? '' },
+    ...connections,
     inputTopics: s.SINK_INPUT_TOPICS ?? [pipelineTopics.normalized.name],
     groupId: s.SINK_GROUP_ID,
     deadLetterTopic: s.SINK_DEAD_LETTER_TOPIC,

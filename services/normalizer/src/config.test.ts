@@ -169,8 +169,8 @@ describe('loadNormalizerConfig: problems name the variable', () => {
       }),
     ).toEqual([
       expect.stringMatching(/^KAFKA_BROKERS: expected a comma-separated list of host:port/),
-      expect.stringMatching(/^NORMALIZER_DEDUP_WINDOW_MS: expected a whole number/),
       'SCHEMA_REGISTRY_URL: required: the Confluent-compatible registry URL',
+      expect.stringMatching(/^NORMALIZER_DEDUP_WINDOW_MS: expected a whole number/),
     ])
   })
 

@@ -3,10 +3,10 @@ import {
   collectProblems,
   ConfigError,
   envValues,
-  loadConnectionSettings,
+  serviceConnections,
+  unknownSettings,
   parseSettings,
   pipelineTopics,
-  type ConfigProblem,
   type KafkaSettings,
   type SchemaRegistrySettings,
 } from '@audit-pipeline/config'
@@ -144,23 +144,10 @@ export function loadNormalizerConfig(
   env: Record<string, string | undefined>,
   files: ConfigFiles = diskFiles,
 ): NormalizerConfig {
-  const problems: ConfigProblem[] = Object.keys(env)
-    .filter((name) => name.startsWith('NORMALIZER_') && !knownVariables.has(name) && env[name]?.trim())
-    .map((name) => ({
-      setting: name,
-      message: `unknown setting; the normalizer reads: ${[...knownVariables].filter((v) => v.startsWith('NORMALIZER_')).join(', ')}`,
-    }))
-  // Both parsed before throwing, so one error lists every bad setting.
-  const connections = collectProblems(() => loadConnectionSettings(env), problems)
+  const problems = unknownSettings(env, 'NORMALIZER_', knownVariables, 'normalizer')
+  // All parsed before throwing, so one error lists every bad setting.
+  const connections = serviceConnections(env, { clickhouse: false }, problems)
   const s = collectProblems(() => parseSettings(schema, env), problems)
-  if (!env['KAFKA_BROKERS']?.trim())
-    problems.push({ setting: 'KAFKA_BROKERS', message: 'required: host:port,…' })
-  if (!env['SCHEMA_REGISTRY_URL']?.trim()) {
-    problems.push({
-      setting: 'SCHEMA_REGISTRY_URL',
-      message: 'required: the Confluent-compatible registry URL',
-    })
-  }
   if (s && s.NORMALIZER_SHUTDOWN_DEADLINE_MS >= s.NORMALIZER_SESSION_TIMEOUT_MS) {
     problems.push({
       setting: 'NORMALIZER_SHUTDOWN_DEADLINE_MS',
@@ -170,8 +157,8 @@ export function loadNormalizerConfig(
   if (problems.length > 0 || !connections || !s) throw new ConfigError(problems)
 
   return {
-    kafka: { ...connections.kafka, brokers: connections.kafka.brokers ?? [] },
-    schemaRegistry: connections.schemaRegistry ?? { url: '' },
+    kafka: connections.kafka,
+    schemaRegistry: connections.schemaRegistry,
     input: s.NORMALIZER_INPUT_TOPIC_PATTERN
       ? { pattern: s.NORMALIZER_INPUT_TOPIC_PATTERN }
       : { topics: s.NORMALIZER_INPUT_TOPICS ?? [pipelineTopics.events.name] },

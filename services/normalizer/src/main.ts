@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 // The normalizer process: configuration, clients, service, ops server, signals. Everything it
 // wires is a module a test can build without a process (normalizer.ts).
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
-import { createAuditEventCodec } from '@audit-pipeline/codec'
-import { ConfigError } from '@audit-pipeline/config'
+import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
 import { createKafka, kafkaLogsTo } from '@audit-pipeline/kafka'
 import {
+  configOrExit,
   createLogger,
   createMetricsRegistry,
   handleSignals,
@@ -16,25 +15,13 @@ import { createNormalizer } from './normalizer.js'
 import { createNormalizerMetrics } from './metrics.js'
 import { RoutesConfigError } from './routing/routesConfigError.js'
 
-let config
-try {
-  config = loadNormalizerConfig(process.env)
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  process.stderr.write(`audit-normalizer: ${error.message}\n`)
-  process.exit(2)
-}
+const config = configOrExit('audit-normalizer', () => loadNormalizerConfig(process.env))
 
 const log = createLogger({ service: 'normalizer', level: config.ops.logLevel })
 const registry = createMetricsRegistry({ service: 'normalizer' })
 const metrics = createNormalizerMetrics(registry)
 const kafka = createKafka(config.kafka, { logCreator: kafkaLogsTo(log.child({ component: 'kafkajs' })) })
-const schemaRegistry = new SchemaRegistry({
-  host: config.schemaRegistry.url,
-  ...(config.schemaRegistry.username && {
-    auth: { username: config.schemaRegistry.username, password: config.schemaRegistry.password ?? '' },
-  }),
-})
+const schemaRegistry = schemaRegistryClient(config.schemaRegistry)
 
 try {
   const codec = await createAuditEventCodec({

@@ -3,10 +3,11 @@ import {
   collectProblems,
   ConfigError,
   envValues,
-  loadConnectionSettings,
+  serviceConnections,
+  unknownSettings,
   parseSettings,
   pipelineTopics,
-  type ClickHouseSettings,
+  type ServiceClickHouse,
   type ConfigProblem,
   type KafkaSettings,
   type SchemaRegistrySettings,
@@ -25,7 +26,7 @@ export type QueryApiConfig = {
   keysFile: string
   limits: QueryApiLimits
   /** Embedded needs a data folder (CLICKHOUSE_EMBEDDED_PATH); only one process may open it. */
-  clickhouse: ClickHouseSettings & ({ kind: 'http' } | { kind: 'embedded'; dataPath: string })
+  clickhouse: ServiceClickHouse
   /** Access records go here as audit events (the producers' topic, so the normalizer checks them). */
   kafka: KafkaSettings
   schemaRegistry: SchemaRegistrySettings
@@ -84,37 +85,13 @@ export function loadQueryApiConfig(
   env: Record<string, string | undefined>,
   readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
 ): QueryApiConfig {
-  const problems: ConfigProblem[] = Object.keys(env)
-    .filter((name) => name.startsWith('QUERY_API_') && !knownVariables.has(name) && env[name]?.trim())
-    .map((name) => ({
-      setting: name,
-      message: `unknown setting; the query API reads: ${[...knownVariables].filter((v) => v.startsWith('QUERY_API_')).join(', ')}`,
-    }))
-  const connections = collectProblems(() => loadConnectionSettings(env), problems)
+  const problems = unknownSettings(env, 'QUERY_API_', knownVariables, 'query API')
+  const connections = serviceConnections(env, { clickhouse: true }, problems)
   const s = collectProblems(() => parseSettings(z.object(shape), env), problems)
-  if (!env['KAFKA_BROKERS']?.trim()) {
-    problems.push({
-      setting: 'KAFKA_BROKERS',
-      message: 'required: access to audit data is audited through Kafka',
-    })
-  }
-  if (!env['SCHEMA_REGISTRY_URL']?.trim()) {
-    problems.push({
-      setting: 'SCHEMA_REGISTRY_URL',
-      message: 'required: the Confluent-compatible registry URL',
-    })
-  }
-  if (!env['CLICKHOUSE_URL']?.trim() && !env['CLICKHOUSE_EMBEDDED_PATH']?.trim()) {
-    problems.push({
-      setting: 'CLICKHOUSE_URL',
-      message: 'required: a ClickHouse server URL, or CLICKHOUSE_EMBEDDED_PATH for embedded ClickHouse',
-    })
-  }
   // Read even when other settings are wrong, so one start-up reports every problem.
   const keysFile = env['QUERY_API_KEYS_FILE']?.trim()
   const keys = keysFile ? collectKeys(keysFile, readFile, problems) : undefined
   if (problems.length > 0 || !connections || !s || !keys) throw new ConfigError(problems)
-  const { clickhouse } = connections
   return {
     host: s.QUERY_API_HOST,
     port: s.QUERY_API_PORT,
@@ -129,10 +106,7 @@ export function loadQueryApiConfig(
         maxResultRows: s.QUERY_API_SQL_MAX_RESULT_ROWS,
       },
     },
-    clickhouse:
-      clickhouse.kind === 'http' ? clickhouse : { ...clickhouse, dataPath: clickhouse.dataPath ?? '' },
-    kafka: { ...connections.kafka, brokers: connections.kafka.brokers ?? [] },
-    schemaRegistry: connections.schemaRegistry ?? { url: '' },
+    ...connections,
     accessAuditTopic: s.QUERY_API_AUDIT_TOPIC,
     accessAuditTenant: s.QUERY_API_AUDIT_TENANT,
     ops: opsSettingsFrom(s, { defaultPort: queryApiOpsPort }),

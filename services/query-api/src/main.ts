@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // The query API process: configuration, storage, access auditing, the API, ops server, signals.
 // Everything it wires is a module a test can build without a process (app.ts, server.ts).
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
-import { ConfigError } from '@audit-pipeline/config'
+import { schemaRegistryClient } from '@audit-pipeline/codec'
 import { createKafka, kafkaLogsTo } from '@audit-pipeline/kafka'
 import { createAuditProducer } from '@audit-pipeline/producer'
 import {
+  configOrExit,
   createLogger,
   createMetricsRegistry,
   handleSignals,
@@ -17,14 +17,7 @@ import { loadQueryApiConfig } from './config.js'
 import { createQueryApiMetrics } from './metrics.js'
 import { serveQueryApi } from './server.js'
 
-let config
-try {
-  config = loadQueryApiConfig(process.env)
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  process.stderr.write(`audit-query-api: ${error.message}\n`)
-  process.exit(2)
-}
+const config = configOrExit('audit-query-api', () => loadQueryApiConfig(process.env))
 
 const log = createLogger({ service: 'query-api', level: config.ops.logLevel })
 const registry = createMetricsRegistry({ service: 'query-api' })
@@ -34,26 +27,11 @@ let serving = false
 
 try {
   const { clickhouse } = config
-  const storage = await openStorage(
-    clickhouse.kind === 'http'
-      ? {
-          kind: 'http',
-          url: clickhouse.url,
-          database: clickhouse.database,
-          ...(clickhouse.username && { username: clickhouse.username }),
-          ...(clickhouse.password && { password: clickhouse.password }),
-        }
-      : { kind: 'embedded', dataPath: clickhouse.dataPath, database: clickhouse.database },
-  )
+  const storage = await openStorage(clickhouse)
   await storage.ensureDatabase(clickhouse.database)
   const producer = await createAuditProducer({
     kafka,
-    registry: new SchemaRegistry({
-      host: config.schemaRegistry.url,
-      ...(config.schemaRegistry.username && {
-        auth: { username: config.schemaRegistry.username, password: config.schemaRegistry.password ?? '' },
-      }),
-    }),
+    registry: schemaRegistryClient(config.schemaRegistry),
     endpoints: { brokers: config.kafka.brokers, registryUrl: config.schemaRegistry.url },
     topic: config.accessAuditTopic,
     defaults: { source: { service: 'audit-query-api' }, category: 'security' },
