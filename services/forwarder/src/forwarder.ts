@@ -1,0 +1,192 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { isIP } from 'node:net'
+import type { Kafka, Producer } from 'kafkajs'
+import type { AuditEventCodec } from '@audit-pipeline/codec'
+import type { CheckReport, Logger } from '@audit-pipeline/service-runtime'
+import { destinationTopics, type ForwarderConfig } from './config.js'
+import type { Destination } from './destinations/destination.js'
+import type { ForwarderMetrics } from './metrics.js'
+import { checkHost, type ResolveAll } from './outbound/guardedLookup.js'
+import { createDestinationWorker, type DestinationWorker } from './pipeline/destinationWorker.js'
+import { createHttpTransport } from './senders/httpTransport.js'
+import { createSyslogTransport } from './senders/syslogTransport.js'
+import type { Transport } from './senders/transport.js'
+
+export type ForwarderOptions = {
+  config: ForwarderConfig
+  destinations: readonly Destination[]
+  kafka: Kafka
+  codec: AuditEventCodec
+  metrics: ForwarderMetrics
+  log: Logger
+  now?: () => number
+  /** The resolver behind the address checks (start-up and every connect); tests give their own. */
+  resolve?: ResolveAll
+  /** A destination's dead letters could not be written: the process should exit (main.ts does). */
+  onFatal?: (error: unknown) => void
+}
+
+export type Forwarder = {
+  /** Checks topics and destination hosts, then starts every destination. */
+  start(): Promise<void>
+  /** Stops every destination: in-flight batches finish and commit within the deadline. */
+  stop(): Promise<void>
+  live(): CheckReport
+  ready(): CheckReport
+}
+
+/** The forwarder refused to start, naming what to fix. */
+export class ForwarderStartError extends Error {
+  override readonly name = 'ForwarderStartError'
+}
+
+/**
+ * Delivers the forwarded topics to every configured destination, each independently
+ * (destinationWorker.ts), and writes dead letters through one shared idempotent producer.
+ */
+export function createForwarder(options: ForwarderOptions): Forwarder {
+  const { config, destinations, kafka, codec, metrics, log } = options
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  })
+  const workers: DestinationWorker[] = destinations.map((destination) => {
+    const names = destinationTopics(config, destination.name)
+    return createDestinationWorker({
+      destination,
+      topics: { input: config.inputTopics, ...names },
+      kafka,
+      producer,
+      codec,
+      transport: transportFor(destination, options.resolve),
+      metrics,
+      log,
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
+      ...(options.now && { now: options.now }),
+      ...(options.onFatal && { onFatal: options.onFatal }),
+    })
+  })
+  let started = false
+  let stopped = false
+
+  return {
+    async start() {
+      await refusePrivateHosts(destinations, options.resolve, log)
+      await prepareTopics(kafka, config, destinations, log)
+      await producer.connect()
+      started = true
+      await Promise.all(workers.map((worker) => worker.start()))
+      log.info(
+        { destinations: destinations.map((d) => `${d.name} (${d.kind})`), input: config.inputTopics },
+        'forwarder started',
+      )
+    },
+    async stop() {
+      if (stopped) return
+      stopped = true
+      log.info({ deadlineMs: config.shutdownDeadlineMs }, 'stopping: finishing the batches in flight')
+      const deadline = sleep(config.shutdownDeadlineMs, undefined, { ref: false })
+      const results = await Promise.allSettled(workers.map((worker) => worker.stop(deadline)))
+      for (const [index, result] of results.entries()) {
+        if (result.status === 'rejected')
+          log.error(
+            { err: result.reason, destination: workers[index]?.name },
+            'stopping a destination failed',
+          )
+      }
+      if (started) await producer.disconnect()
+      log.info('forwarder stopped')
+    },
+    live: () => combine(workers, (worker) => worker.live()),
+    ready: () => combine(workers, (worker) => worker.ready()),
+  }
+}
+
+function transportFor(destination: Destination, resolve: ResolveAll | undefined): Transport {
+  const options = resolve ? { resolve } : {}
+  return destination.kind === 'syslog'
+    ? createSyslogTransport(destination, options)
+    : createHttpTransport(destination, options)
+}
+
+function combine(
+  workers: readonly DestinationWorker[],
+  check: (worker: DestinationWorker) => CheckReport,
+): CheckReport {
+  const reports = workers.map((worker) => [worker.name, check(worker)] as const)
+  return { ok: reports.every(([, report]) => report.ok), details: Object.fromEntries(reports) }
+}
+
+/**
+ * Resolves each destination's host once before starting, so a host that resolves to a private
+ * address the destination is not allowed stops the start with its name, instead of every batch
+ * failing later. (Each connection is checked again: DNS answers change.) A name that does not
+ * resolve now is only logged: DNS may be down for a moment.
+ */
+async function refusePrivateHosts(
+  destinations: readonly Destination[],
+  resolve: ResolveAll | undefined,
+  log: Logger,
+): Promise<void> {
+  const refusals: string[] = []
+  await Promise.all(
+    destinations.map(async (destination) => {
+      const host = destination.kind === 'syslog' ? destination.host : destination.url.hostname
+      if (isIP(host.replace(/^\[|\]$/g, '')) !== 0) return // literals were checked with the file
+      try {
+        const refusal = await checkHost(host, destination.outbound, resolve)
+        if (refusal) refusals.push(`destination ${destination.name}: ${refusal.message}`)
+      } catch (error) {
+        log.warn(
+          { destination: destination.name, host, err: error },
+          'destination host does not resolve now; checked again on each connection',
+        )
+      }
+    }),
+  )
+  if (refusals.length > 0) throw new ForwarderStartError(refusals.sort().join('\n'))
+}
+
+/**
+ * The input topics must exist (the normalizer creates them); each destination's dead-letter and
+ * retry topics are created when missing (FORWARDER_CREATE_TOPICS), since they are the
+ * forwarder's own. Without them the idempotent producer would retry a dead letter for ever.
+ */
+async function prepareTopics(
+  kafka: Kafka,
+  config: ForwarderConfig,
+  destinations: readonly Destination[],
+  log: Logger,
+): Promise<void> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const existing = new Set(await admin.listTopics())
+    const missingInput = config.inputTopics.filter((topic) => !existing.has(topic))
+    if (missingInput.length > 0) {
+      throw new ForwarderStartError(
+        `input topics missing: ${missingInput.join(', ')} (FORWARDER_INPUT_TOPICS); create them, or start the normalizer, which creates its outputs`,
+      )
+    }
+    const own = destinations.flatMap((d) => {
+      const names = destinationTopics(config, d.name)
+      return [names.deadLetterTopic, names.retryTopic]
+    })
+    const missing = own.filter((topic) => !existing.has(topic))
+    if (missing.length === 0) return
+    if (!config.createTopics) {
+      throw new ForwarderStartError(
+        `topics missing: ${missing.join(', ')}; create them or set FORWARDER_CREATE_TOPICS=true`,
+      )
+    }
+    await admin.createTopics({
+      topics: missing.map((topic) => ({ topic, numPartitions: config.topicPartitions })),
+      waitForLeaders: true,
+    })
+    log.info({ topics: missing }, 'created dead-letter and retry topics')
+  } finally {
+    await admin.disconnect()
+  }
+}
