@@ -1,22 +1,31 @@
 import { z } from 'zod'
 import { ConfigError, type ConfigProblem } from './configError.js'
 
+function positiveInt(example: string) {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `expected a whole number, e.g. ${example}`)
+    .transform(Number)
+    .refine((n) => n > 0 && Number.isSafeInteger(n), `expected a whole number above 0, e.g. ${example}`)
+}
+
 /**
  * Value schemas every service's config.ts builds its variables from, so one kind of setting is
  * read, and its mistakes worded, the same way everywhere.
  */
 export const envValues = {
   /** A whole number above 0; the example goes into the error. */
-  positiveInt: (example: string) =>
-    z
-      .string()
-      .trim()
-      .regex(/^\d+$/, `expected a whole number, e.g. ${example}`)
-      .transform(Number)
-      .refine((n) => n > 0 && Number.isSafeInteger(n), `expected a whole number above 0, e.g. ${example}`),
+  positiveInt,
   /** A whole number, 0 included. */
   wholeNumber: (example: string) =>
     z.string().trim().regex(/^\d+$/, `expected a whole number, e.g. ${example}`).transform(Number),
+  /** A consumer group session timeout, ms: within the broker's bounds (6000 to 300000 by default). */
+  sessionTimeoutMs: () =>
+    positiveInt('30000').refine(
+      (ms) => ms >= 6_000 && ms <= 300_000,
+      'expected 6000 to 300000 (the broker’s group session bounds)',
+    ),
   /** `true` or `false`. */
   flag: () => z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true'),
   /** One Kafka topic name. */

@@ -42,7 +42,7 @@ export type SinkConfig = {
 /** The ops port when OPS_PORT is unset. */
 export const sinkOpsPort = 9465
 
-const { positiveInt, flag, kafkaTopic, kafkaTopics } = envValues
+const { positiveInt, sessionTimeoutMs, flag, kafkaTopic, kafkaTopics } = envValues
 
 const shape = {
   /** Comma-separated topics of normalized events. Default `audit.normalized`. */
@@ -60,12 +60,7 @@ const shape = {
   /** Partitions read at once. Default 6. */
   SINK_CONCURRENT_PARTITIONS: positiveInt('6').default(6),
   /** 6000 to 300000. Default 30000. */
-  SINK_SESSION_TIMEOUT_MS: positiveInt('30000')
-    .refine(
-      (ms) => ms >= 6_000 && ms <= 300_000,
-      'expected 6000 to 300000 (the broker’s group session bounds)',
-    )
-    .default(30_000),
+  SINK_SESSION_TIMEOUT_MS: sessionTimeoutMs().default(30_000),
   /** On SIGTERM, how long writing the open batch may take, ms. Default 20000. */
   SINK_SHUTDOWN_DEADLINE_MS: positiveInt('20000').default(20_000),
   /** Longest wait between retries while ClickHouse is unavailable, ms. Default 30000. */

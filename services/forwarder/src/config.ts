@@ -36,7 +36,7 @@ export type ForwarderConfig = {
 /** The ops port when OPS_PORT is unset. */
 export const forwarderOpsPort = 9466
 
-const { positiveInt, flag, kafkaTopics } = envValues
+const { positiveInt, sessionTimeoutMs, flag, kafkaTopics } = envValues
 
 const topicPrefix = (example: string) =>
   z
@@ -70,12 +70,7 @@ const shape = {
   /** Partitions each destination delivers at once (each in order). Default 6. */
   FORWARDER_CONCURRENT_PARTITIONS: positiveInt('6').default(6),
   /** 6000 to 300000. Default 30000. */
-  FORWARDER_SESSION_TIMEOUT_MS: positiveInt('30000')
-    .refine(
-      (ms) => ms >= 6_000 && ms <= 300_000,
-      'expected 6000 to 300000 (the broker’s group session bounds)',
-    )
-    .default(30_000),
+  FORWARDER_SESSION_TIMEOUT_MS: sessionTimeoutMs().default(30_000),
   /** On SIGTERM, how long in-flight batches may take to finish, ms. Default 20000. */
   FORWARDER_SHUTDOWN_DEADLINE_MS: positiveInt('20000').default(20_000),
   ...opsEnvShape,

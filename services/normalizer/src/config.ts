@@ -57,7 +57,7 @@ export type NormalizerConfig = {
 /** The ops port when OPS_PORT is unset. */
 export const normalizerOpsPort = 9464
 
-const { positiveInt, wholeNumber, flag, kafkaTopic, kafkaTopics } = envValues
+const { positiveInt, sessionTimeoutMs, wholeNumber, flag, kafkaTopic, kafkaTopics } = envValues
 
 const shape = {
   /** Comma-separated topics to read. Default `audit.events`. */
@@ -96,12 +96,7 @@ const shape = {
    * How long the group waits for a silent instance before giving its partitions to others, ms;
    * after a crash, its partitions stall this long. 6000 to 300000 (the broker's bounds). Default 30000.
    */
-  NORMALIZER_SESSION_TIMEOUT_MS: positiveInt('30000')
-    .refine(
-      (ms) => ms >= 6_000 && ms <= 300_000,
-      'expected 6000 to 300000 (the broker’s group session bounds)',
-    )
-    .default(30_000),
+  NORMALIZER_SESSION_TIMEOUT_MS: sessionTimeoutMs().default(30_000),
   /** On SIGTERM, how long the batch in flight may take to finish, ms; below the session timeout. Default 20000. */
   NORMALIZER_SHUTDOWN_DEADLINE_MS: positiveInt('20000').default(20_000),
   /** Create missing output and dead-letter topics. Default true. */
