@@ -26,3 +26,4 @@ export { backoffDelayMs, defaultBackoffPolicy, type BackoffPolicy } from './back
 export { retryWithBackoff, type RetryOptions } from './retry.js'
 export { createMetricsRegistry, type MetricsRegistryOptions } from './serviceMetrics.js'
 export { configOrExit } from './configOrExit.js'
+export { serveService, type ServeServiceOptions, type ServiceLifecycle } from './serveService.js'

@@ -7,8 +7,7 @@ import {
   configOrExit,
   createLogger,
   createMetricsRegistry,
-  handleSignals,
-  startOpsServer,
+  serveService,
 } from '@audit-pipeline/service-runtime'
 import { batchWriterAllocatorConf, openStorage } from '@audit-pipeline/storage'
 import { loadSinkConfig } from './config.js'
@@ -42,26 +41,14 @@ try {
     // The batch is read again after the restart; exiting is safer than running on without commits.
     onFatal: () => setImmediate(() => process.exit(1)),
   })
-  const ops = await startOpsServer({
-    host: config.ops.host,
-    port: config.ops.port,
+  await serveService({
+    service: sink,
+    ops: config.ops,
     registry,
-    checks: { live: () => sink.live(), ready: () => sink.ready() },
     log,
+    close: () => storage.close(),
+    readyDetails: { storage: storage.describe() },
   })
-  handleSignals({
-    log,
-    stop: async () => {
-      await sink.stop()
-      await ops.close()
-      await storage.close()
-    },
-  })
-  await sink.start()
-  log.info(
-    { metrics: `${ops.url}/metrics`, ready: `${ops.url}/readyz`, storage: storage.describe() },
-    'ready',
-  )
 } catch (error) {
   log.fatal({ err: error }, 'could not start')
   process.exit(1)

@@ -3,12 +3,7 @@
 // Everything it wires is a module a test can build without a process (forwarder.ts).
 import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
 import { createKafka, kafkaLogsTo } from '@audit-pipeline/kafka'
-import {
-  createLogger,
-  createMetricsRegistry,
-  handleSignals,
-  startOpsServer,
-} from '@audit-pipeline/service-runtime'
+import { createLogger, createMetricsRegistry, serveService } from '@audit-pipeline/service-runtime'
 import { loadForwarderConfig } from './config.js'
 import { loadDestinations } from './destinations/loadDestinations.js'
 import { createForwarder, ForwarderStartError } from './forwarder.js'
@@ -46,22 +41,7 @@ try {
     // Nothing more is committed after dead letters failed; the restart reads the batch again.
     onFatal: () => setImmediate(() => process.exit(1)),
   })
-  const ops = await startOpsServer({
-    host: config.ops.host,
-    port: config.ops.port,
-    registry,
-    checks: { live: () => forwarder.live(), ready: () => forwarder.ready() },
-    log,
-  })
-  handleSignals({
-    log,
-    stop: async () => {
-      await forwarder.stop()
-      await ops.close()
-    },
-  })
-  await forwarder.start()
-  log.info({ metrics: `${ops.url}/metrics`, ready: `${ops.url}/readyz` }, 'ready')
+  await serveService({ service: forwarder, ops: config.ops, registry, log })
 } catch (error) {
   if (error instanceof ForwarderStartError) {
     log.fatal({ problem: error.message }, `could not start: ${error.message}`)

@@ -7,8 +7,7 @@ import {
   configOrExit,
   createLogger,
   createMetricsRegistry,
-  handleSignals,
-  startOpsServer,
+  serveService,
 } from '@audit-pipeline/service-runtime'
 import { loadNormalizerConfig } from './config.js'
 import { createNormalizer } from './normalizer.js'
@@ -31,23 +30,13 @@ try {
     maxEventBytes: Number.MAX_SAFE_INTEGER,
   })
   const normalizer = createNormalizer({ config, kafka, codec, metrics, log })
-  const ops = await startOpsServer({
-    host: config.ops.host,
-    port: config.ops.port,
+  await serveService({
+    service: { ...normalizer, reload: () => normalizer.reloadRoutes() },
+    ops: config.ops,
     registry,
-    checks: { live: () => normalizer.live(), ready: () => normalizer.ready() },
     log,
+    readyDetails: { schemaId: codec.schemaId },
   })
-  handleSignals({
-    log,
-    stop: async () => {
-      await normalizer.stop()
-      await ops.close()
-    },
-    reload: () => normalizer.reloadRoutes(),
-  })
-  await normalizer.start()
-  log.info({ metrics: `${ops.url}/metrics`, ready: `${ops.url}/readyz`, schemaId: codec.schemaId }, 'ready')
 } catch (error) {
   // Start-up errors say what is wrong (routes file line, unreachable broker); log them and exit.
   const routes = error instanceof RoutesConfigError
