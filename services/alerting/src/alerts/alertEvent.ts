@@ -1,0 +1,153 @@
+import type { AuditEvent, Severity } from '@audit-pipeline/event-model'
+import { alertStatuses, type AlertNotice, type AlertStatus } from './alertNotice.js'
+
+/** Who raised the alert, as the alert event's source. */
+export type AlertSource = { instance: string | null; version: string | null }
+
+/** Alerts raised together by one rule in one consumed batch: a receiver may fold them into one page. */
+export type AlertGrouping = { groupId: string; groupSize: number }
+
+/** The attribute names an alert event carries (all strings: `figures` and ids are JSON). */
+export const alertAttributes = {
+  status: 'alert.status',
+  rule: 'alert.rule',
+  ruleKind: 'alert.rule_kind',
+  groupKey: 'alert.group_key',
+  windowStart: 'alert.window_start',
+  windowEnd: 'alert.window_end',
+  figures: 'alert.figures',
+  triggeringEventIds: 'alert.triggering_event_ids',
+  clickhouseQuery: 'alert.clickhouse_query',
+  resolves: 'alert.resolves',
+  groupId: 'alert.group_id',
+  groupSize: 'alert.group_size',
+} as const
+
+/**
+ * An alert as a canonical audit event (category `security`, action `alert.raised` or
+ * `alert.resolved`, object `alert` with the alert id): the alerts topic then has the same Avro
+ * form as the normalized topic, and the ClickHouse sink stores alerts beside the events they are
+ * about by reading it too.
+ */
+export function alertEvent(
+  notice: AlertNotice,
+  source: AlertSource,
+  recordedAtMs: number,
+  grouping: AlertGrouping,
+): AuditEvent {
+  const attributes: Record<string, string> = {
+    [alertAttributes.status]: notice.status,
+    [alertAttributes.rule]: notice.ruleId,
+    [alertAttributes.ruleKind]: notice.ruleKind,
+    [alertAttributes.groupKey]: notice.groupKey,
+    [alertAttributes.windowStart]: new Date(notice.windowStartMs).toISOString(),
+    [alertAttributes.windowEnd]: new Date(notice.windowEndMs).toISOString(),
+    [alertAttributes.figures]: JSON.stringify(notice.figures),
+    [alertAttributes.triggeringEventIds]: JSON.stringify(notice.triggeringEventIds),
+    [alertAttributes.groupId]: grouping.groupId,
+    [alertAttributes.groupSize]: String(grouping.groupSize),
+  }
+  if (notice.triggeringEventIds.length > 0) {
+    attributes[alertAttributes.clickhouseQuery] = clickhouseQueryFor(notice.triggeringEventIds)
+  }
+  if (notice.resolvesAlertId !== undefined) attributes[alertAttributes.resolves] = notice.resolvesAlertId
+  return {
+    event_id: notice.alertId,
+    occurred_at: notice.atMs,
+    recorded_at: recordedAtMs,
+    tenant: notice.tenant,
+    source: { service: 'audit-alerting', instance: source.instance, version: source.version },
+    actor: {
+      type: 'system',
+      id: 'audit-alerting',
+      display_name: null,
+      roles: [],
+      ip: null,
+      user_agent: null,
+      session_id: null,
+    },
+    on_behalf_of: null,
+    action: { kind: 'operation', name: `alert.${notice.status}` },
+    category: 'security',
+    object: { type: 'alert', id: notice.alertId, id2: notice.ruleId, id3: null, label: notice.description },
+    changes: [],
+    before: null,
+    after: null,
+    outcome: { status: 'success', reason: null },
+    severity: notice.severity,
+    correlation: { trace_id: null, request_id: null },
+    attributes,
+    sensitive_fields: [],
+  }
+}
+
+/** What an analyst runs to see the events behind an alert (ids are UUIDs: nothing to escape). */
+export function clickhouseQueryFor(eventIds: readonly string[]): string {
+  const ids = eventIds.map((id) => `'${id.replace(/[^0-9A-Za-z-]/g, '')}'`).join(', ')
+  return `SELECT * FROM audit_events_deduplicated WHERE event_id IN (${ids}) ORDER BY occurred_at`
+}
+
+/** The alert as receivers get it in the webhook body's `data`. */
+export type AlertPayload = {
+  alert_id: string
+  status: AlertStatus
+  resolves_alert_id: string | null
+  rule: string
+  rule_kind: string
+  description: string
+  severity: Severity
+  tenant: string
+  group_key: string
+  occurred_at: string
+  window_start: string
+  window_end: string
+  figures: Record<string, number | string>
+  triggering_event_ids: string[]
+  clickhouse_query: string | null
+  group_id: string
+  group_size: number
+}
+
+/** Reads an alert back from its event (the delivery stage gets it from the alerts topic). */
+export function alertPayloadOf(event: AuditEvent): AlertPayload | undefined {
+  const attribute = (name: string) => event.attributes[name]
+  const status = attribute(alertAttributes.status)
+  if (event.object.type !== 'alert' || !alertStatuses.includes(status as AlertStatus)) return undefined
+  return {
+    alert_id: event.event_id,
+    status: status as AlertStatus,
+    resolves_alert_id: attribute(alertAttributes.resolves) ?? null,
+    rule: attribute(alertAttributes.rule) ?? '',
+    rule_kind: attribute(alertAttributes.ruleKind) ?? '',
+    description: event.object.label ?? '',
+    severity: event.severity,
+    tenant: event.tenant,
+    group_key: attribute(alertAttributes.groupKey) ?? '',
+    occurred_at: new Date(event.occurred_at).toISOString(),
+    window_start: attribute(alertAttributes.windowStart) ?? '',
+    window_end: attribute(alertAttributes.windowEnd) ?? '',
+    figures: JSON.parse(attribute(alertAttributes.figures) ?? '{}') as Record<string, number | string>,
+    triggering_event_ids: JSON.parse(attribute(alertAttributes.triggeringEventIds) ?? '[]') as string[],
+    clickhouse_query: attribute(alertAttributes.clickhouseQuery) ?? null,
+    group_id: attribute(alertAttributes.groupId) ?? event.event_id,
+    group_size: Number(attribute(alertAttributes.groupSize) ?? '1'),
+  }
+}
+
+/**
+ * Alerts of one rule raised in the same batch share a group (its first alert's id), so a
+ * receiver can page once for 30 groups crossing a threshold together.
+ */
+export function groupingOf(notices: readonly AlertNotice[]): AlertGrouping[] {
+  const firstOfRule = new Map<string, { groupId: string; size: number }>()
+  for (const notice of notices) {
+    const key = `${notice.ruleId}\u0000${notice.status}`
+    const group = firstOfRule.get(key)
+    if (group) group.size++
+    else firstOfRule.set(key, { groupId: notice.alertId, size: 1 })
+  }
+  return notices.map((notice) => {
+    const group = firstOfRule.get(`${notice.ruleId}\u0000${notice.status}`)
+    return { groupId: group?.groupId ?? notice.alertId, groupSize: group?.size ?? 1 }
+  })
+}

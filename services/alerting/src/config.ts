@@ -1,0 +1,145 @@
+import {
+  collectProblems,
+  ConfigError,
+  envValues,
+  serviceConnections,
+  unknownSettings,
+  parseSettings,
+  pipelineTopics,
+  type KafkaSettings,
+  type SchemaRegistrySettings,
+} from '@audit-pipeline/config'
+import { opsEnvShape, opsSettingsFrom, type OpsSettings } from '@audit-pipeline/service-runtime'
+import { z } from 'zod'
+
+/** The alerting service's settings, validated. Durations in ms. */
+export type AlertingConfig = {
+  kafka: KafkaSettings
+  schemaRegistry: SchemaRegistrySettings
+  inputTopics: readonly string[]
+  /** Where alerts go, as canonical events (Avro, like the normalized topic). */
+  alertsTopic: string
+  /** The compacted topic the evaluator's state is written to and restored from. */
+  stateTopic: string
+  deadLetterTopic: string
+  groupId: string
+  /** Where a new consumer group (the evaluator's, a new receiver's) starts reading. */
+  startFrom: 'earliest' | 'latest'
+  /** The evaluator's transactional id: a second instance with it fences the first. */
+  transactionalId: string
+  rulesFile: string
+  /** Unset: alerts go to the topic only. */
+  receiversFile?: string
+  allowedLatenessMs: number
+  checkIntervalMs: number
+  /** How long a transaction gathers batches before it commits. */
+  commitIntervalMs: number
+  idlePartitionMs: number
+  maxGroupsPerRule: number
+  maxEntities: number
+  sessionTimeoutMs: number
+  shutdownDeadlineMs: number
+  retryMaxDelayMs: number
+  ops: OpsSettings
+}
+
+/** The ops port when OPS_PORT is unset. */
+export const alertingOpsPort = 9467
+
+const { positiveInt, sessionTimeoutMs, kafkaTopic, kafkaTopics } = envValues
+
+const shape = {
+  /** Comma-separated topics of canonical events to evaluate. Default `audit.normalized`. */
+  ALERTING_INPUT_TOPICS: kafkaTopics().optional(),
+  /** Where alerts are produced (canonical events, Avro). Default `audit.alerts`. */
+  ALERTING_ALERTS_TOPIC: kafkaTopic().default('audit.alerts'),
+  /** Compacted changelog of the evaluator's state. Default `audit.alerting.state`. */
+  ALERTING_STATE_TOPIC: kafkaTopic().default('audit.alerting.state'),
+  /** Where messages that do not decode go. Default `audit.dlq`. */
+  ALERTING_DEAD_LETTER_TOPIC: kafkaTopic().default(pipelineTopics.deadLetters.name),
+  /** Where a consumer group without committed offsets starts: latest (new events only) or earliest. Default latest. */
+  ALERTING_START_FROM: z
+    .enum(['earliest', 'latest'], { error: 'expected earliest or latest' })
+    .default('latest'),
+  /** Consumer group of the evaluator; webhook receivers get `<group>-webhook-<name>`. Default `audit-alerting`. */
+  ALERTING_GROUP_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, . _ -')
+    .default('audit-alerting'),
+  /** Transactional id of the evaluator's producer. Default: the group id. */
+  ALERTING_TRANSACTIONAL_ID: z.string().trim().optional(),
+  /** The rules file (YAML). Required. */
+  ALERTING_RULES_FILE: z.string().trim().min(1),
+  /** The webhook receivers file (YAML). Unset: no webhooks. */
+  ALERTING_RECEIVERS_FILE: z.string().trim().optional(),
+  /** How late (behind the newest event time) an event may arrive and still count in windows, ms. Default 60000. */
+  ALERTING_ALLOWED_LATENESS_MS: envValues.wholeNumber('60000').default(60_000),
+  /** How often, in event time, windows are checked for cleared conditions and flatlines, ms. Default 1000. */
+  ALERTING_CHECK_INTERVAL_MS: positiveInt('1000').default(1_000),
+  /** How long one transaction gathers consumed batches (of all partitions) before it commits, ms. Default 20. */
+  ALERTING_COMMIT_INTERVAL_MS: positiveInt('20').default(20),
+  /** An input partition read to its end with no event for this long (wall clock) stops holding event time back, ms. Default 5000. */
+  ALERTING_IDLE_PARTITION_MS: positiveInt('5000').default(5_000),
+  /** Groups remembered per rule. Default 100000. */
+  ALERTING_MAX_GROUPS_PER_RULE: positiveInt('100000').default(100_000),
+  /** Objects whose last state is remembered (entity conditions). Default 100000. */
+  ALERTING_MAX_ENTITIES: positiveInt('100000').default(100_000),
+  /** 6000 to 300000. Default 30000. */
+  ALERTING_SESSION_TIMEOUT_MS: sessionTimeoutMs().default(30_000),
+  /** On SIGTERM, how long finishing the batch may take, ms. Default 20000. */
+  ALERTING_SHUTDOWN_DEADLINE_MS: positiveInt('20000').default(20_000),
+  /** Longest wait between webhook retries, ms. Default 60000. */
+  ALERTING_RETRY_MAX_DELAY_MS: positiveInt('60000').default(60_000),
+  ...opsEnvShape,
+}
+
+const knownVariables = new Set(Object.keys(shape))
+
+/** Reads and checks every setting; throws ConfigError listing every bad one. */
+export function loadAlertingConfig(env: Record<string, string | undefined>): AlertingConfig {
+  const problems = unknownSettings(env, 'ALERTING_', knownVariables, 'alerting service')
+  const connections = serviceConnections(env, { clickhouse: false }, problems)
+  const s = collectProblems(() => parseSettings(z.object(shape), env), problems)
+  if (s && s.ALERTING_SHUTDOWN_DEADLINE_MS >= s.ALERTING_SESSION_TIMEOUT_MS) {
+    problems.push({
+      setting: 'ALERTING_SHUTDOWN_DEADLINE_MS',
+      message: `must be below ALERTING_SESSION_TIMEOUT_MS (${s.ALERTING_SESSION_TIMEOUT_MS} ms)`,
+    })
+  }
+  if (
+    s &&
+    [s.ALERTING_ALERTS_TOPIC, s.ALERTING_STATE_TOPIC].some((topic) =>
+      (s.ALERTING_INPUT_TOPICS ?? []).includes(topic),
+    )
+  ) {
+    problems.push({
+      setting: 'ALERTING_INPUT_TOPICS',
+      message: 'must not include the alerts or state topic (alerts would be evaluated as events)',
+    })
+  }
+  if (problems.length > 0 || !connections || !s) throw new ConfigError(problems)
+  return {
+    kafka: connections.kafka,
+    schemaRegistry: connections.schemaRegistry,
+    inputTopics: s.ALERTING_INPUT_TOPICS ?? [pipelineTopics.normalized.name],
+    alertsTopic: s.ALERTING_ALERTS_TOPIC,
+    stateTopic: s.ALERTING_STATE_TOPIC,
+    deadLetterTopic: s.ALERTING_DEAD_LETTER_TOPIC,
+    groupId: s.ALERTING_GROUP_ID,
+    startFrom: s.ALERTING_START_FROM,
+    transactionalId: s.ALERTING_TRANSACTIONAL_ID ?? s.ALERTING_GROUP_ID,
+    rulesFile: s.ALERTING_RULES_FILE,
+    ...(s.ALERTING_RECEIVERS_FILE && { receiversFile: s.ALERTING_RECEIVERS_FILE }),
+    allowedLatenessMs: s.ALERTING_ALLOWED_LATENESS_MS,
+    checkIntervalMs: s.ALERTING_CHECK_INTERVAL_MS,
+    commitIntervalMs: s.ALERTING_COMMIT_INTERVAL_MS,
+    idlePartitionMs: s.ALERTING_IDLE_PARTITION_MS,
+    maxGroupsPerRule: s.ALERTING_MAX_GROUPS_PER_RULE,
+    maxEntities: s.ALERTING_MAX_ENTITIES,
+    sessionTimeoutMs: s.ALERTING_SESSION_TIMEOUT_MS,
+    shutdownDeadlineMs: s.ALERTING_SHUTDOWN_DEADLINE_MS,
+    retryMaxDelayMs: s.ALERTING_RETRY_MAX_DELAY_MS,
+    ops: opsSettingsFrom(s, { defaultPort: alertingOpsPort }),
+  }
+}

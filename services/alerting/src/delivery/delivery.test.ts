@@ -1,0 +1,107 @@
+import { Webhook } from 'standardwebhooks'
+import { describe, expect, it } from 'vitest'
+import type { AlertPayload } from '../alerts/alertEvent.js'
+import { decideDelivery, parseRetryAfterMs, retryDelayMs } from './deliveryOutcome.js'
+import { parseReceivers, receives } from './receivers.js'
+import { signedRequest } from './signedRequest.js'
+
+const secret = `whsec_${Buffer.from('a test secret of 24 bytes').toString('base64')}`
+const now = Date.parse('2026-03-02T09:00:00Z')
+const policy = { initialDelayMs: 200, maxDelayMs: 60_000, multiplier: 2 }
+
+const alert: AlertPayload = {
+  alert_id: '2caca6d4-a30b-8ee0-80b6-a5492976ece7',
+  status: 'raised',
+  resolves_alert_id: null,
+  rule: 'mass-delete',
+  rule_kind: 'threshold',
+  description: 'mass-delete',
+  severity: 'critical',
+  tenant: 'acme',
+  group_key: 'u-mass',
+  occurred_at: '2026-03-02T09:00:00.000Z',
+  window_start: '2026-03-02T08:55:00.000Z',
+  window_end: '2026-03-02T09:00:00.000Z',
+  figures: { count: 50 },
+  triggering_event_ids: [],
+  clickhouse_query: null,
+  group_id: '2caca6d4-a30b-8ee0-80b6-a5492976ece7',
+  group_size: 1,
+}
+
+describe('decideDelivery', () => {
+  it('retries 5xx, 429, 408, timeouts and network errors; refuses other 4xx for good', () => {
+    expect(decideDelivery({ kind: 'response', status: 204 }, now)).toEqual({ outcome: 'delivered' })
+    expect(decideDelivery({ kind: 'response', status: 503 }, now)).toEqual({ outcome: 'retry' })
+    expect(decideDelivery({ kind: 'response', status: 429, retryAfter: '7' }, now)).toEqual({
+      outcome: 'retry',
+      retryAfterMs: 7_000,
+    })
+    expect(decideDelivery({ kind: 'timeout' }, now)).toEqual({ outcome: 'retry' })
+    expect(decideDelivery({ kind: 'network', code: 'ECONNREFUSED' }, now)).toEqual({ outcome: 'retry' })
+    expect(decideDelivery({ kind: 'response', status: 400 }, now)).toEqual({ outcome: 'rejected' })
+    expect(decideDelivery({ kind: 'response', status: 410 }, now)).toEqual({ outcome: 'rejected' })
+  })
+
+  it('reads Retry-After as seconds or an HTTP date, and caps it', () => {
+    expect(parseRetryAfterMs('Mon, 02 Mar 2026 09:00:30 GMT', now)).toBe(30_000)
+    expect(parseRetryAfterMs('soon', now)).toBeUndefined()
+    expect(retryDelayMs(0, { retryAfterMs: 3_600_000 }, policy)).toBe(60_000)
+    expect(retryDelayMs(3, {}, policy, () => 0.5)).toBe(800)
+  })
+})
+
+describe('signedRequest', () => {
+  it('signs id.timestamp.body so a receiver verifies it with the shared secret, and not with another', () => {
+    const signed = signedRequest(alert, new Webhook(secret), new Date())
+    expect(signed.headers['webhook-id']).toBe(alert.alert_id)
+    const body = new Webhook(secret).verify(signed.body, signed.headers) as {
+      type: string
+      data: AlertPayload
+    }
+    expect(body).toMatchObject({
+      type: 'alert.raised',
+      data: { alert_id: alert.alert_id, figures: { count: 50 } },
+    })
+    const other = new Webhook(`whsec_${Buffer.from('another secret, 24 bytes').toString('base64')}`)
+    expect(() => other.verify(signed.body, signed.headers)).toThrow()
+    expect(() => new Webhook(secret).verify(signed.body.replace('50', '51'), signed.headers)).toThrow()
+  })
+})
+
+describe('receivers', () => {
+  const file = 'deploy/alerting/receivers.yaml'
+  const secrets = { env: { PAGER_SECRET: secret }, readFile: () => secret }
+
+  it('routes by severity, tenant, rule and status', () => {
+    const [pager] = parseReceivers(
+      `receivers:\n  - name: pager\n    url: https://pager.example/hook\n    secretEnv: PAGER_SECRET\n    minSeverity: error\n    tenants: [acme]\n`,
+      file,
+      secrets,
+    )
+    if (!pager) throw new Error('expected a receiver')
+    expect(receives(pager, alert)).toBe(true)
+    expect(receives(pager, { ...alert, severity: 'warning' })).toBe(false)
+    expect(receives(pager, { ...alert, tenant: 'other' })).toBe(false)
+    expect(receives({ ...pager, statuses: ['raised'] }, { ...alert, status: 'resolved' })).toBe(false)
+  })
+
+  it('names the file, line, receiver and field of a missing secret or a bad URL', () => {
+    expect(() =>
+      parseReceivers(
+        `receivers:\n  - name: pager\n    url: ftp://x\n    secretEnv: NOPE\n  - name: ops\n    url: https://ops.example\n    secretEnv: NOPE\n`,
+        file,
+        secrets,
+      ),
+    ).toThrow(/receivers\.yaml:3:10: receivers\[0\]\.url \(receiver pager\): expected an http\(s\) URL/)
+    expect(() =>
+      parseReceivers(
+        `receivers:\n  - name: ops\n    url: https://ops.example\n    secretEnv: NOPE\n`,
+        file,
+        secrets,
+      ),
+    ).toThrow(
+      /receivers\.yaml:4:16: receivers\[0\]\.secretEnv \(receiver ops\): the environment variable NOPE is not set/,
+    )
+  })
+})

@@ -1,0 +1,20 @@
+import type { KindLogic } from './ruleKind.js'
+
+/** Every event that passes the filter (typically a condition on `entity`, the object's last state). */
+export function matchLogic(): KindLogic<Record<string, never>> {
+  return {
+    windowed: false,
+    resolvable: false,
+    checksIdleGroups: false,
+    initial: () => ({}),
+    onEvent: (_state, { timeMs, eventId }) => ({
+      holds: true,
+      identity: [eventId],
+      windowStartMs: timeMs,
+      windowEndMs: timeMs,
+      figures: {},
+      eventIds: [eventId],
+    }),
+    isSpent: () => true,
+  }
+}

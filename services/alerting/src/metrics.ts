@@ -1,0 +1,97 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+/** Every metric the alerting service exports, declared on the registry given (a fresh one per test). */
+export function createAlertingMetrics(registry: Registry) {
+  const registers = [registry]
+  return {
+    eventsEvaluated: new Counter({
+      name: 'audit_alerting_events_evaluated_total',
+      help: 'Events evaluated against the rules.',
+      registers,
+    }),
+    eventsLate: new Counter({
+      name: 'audit_alerting_events_late_total',
+      help: 'Events older than the watermark (beyond the allowed lateness): kept out of windows, still seen by the other kinds.',
+      registers,
+    }),
+    eventsOutOfOrder: new Counter({
+      name: 'audit_alerting_events_out_of_order_total',
+      help: 'Events older than the newest seen but within the allowed lateness: counted in their windows.',
+      registers,
+    }),
+    eventsUndecodable: new Counter({
+      name: 'audit_alerting_events_dead_lettered_total',
+      help: 'Messages that did not decode, sent to the dead-letter topic, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    ruleMatches: new Counter({
+      name: 'audit_alerting_rule_matches_total',
+      help: 'Events that passed a rule’s filter, by rule.',
+      labelNames: ['rule'] as const,
+      registers,
+    }),
+    alerts: new Counter({
+      name: 'audit_alerting_alerts_total',
+      help: 'Alerts produced, by rule and status (raised, resolved).',
+      labelNames: ['rule', 'status'] as const,
+      registers,
+    }),
+    alertsSuppressed: new Counter({
+      name: 'audit_alerting_alerts_suppressed_total',
+      help: 'Alerts not raised because the group had one within reAlertAfter, by rule.',
+      labelNames: ['rule'] as const,
+      registers,
+    }),
+    expressionErrors: new Counter({
+      name: 'audit_alerting_expression_errors_total',
+      help: 'Rule expressions that failed on an event (a field it lacks): counted as no match, by rule.',
+      labelNames: ['rule'] as const,
+      registers,
+    }),
+    stateEntries: new Gauge({
+      name: 'audit_alerting_state_entries',
+      help: 'Entries held in memory (and in the changelog), by store: a rule id, or entity.',
+      labelNames: ['store'] as const,
+      registers,
+    }),
+    transactionSeconds: new Histogram({
+      name: 'audit_alerting_transaction_duration_seconds',
+      help: 'One batch’s transaction (alerts, state changes, offsets), seconds.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    rulesReloads: new Counter({
+      name: 'audit_alerting_rules_reloads_total',
+      help: 'SIGHUP reloads of the rules file, by result (applied, refused).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    rulesLoaded: new Gauge({
+      name: 'audit_alerting_rules_loaded',
+      help: 'Rules in force.',
+      registers,
+    }),
+    deliveries: new Counter({
+      name: 'audit_alerting_webhook_deliveries_total',
+      help: 'Webhook attempts by receiver and status (delivered, retried, rejected, failed).',
+      labelNames: ['receiver', 'status'] as const,
+      registers,
+    }),
+    deliverySeconds: new Histogram({
+      name: 'audit_alerting_webhook_delivery_seconds',
+      help: 'From the alert produced to the receiver’s 2xx, retries included, seconds, by receiver.',
+      labelNames: ['receiver'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600],
+      registers,
+    }),
+    deliveryBacklog: new Gauge({
+      name: 'audit_alerting_webhook_backlog',
+      help: 'Alerts on the alerts topic not yet delivered to a receiver, as of its last fetch.',
+      labelNames: ['receiver'] as const,
+      registers,
+    }),
+  }
+}
+
+export type AlertingMetrics = ReturnType<typeof createAlertingMetrics>

@@ -1,0 +1,35 @@
+import type { Kafka } from 'kafkajs'
+import type { AlertingConfig } from '../config.js'
+
+/**
+ * Refuses to start without the input topics (the normalizer creates them), and creates the
+ * service's own topics when missing: alerts, and the state changelog, compacted so it holds the
+ * latest value per key however long the service runs.
+ */
+export async function prepareTopics(kafka: Kafka, config: AlertingConfig): Promise<string[]> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const existing = new Set(await admin.listTopics())
+    const missing = config.inputTopics.filter((topic) => !existing.has(topic))
+    if (missing.length > 0) {
+      throw new Error(
+        `input topics missing: ${missing.join(', ')} (ALERTING_INPUT_TOPICS); create them, or start the normalizer, which creates its outputs`,
+      )
+    }
+    const own = [
+      { topic: config.alertsTopic, numPartitions: 3 },
+      {
+        topic: config.stateTopic,
+        // One partition: the evaluator is one instance (README, "Scaling").
+        numPartitions: 1,
+        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+      },
+      { topic: config.deadLetterTopic, numPartitions: 1 },
+    ].filter(({ topic }) => !existing.has(topic))
+    if (own.length > 0) await admin.createTopics({ topics: own, waitForLeaders: true })
+    return own.map(({ topic }) => topic)
+  } finally {
+    await admin.disconnect()
+  }
+}
