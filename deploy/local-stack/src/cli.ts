@@ -1,10 +1,20 @@
 #!/usr/bin/env node
+import { mkdirSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { localWebhookSecretVariable, writeLocalReceiverFiles } from './localReceivers.js'
 import { defaultStateDir } from './paths.js'
 import { startStack, stopStack, type StackHandle } from './stack.js'
 import { isStackRunning, readStackState } from './stackState.js'
 import { describeStack } from './statusTable.js'
 import { checkEmbeddedClickHouse } from './clickhouseCheck.js'
-import { describeServices, startServices, stopServices, type RunningService } from './pipelineServices.js'
+import {
+  describeServices,
+  startServices,
+  stopServices,
+  type LocalSetup,
+  type RunningService,
+} from './pipelineServices.js'
+import { startWebhookInbox, type WebhookInbox } from './webhookInbox.js'
 
 const usage = `audit-stack: the audit-pipeline local stack (Kafka, schema registry, ClickHouse) on 127.0.0.1
 
@@ -56,6 +66,7 @@ function status(): void {
 async function runAll(): Promise<void> {
   const stack = await startStack({ env: process.env, log: print, ownerPid: process.pid })
   let services: RunningService[] = []
+  let inbox: WebhookInbox | undefined
   let stopping = false
   const shutdown = async (signal: string) => {
     if (stopping) return
@@ -63,6 +74,7 @@ async function runAll(): Promise<void> {
     print(`\n${signal}: stopping…`)
     // Services first: they finish their batch and commit while the broker is still up.
     await stopServices(services)
+    await inbox?.close()
     await stack.stop()
     print(
       stack.reused ? 'Left the shared stack running (started by `npm run stack`).' : 'Everything stopped.',
@@ -73,8 +85,21 @@ async function runAll(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   try {
     await checkClickHouse(stack)
-    services = await startServices(stack.state, { ownerPid: process.pid, env: process.env, log: print })
+    const logDir = join(stack.state.stateDir, 'logs')
+    mkdirSync(logDir, { recursive: true })
+    inbox = await startWebhookInbox({ logFile: join(logDir, 'webhooks.ndjson') })
+    const local: LocalSetup = {
+      receivers: writeLocalReceiverFiles(stack.state.stateDir, inbox.url),
+      env: { [localWebhookSecretVariable]: inbox.secret },
+    }
+    services = await startServices(stack.state, {
+      ownerPid: process.pid,
+      env: process.env,
+      local,
+      log: print,
+    })
   } catch (error) {
+    await inbox?.close()
     await stack.stop()
     throw error
   }
@@ -84,7 +109,10 @@ async function runAll(): Promise<void> {
   print(describeStack(stack.state))
   print('\n  Services (metrics at /metrics, health at /healthz and /readyz):')
   print(describeServices(services))
-  print('\n  Still to join: the forwarder and alerting.')
+  print(
+    `\n  Webhook inbox:    ${inbox.url} (forwarded events at /siem, alerts at /ops; signed, each delivery in ${relative(process.cwd(), join(stack.state.stateDir, 'logs', 'webhooks.ndjson'))})`,
+  )
+  print(`  Alert rules:      deploy/alerting/rules.yaml (SIGHUP the alerting process to reload)`)
   print('  Send events:      npx audit-pipeline produce --file schemas/examples/ticket-9548-B1.ndjson')
   print('  Dead letters:     npx audit-pipeline dlq list')
   print('  Press Ctrl-C to stop everything.')

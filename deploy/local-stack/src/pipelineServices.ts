@@ -1,11 +1,20 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { pipelineTopics } from '@audit-pipeline/config'
 import { freePort } from './freePort.js'
+import type { LocalReceiverFiles } from './localReceivers.js'
 import { deployDir, repoRoot } from './paths.js'
 import { launch, stopProcess } from './processes.js'
 import { watchProcesses } from './stack.js'
 import type { StackState } from './stackState.js'
 import { waitUntilReady } from './waitUntilReady.js'
+
+/** Files and endpoints `npm start` makes for the services before starting them. */
+export type LocalSetup = {
+  receivers: LocalReceiverFiles
+  /** Passed to every service: the local inbox's signing secret. */
+  env: Record<string, string>
+}
 
 /** A pipeline service `npm start` runs: its compiled entry point and its default settings. */
 export type ServiceSpec = {
@@ -14,8 +23,10 @@ export type ServiceSpec = {
   bin: string
   /** What it does, for the status table. */
   role: string
-  /** Settings from deploy/; any of them set in the environment wins. */
-  defaults: Record<string, string>
+  /** Settings from deploy/ (or made at start-up); any of them set in the environment wins. */
+  defaults: (local: LocalSetup) => Record<string, string>
+  /** Node flags the service is meant to run with (its README says why). */
+  nodeOptions?: string[]
 }
 
 export const pipelineServices: readonly ServiceSpec[] = [
@@ -23,13 +34,31 @@ export const pipelineServices: readonly ServiceSpec[] = [
     name: 'normalizer',
     bin: 'services/normalizer/bin/audit-normalizer.js',
     role: 'audit.events → audit.normalized, audit.forward, audit.dlq',
-    defaults: { NORMALIZER_ROUTES_FILE: join(deployDir, 'normalizer/routes.yaml') },
+    defaults: () => ({ NORMALIZER_ROUTES_FILE: join(deployDir, 'normalizer/routes.yaml') }),
+  },
+  {
+    name: 'alerting',
+    bin: 'services/alerting/bin/audit-alerting.js',
+    role: 'audit.normalized → rules → audit.alerts, signed webhooks',
+    defaults: (local) => ({
+      ALERTING_RULES_FILE: join(deployDir, 'alerting/rules.yaml'),
+      ALERTING_RECEIVERS_FILE: local.receivers.alertReceivers,
+    }),
   },
   {
     name: 'clickhouse-sink',
     bin: 'services/clickhouse-sink/bin/audit-clickhouse-sink.js',
-    role: 'audit.normalized → ClickHouse (audit_events, audit_changes, audit_actions_hourly)',
-    defaults: {},
+    role: 'audit.normalized, audit.alerts → ClickHouse (audit_events, audit_changes, audit_actions_hourly)',
+    defaults: () => ({
+      SINK_INPUT_TOPICS: [pipelineTopics.normalized.name, pipelineTopics.alerts.name].join(','),
+    }),
+  },
+  {
+    name: 'forwarder',
+    bin: 'services/forwarder/bin/audit-forwarder.js',
+    role: 'audit.forward → webhooks, Splunk HEC, syslog',
+    defaults: (local) => ({ FORWARDER_DESTINATIONS_FILE: local.receivers.forwarderDestinations }),
+    nodeOptions: ['--max-semi-space-size=64'],
   },
 ]
 
@@ -42,7 +71,7 @@ export type RunningService = { name: string; role: string; pid: number; logFile:
  */
 export async function startServices(
   state: StackState,
-  options: { ownerPid: number; env: NodeJS.ProcessEnv; log: (line: string) => void },
+  options: { ownerPid: number; env: NodeJS.ProcessEnv; local: LocalSetup; log: (line: string) => void },
 ): Promise<RunningService[]> {
   const logDir = join(state.stateDir, 'logs')
   mkdirSync(logDir, { recursive: true })
@@ -56,7 +85,8 @@ export async function startServices(
       const port = await freePort()
       const logFile = join(logDir, `${spec.name}.log`)
       const env = {
-        ...spec.defaults,
+        ...spec.defaults(options.local),
+        ...options.local.env,
         ...options.env,
         KAFKA_BROKERS: state.kafka.brokers.join(','),
         SCHEMA_REGISTRY_URL: state.schemaRegistry.url,
@@ -67,7 +97,11 @@ export async function startServices(
         OPS_HOST: '127.0.0.1',
         OPS_PORT: String(port),
       }
-      const { pid } = launch(process.execPath, [bin], { cwd: repoRoot, logFile, env })
+      const { pid } = launch(process.execPath, [...(spec.nodeOptions ?? []), bin], {
+        cwd: repoRoot,
+        logFile,
+        env,
+      })
       watchProcesses(options.ownerPid, state.stateDir, [pid])
       const opsUrl = `http://127.0.0.1:${port}`
       running.push({ name: spec.name, role: spec.role, pid, logFile, opsUrl })

@@ -1,6 +1,7 @@
 /**
  * The pipeline's Kafka topics. Producers write `events`; the normalizer reads it and writes
- * `normalized` (read by the ClickHouse sink), `forward` (read by the forwarder) and `deadLetters`.
+ * `normalized` (read by the ClickHouse sink and the alerting service), `forward` (read by the
+ * forwarder) and `deadLetters`; the alerting service writes `alerts`, which the sink stores too.
  * The local stack creates them; on an existing cluster they are created by its operators.
  */
 export const pipelineTopics = {
@@ -12,6 +13,8 @@ export const pipelineTopics = {
   forward: { name: 'audit.forward', partitions: 6 },
   /** Messages the normalizer could not turn into events: original bytes, headers saying why. */
   deadLetters: { name: 'audit.dlq', partitions: 6 },
+  /** Alerts the alerting service raised, as canonical events (object type `alert`): stored by the sink. */
+  alerts: { name: 'audit.alerts', partitions: 6 },
 } as const
 
 export type PipelineTopic = (typeof pipelineTopics)[keyof typeof pipelineTopics]
