@@ -23,6 +23,8 @@ import type { PacedProduceReport, PacedProduceRequest } from './pacedProduceWork
 import { percentile } from './sinkLatency.js'
 
 export type LatencyFigures = {
+  /** The evaluator's transactions during the run: how many, how long each, what share of the run. */
+  transactions: { count: number; meanMs: number; busyShare: number }
   probes: number
   missing: number
   /** Produced → webhook received (signature verified), ms, ascending. */
@@ -101,11 +103,12 @@ export async function alertingLatency(options: {
     ALERTING_RECEIVERS_FILE: join(dir, 'receivers.yaml'),
     BENCH_SECRET: secret,
   }
+  const metrics = createAlertingMetrics(new Registry())
   const service = createAlertingService({
     config: loadAlertingConfig(env),
     kafka,
     codec,
-    metrics: createAlertingMetrics(new Registry()),
+    metrics,
     log: createLogger({ service: 'alerting', level: 'warn' }),
     env,
     source: { instance: 'bench', version: null },
@@ -198,7 +201,16 @@ export async function alertingLatency(options: {
     await service.stop()
     server.close()
   }
+  // Where the evaluator's time goes: its transactions (alerts, state changes, offsets in one).
+  const histogram = (await metrics.transactionSeconds.get()).values
+  const transactionCount = histogram.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0
+  const transactionSum = histogram.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0
   return {
+    transactions: {
+      count: transactionCount,
+      meanMs: transactionCount === 0 ? 0 : (transactionSum / transactionCount) * 1000,
+      busyShare: transactionSum / options.seconds,
+    },
     probes,
     missing: probes - webhookMs.length,
     webhookMs: webhookMs.sort((a, b) => a - b),

@@ -103,4 +103,9 @@ export async function alertingSection(options: AlertingSectionOptions): Promise<
       `probes without a webhook: ${run.missing}; p99 vs Kafka-only p99: ${(p99 / percentile(run.kafkaMs, 99)).toFixed(1)}x; ` +
       `target p99 < ${target.p99Ms} ms at ${perSecond(target.eventsPerSecond)} events/s: ${background === target.eventsPerSecond ? verdict(p99 < target.p99Ms) : 'not measured (other background rate)'}`,
   )
+  const { transactions } = run
+  console.log(
+    `evaluator transactions (alerts + state changes + offsets): ${perSecond(transactions.count)} in the run, ` +
+      `mean ${transactions.meanMs.toFixed(1)} ms each, committing ${(transactions.busyShare * 100).toFixed(0)}% of the time`,
+  )
 }
