@@ -1,4 +1,4 @@
-import type { AuditEvent, Severity } from '@audit-pipeline/event-model'
+import { alertEventForm, type AuditEvent, type Severity } from '@audit-pipeline/event-model'
 import { alertStatuses, type AlertNotice, type AlertStatus } from './alertNotice.js'
 
 /** Who raised the alert, as the alert event's source. */
@@ -7,21 +7,8 @@ export type AlertSource = { instance: string | null; version: string | null }
 /** Alerts raised together by one rule in one consumed batch: a receiver may fold them into one page. */
 export type AlertGrouping = { groupId: string; groupSize: number }
 
-/** The attribute names an alert event carries (all strings: `figures` and ids are JSON). */
-export const alertAttributes = {
-  status: 'alert.status',
-  rule: 'alert.rule',
-  ruleKind: 'alert.rule_kind',
-  groupKey: 'alert.group_key',
-  windowStart: 'alert.window_start',
-  windowEnd: 'alert.window_end',
-  figures: 'alert.figures',
-  triggeringEventIds: 'alert.triggering_event_ids',
-  clickhouseQuery: 'alert.clickhouse_query',
-  resolves: 'alert.resolves',
-  groupId: 'alert.group_id',
-  groupSize: 'alert.group_size',
-} as const
+/** The attribute names an alert event carries (the shared form: event-model's alertEventForm). */
+export const alertAttributes = alertEventForm.attributes
 
 /**
  * An alert as a canonical audit event (category `security`, action `alert.raised` or
@@ -68,8 +55,14 @@ export function alertEvent(
     },
     on_behalf_of: null,
     action: { kind: 'operation', name: `alert.${notice.status}` },
-    category: 'security',
-    object: { type: 'alert', id: notice.alertId, id2: notice.ruleId, id3: null, label: notice.description },
+    category: alertEventForm.category,
+    object: {
+      type: alertEventForm.objectType,
+      id: notice.alertId,
+      id2: notice.ruleId,
+      id3: null,
+      label: notice.description,
+    },
     changes: [],
     before: null,
     after: null,
@@ -112,7 +105,8 @@ export type AlertPayload = {
 export function alertPayloadOf(event: AuditEvent): AlertPayload | undefined {
   const attribute = (name: string) => event.attributes[name]
   const status = attribute(alertAttributes.status)
-  if (event.object.type !== 'alert' || !alertStatuses.includes(status as AlertStatus)) return undefined
+  if (event.object.type !== alertEventForm.objectType || !alertStatuses.includes(status as AlertStatus))
+    return undefined
   return {
     alert_id: event.event_id,
     status: status as AlertStatus,

@@ -1,30 +1,13 @@
+import { alertEventForm } from '@audit-pipeline/event-model'
 import { isoFromClickHouse } from '../query/time.js'
 import type { Conditions } from '../query/eventFilters.js'
 import type { StoredEventRow } from './eventRow.js'
 
 /**
- * How alerts are stored, in one place: the alerting service writes each alert as a canonical
- * audit event (services/alerting/src/alerts/alertEvent.ts) that the sink stores like any other:
- * object type `alert` with the alert id, action `alert.raised` or `alert.resolved`, category
- * `security`, the event's severity, the description as the object's label, and the rest as
- * `alert.*` attributes. If that format moves, this module moves with it.
+ * How alerts are stored: as canonical audit events in the form the alerting service writes them
+ * (`alertEventForm`, shared through event-model), which the sink stores like any other event.
  */
-export const alertStorage = {
-  objectType: 'alert',
-  actions: ['alert.raised', 'alert.resolved'],
-  attributes: {
-    status: 'alert.status',
-    rule: 'alert.rule',
-    ruleKind: 'alert.rule_kind',
-    groupKey: 'alert.group_key',
-    windowStart: 'alert.window_start',
-    windowEnd: 'alert.window_end',
-    figures: 'alert.figures',
-    triggeringEventIds: 'alert.triggering_event_ids',
-    clickhouseQuery: 'alert.clickhouse_query',
-    resolves: 'alert.resolves',
-  },
-} as const
+export const alertStorage = alertEventForm
 
 /** The conditions that select alert events (and, with `rule`, one rule's alerts). */
 export function alertConditions(rule?: string): Conditions {
