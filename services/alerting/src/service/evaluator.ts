@@ -8,6 +8,8 @@ import type { AlertingConfig } from '../config.js'
 import type { AlertEngine } from '../engine/alertEngine.js'
 import type { AlertingMetrics } from '../metrics.js'
 import type { RuleSet } from '../rules/parseRules.js'
+import type { StateChange } from '../engine/trackedStore.js'
+import { produceRounds } from './messageChunks.js'
 import { changelogMessage, restoreState } from './stateChangelog.js'
 
 export type EvaluatorOptions = {
@@ -24,7 +26,7 @@ export type EvaluatorOptions = {
 }
 
 /**
- * Reads events, evaluates the rules and, per consumed batch, in one Kafka transaction: produces
+ * Reads events, evaluates the rules and, every commit interval, in one Kafka transaction: produces
  * the alerts, the state changes (to the compacted changelog) and the input offsets. A crash at any
  * point leaves either all of a batch's effects or none; on start the state is restored from the
  * changelog, so the batch is evaluated again from the same state and yields the same alerts.
@@ -57,7 +59,10 @@ export function createEvaluator(options: EvaluatorOptions) {
     readUncommitted: false,
     sessionTimeout: config.sessionTimeoutMs,
     heartbeatInterval: Math.floor(config.sessionTimeoutMs / 10),
-    maxWaitTimeInMs: 50,
+    // Reading no longer waits for commits, so without a floor it would fetch a handful of events
+    // at a time: many small requests that load the broker and the event loop alike.
+    minBytes: 64 * 1024,
+    maxWaitTimeInMs: 20,
     allowAutoTopicCreation: false,
   })
   const admin = kafka.admin()
@@ -130,106 +135,125 @@ export function createEvaluator(options: EvaluatorOptions) {
   }
 
   /**
-   * What was evaluated since the last commit: its alerts and dead letters, and the next offset
-   * per partition. The engine's state changes are drained at commit time, so a commit holds
-   * exactly the effects of the offsets it commits.
+   * What was evaluated since the last snapshot: its alerts and dead letters, and the next offset
+   * per partition. The engine's state changes are drained when the snapshot is taken, in the same
+   * synchronous step, so a transaction holds exactly the effects of the offsets it commits.
    */
   type Pending = {
     startedAt: number
+    evaluated: number
     offsets: Map<string, { topic: string; partition: number; offset: string }>
     notices: AlertNotice[]
     deadLetters: Message[]
   }
   const emptyPending = (): Pending => ({
     startedAt: performance.now(),
+    evaluated: 0,
     offsets: new Map(),
     notices: [],
     deadLetters: [],
   })
   let pending = emptyPending()
-  /** Evaluating a batch and committing take turns, so a commit never sees half a batch. */
-  let turn: Promise<unknown> = Promise.resolve()
-  const exclusively = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = turn.then(work)
-    turn = run.catch(() => undefined)
-    return run
-  }
-
-  const eachBatch = (payload: EachBatchPayload) =>
-    exclusively(async () => {
-      const { batch } = payload
-      await assignment
-      const source = sourceOf(batch.topic, batch.partition)
-      if (pendingRules) {
-        // State changes so far belong to the old rules' commit.
-        await commitPending()
-        engine.replaceRules(pendingRules)
-        metrics.rulesLoaded.set(pendingRules.rules.length)
-        pendingRules = undefined
-      }
-      let last: string | undefined
-      for (const message of batch.messages) {
-        if (stopping || !payload.isRunning() || payload.isStale()) break
-        try {
-          const event = await decode(message.value)
-          pending.notices.push(...engine.evaluate(event, { source, nowMs: now() }))
-        } catch (error) {
-          if (!(error instanceof CodecError) || error.retriable) throw error
-          metrics.eventsUndecodable.inc({ reason: error.code })
-          pending.deadLetters.push(
-            buildDeadLetter({
-              source: {
-                topic: batch.topic,
-                partition: batch.partition,
-                offset: message.offset,
-                key: message.key,
-                value: message.value,
-                ...(message.headers && { headers: message.headers }),
-                timestamp: message.timestamp,
-              },
-              error: { errorClass: error.code, message: error.message },
-              service: 'alerting',
-              now: new Date(now()),
-            }),
-          )
-        }
-        last = message.offset
-        pending.offsets.set(source, {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: String(BigInt(message.offset) + 1n),
-        })
-      }
-      if (last === undefined) return
-      engine.sourceReadTo(source, BigInt(last) + 1n >= BigInt(batch.highWatermark), now())
-      payload.resolveOffset(last)
-      if (performance.now() - pending.startedAt >= config.commitIntervalMs) await commitPending()
-    })
+  /** The transactions taken and not yet committed, in order; at most one runs at a time. */
+  let transactions: Promise<void> = Promise.resolve()
+  let inFlight = 0
 
   /**
-   * One transaction for everything evaluated since the last commit (all partitions, several
-   * batches): alerts, state changes, dead letters, offsets. Committed every commitIntervalMs, by
-   * the next batch or by the timer when input pauses; one transaction's round trips then serve
-   * a whole fetch round instead of each partition's batch. The caller holds the turn.
+   * Ends what was evaluated so far as one transaction's content and queues the transaction. Never
+   * awaited by the reading loop: while one transaction commits, the next batches are evaluated,
+   * so a commit's round trips no longer hold back fetching (which let backlogs, and so latency,
+   * grow in bursts).
    */
-  const commitPending = async () => {
-    const committing = pending
-    if (committing.offsets.size === 0) return
+  const snapshotAndCommit = (): Promise<void> => {
+    if (pending.offsets.size === 0) return transactions
+    const snapshot = { ...pending, changes: engine.drainStateChanges() }
     pending = emptyPending()
+    inFlight++
+    transactions = transactions.then(() => commit(snapshot)).finally(() => inFlight--)
+    return transactions
+  }
+  /** Starts the next transaction once the interval passed and none is running; errors end the process. */
+  const commitWhenDue = () => {
+    if (inFlight > 0 || state.failed !== undefined || pending.offsets.size === 0) return
+    if (performance.now() - pending.startedAt < config.commitIntervalMs) return
+    snapshotAndCommit().then(commitWhenDue, () => undefined)
+  }
+
+  const eachBatch = async (payload: EachBatchPayload) => {
+    const { batch } = payload
+    await assignment
+    if (state.failed !== undefined) throw new Error(`a transaction failed: ${state.failed}`)
+    // Reading runs ahead of committing by a bounded amount only.
+    if (pending.evaluated >= maxEvaluatedAhead) await transactions.catch(() => undefined)
+    const source = sourceOf(batch.topic, batch.partition)
+    if (pendingRules) {
+      // State changes so far belong to the old rules' transaction.
+      void snapshotAndCommit().catch(() => undefined)
+      engine.replaceRules(pendingRules)
+      metrics.rulesLoaded.set(pendingRules.rules.length)
+      pendingRules = undefined
+    }
+    let last: string | undefined
+    for (const message of batch.messages) {
+      if (stopping || !payload.isRunning() || payload.isStale()) break
+      try {
+        const event = await decode(message.value)
+        pending.notices.push(...engine.evaluate(event, { source, nowMs: now() }))
+      } catch (error) {
+        if (!(error instanceof CodecError) || error.retriable) throw error
+        metrics.eventsUndecodable.inc({ reason: error.code })
+        pending.deadLetters.push(
+          buildDeadLetter({
+            source: {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: message.offset,
+              key: message.key,
+              value: message.value,
+              ...(message.headers && { headers: message.headers }),
+              timestamp: message.timestamp,
+            },
+            error: { errorClass: error.code, message: error.message },
+            service: 'alerting',
+            now: new Date(now()),
+          }),
+        )
+      }
+      // No await between the evaluation and this: a snapshot never splits an event from its offset.
+      last = message.offset
+      pending.evaluated++
+      pending.offsets.set(source, {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: String(BigInt(message.offset) + 1n),
+      })
+    }
+    if (last === undefined) return
+    engine.sourceReadTo(source, BigInt(last) + 1n >= BigInt(batch.highWatermark), now())
+    payload.resolveOffset(last)
+    commitWhenDue()
+  }
+
+  /**
+   * One transaction for a snapshot (all partitions, several batches): alerts, state changes, dead
+   * letters, offsets. A failure leaves memory ahead of what was committed: the process must restart.
+   */
+  const commit = async (snapshot: Pending & { changes: StateChange[] }) => {
     const started = performance.now()
-    const changes = engine.drainStateChanges()
     const topicMessages = [
-      { topic: config.alertsTopic, messages: alertMessages(committing.notices) },
-      { topic: config.stateTopic, messages: changes.map(changelogMessage) },
-      { topic: config.deadLetterTopic, messages: committing.deadLetters },
+      { topic: config.alertsTopic, messages: alertMessages(snapshot.notices) },
+      { topic: config.stateTopic, messages: snapshot.changes.map(changelogMessage) },
+      { topic: config.deadLetterTopic, messages: snapshot.deadLetters },
     ].filter((entry) => entry.messages.length > 0)
     const byTopic = new Map<string, { partition: number; offset: string }[]>()
-    for (const { topic, partition, offset } of committing.offsets.values()) {
+    for (const { topic, partition, offset } of snapshot.offsets.values()) {
       byTopic.set(topic, [...(byTopic.get(topic) ?? []), { partition, offset }])
     }
     const transaction = await producer.transaction()
     try {
-      if (topicMessages.length > 0) await transaction.sendBatch({ acks: -1, topicMessages })
+      for (const round of produceRounds(topicMessages, maxProduceBytes)) {
+        await transaction.sendBatch({ acks: -1, topicMessages: round })
+      }
       await transaction.sendOffsets({
         consumerGroupId: config.groupId,
         topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
@@ -245,19 +269,19 @@ export function createEvaluator(options: EvaluatorOptions) {
       throw error
     }
     metrics.transactionSeconds.observe((performance.now() - started) / 1000)
-    report(committing.notices)
+    report(snapshot.notices)
     log.debug(
       {
-        offsets: [...committing.offsets.values()],
-        alerts: committing.notices.length,
-        stateChanges: changes.length,
+        offsets: [...snapshot.offsets.values()],
+        alerts: snapshot.notices.length,
+        stateChanges: snapshot.changes.length,
       },
       'transaction committed',
     )
-    if (committing.notices.length > 0) {
+    if (snapshot.notices.length > 0) {
       log.info(
         {
-          alerts: committing.notices.map((notice) => ({
+          alerts: snapshot.notices.map((notice) => ({
             id: notice.alertId,
             rule: notice.ruleId,
             status: notice.status,
@@ -267,14 +291,8 @@ export function createEvaluator(options: EvaluatorOptions) {
       )
     }
   }
-  const commitTimer = setInterval(
-    () => {
-      if (pending.offsets.size === 0 || performance.now() - pending.startedAt < config.commitIntervalMs)
-        return
-      exclusively(commitPending).catch(() => undefined)
-    },
-    Math.max(5, Math.floor(config.commitIntervalMs / 2)),
-  ).unref()
+  // When input pauses, what was read still commits after the interval.
+  const commitTimer = setInterval(commitWhenDue, Math.max(5, Math.floor(config.commitIntervalMs / 2))).unref()
 
   /** One telemetry step per batch: counters from the engine into metrics. */
   const report = (notices: AlertNotice[]) => {
@@ -325,12 +343,13 @@ export function createEvaluator(options: EvaluatorOptions) {
     },
     async stop() {
       stopping = true
-      // consumer.stop() waits for the batch in hand; then the open transaction commits.
+      // consumer.stop() waits for the batch in hand; then what is queued and the rest commit.
       await consumer.stop()
       clearInterval(commitTimer)
-      await exclusively(commitPending).catch((error: unknown) =>
-        log.error({ err: error }, 'the last commit failed'),
-      )
+      await transactions
+        .catch(() => undefined)
+        .then(snapshotAndCommit)
+        .catch((error: unknown) => log.error({ err: error }, 'the last commit failed'))
       stopped.abort()
       await consumer.disconnect()
       await producer.disconnect()
@@ -354,3 +373,11 @@ export function createEvaluator(options: EvaluatorOptions) {
 export type Evaluator = ReturnType<typeof createEvaluator>
 
 const sourceOf = (topic: string, partition: number) => `${topic}:${partition}`
+
+/**
+ * Events evaluated but not yet in a transaction beyond which reading waits for the running
+ * commit: bounds memory and the next transaction's size after a backlog.
+ */
+const maxEvaluatedAhead = 5_000
+/** Per topic per produce request; half the broker's default `message.max.bytes`. */
+const maxProduceBytes = 512 * 1024
