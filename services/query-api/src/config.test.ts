@@ -33,7 +33,7 @@ describe('loadQueryApiConfig', () => {
       clickhouse: { kind: 'embedded', dataPath: '.stack/clickhouse', database: 'audit' },
       accessAuditTopic: 'audit.events',
       accessAuditTenant: 'audit-pipeline',
-      ops: { port: 9467 },
+      ops: { port: 9468 },
     })
     expect(config.keys.map((key) => key.id)).toEqual(['ops'])
   })

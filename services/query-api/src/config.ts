@@ -37,7 +37,7 @@ export type QueryApiConfig = {
 }
 
 /** The ops port when OPS_PORT is unset. */
-export const queryApiOpsPort = 9467
+export const queryApiOpsPort = 9468
 
 const { positiveInt, kafkaTopic } = envValues
 

@@ -7,9 +7,9 @@ import { parseDestinations } from './parseDestinations.js'
 
 const secret = `whsec_${Buffer.from('a test secret of thirty-two bytes').toString('base64')}`
 const env = {
-  FORWARDER_SECURITY_WEBHOOK_SECRET: secret,
-  FORWARDER_SECURITY_WEBHOOK_TOKEN: 'token-1',
-  FORWARDER_SPLUNK_HEC_TOKEN: 'hec-token',
+  SECURITY_WEBHOOK_SECRET: secret,
+  SECURITY_WEBHOOK_TOKEN: 'token-1',
+  SPLUNK_HEC_TOKEN: 'hec-token',
   PASSWORD: 'p4ss',
 }
 const source = { file: 'destinations.yaml', env, readFile: () => 'PEM', defaultHostname: 'fwd-host' }
@@ -85,7 +85,7 @@ describe('parseDestinations', () => {
       '  - name: hec',
       '    kind: splunk_hec',
       '    url: https://10.1.2.3:8088',
-      '    token_env: FORWARDER_SPLUNK_HEC_TOKEN',
+      '    token_env: SPLUNK_HEC_TOKEN',
       '    fields: { include: [actor.ip, nope] }',
       '  - name: hook',
       '    kind: syslog',

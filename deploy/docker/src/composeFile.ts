@@ -1,0 +1,80 @@
+import { posix } from 'node:path'
+import { parse } from 'yaml'
+
+/** The parts of a compose service these checks read. */
+export type ComposeService = {
+  image?: string
+  build?: { context?: string; dockerfile?: string; target?: string }
+  environment?: Record<string, string | number | boolean | null>
+  volumes?: string[]
+  ports?: string[]
+  depends_on?: Record<string, { condition: string }>
+  command?: string | string[]
+}
+
+export type ComposeFile = { services: Record<string, ComposeService> }
+
+/**
+ * Reads a compose file as `docker compose` would: merge keys (`<<: *anchor`) applied and
+ * `${VAR:-default}` interpolated from `env`. A `${VAR}` that `env` lacks and that has no default
+ * is an error here, where compose would quietly use an empty string.
+ */
+export function readComposeFile(text: string, env: Record<string, string | undefined>): ComposeFile {
+  const raw: unknown = parse(text, { merge: true })
+  return interpolateAll(raw, env) as ComposeFile
+}
+
+function interpolateAll(value: unknown, env: Record<string, string | undefined>): unknown {
+  if (typeof value === 'string') return interpolate(value, env)
+  if (Array.isArray(value)) return value.map((item) => interpolateAll(item, env))
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolateAll(item, env)]))
+  }
+  return value
+}
+
+/** Compose's interpolation: `$$`, `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`. */
+export function interpolate(text: string, env: Record<string, string | undefined>): string {
+  return text.replace(
+    /\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (whole, dollar?: string, name?: string, colon?: string, op?: string, word?: string, bare?: string) => {
+      if (dollar) return '$'
+      const variable = (name ?? bare)!
+      const value = env[variable]
+      const missing = colon ? !value : value === undefined
+      if (!missing) return value!
+      if (op === '-') return word!
+      if (op === '?') throw new Error(`${variable} is required: ${word}`)
+      throw new Error(`${whole}: ${variable} is not set and has no default`)
+    },
+  )
+}
+
+/** A service's environment as the process sees it: every value a string. */
+export function serviceEnvironment(service: ComposeService): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(service.environment ?? {}).map(([name, value]) => [
+      name,
+      value === null ? '' : String(value),
+    ]),
+  )
+}
+
+/**
+ * The files a service mounts, container path to path in the repository (`./deploy/x.yaml:/etc/x.yaml:ro`);
+ * named volumes are left out.
+ */
+export function mountedFiles(service: ComposeService, repoRoot: string): Map<string, string> {
+  const files = new Map<string, string>()
+  for (const volume of service.volumes ?? []) {
+    const [source, target] = volume.split(':')
+    if (!source || !target || !source.startsWith('.')) continue
+    files.set(target, posix.join(repoRoot, source))
+  }
+  return files
+}
+
+/** Whether a volume is mounted read-only (`…:ro`). */
+export function isReadOnly(volume: string): boolean {
+  return volume.split(':')[2]?.split(',').includes('ro') ?? false
+}
