@@ -22,7 +22,8 @@ const kafka = new Kafka({
 beforeAll(() => {
   buildPackage('@audit-pipeline/local-stack')
   buildPackage('@audit-pipeline/normalizer')
-  buildPackage('@audit-pipeline/clickhouse-sink')
+  // The sink runs inside the query API's process with embedded ClickHouse.
+  buildPackage('@audit-pipeline/query-api')
   buildPackage('@audit-pipeline/alerting')
   buildPackage('@audit-pipeline/forwarder')
 }, 300_000)
@@ -89,7 +90,7 @@ describe('the main job', () => {
       const normalizerLine = /normalizer\s+(http:\/\/127\.0\.0\.1:\d+)\s.*pid (\d+)/.exec(banner)
       expect(normalizerLine, banner).not.toBeNull()
       const [, opsUrl, pid] = normalizerLine!
-      const sinkLine = /clickhouse-sink\s+(http:\/\/127\.0\.0\.1:\d+)\s.*pid (\d+)/.exec(banner)
+      const sinkLine = /clickhouse-sink\+query-api\s+(http:\/\/127\.0\.0\.1:\d+)\s.*pid (\d+)/.exec(banner)
       expect(sinkLine, banner).not.toBeNull()
       const [, sinkOpsUrl, sinkPid] = sinkLine!
       expect((await fetch(`${opsUrl}/readyz`)).status).toBe(200)

@@ -32,15 +32,20 @@ export type ServiceProcess = {
   waitForLog(msg: string, timeoutMs?: number): Promise<LogLine>
 }
 
-/** Starts `node <bin> [args]` from the repository root with `env` added; killed with SIGKILL if the test leaves it running. */
+/**
+ * Starts `node <bin> [args]` from the repository root with `env` added (a variable set to
+ * undefined is removed); killed with SIGKILL if the test leaves it running.
+ */
 export function startServiceProcess(
   bin: string,
-  env: Record<string, string>,
+  env: Record<string, string | undefined>,
   args: readonly string[] = [],
 ): ServiceProcess {
+  const merged = { ...process.env, ...env }
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete merged[name]
   const child = spawn(process.execPath, [join(root, bin), ...args], {
     cwd: root,
-    env: { ...process.env, ...env },
+    env: merged,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const logs: LogLine[] = []

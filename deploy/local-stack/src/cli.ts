@@ -1,20 +1,10 @@
 #!/usr/bin/env node
-import { mkdirSync } from 'node:fs'
-import { join, relative } from 'node:path'
-import { localWebhookSecretVariable, writeLocalReceiverFiles } from './localReceivers.js'
+import { checkStackClickHouse } from './clickhouseCheck.js'
 import { defaultStateDir } from './paths.js'
-import { startStack, stopStack, type StackHandle } from './stack.js'
+import { startPipeline, type RunningPipeline } from './pipeline.js'
+import { startStack, stopStack } from './stack.js'
 import { isStackRunning, readStackState } from './stackState.js'
 import { describeStack } from './statusTable.js'
-import { checkEmbeddedClickHouse } from './clickhouseCheck.js'
-import {
-  describeServices,
-  startServices,
-  stopServices,
-  type LocalSetup,
-  type RunningService,
-} from './pipelineServices.js'
-import { startWebhookInbox, type WebhookInbox } from './webhookInbox.js'
 
 const usage = `audit-stack: the audit-pipeline local stack (Kafka, schema registry, ClickHouse) on 127.0.0.1
 
@@ -36,7 +26,7 @@ async function up(): Promise<void> {
       ? `A local stack is already running (since ${stack.state.startedAt}); reusing it:`
       : `Local stack ready in ${stack.startSeconds.toFixed(1)} s:`,
   )
-  await checkClickHouse(stack)
+  await checkStackClickHouse(stack.state)
   print(describeStack(stack.state))
   print('\n  Stop it with: npm run stack:down')
 }
@@ -64,65 +54,26 @@ function status(): void {
 
 /** The main job: the stack and every pipeline service, until Ctrl-C or SIGTERM stops them all. */
 async function runAll(): Promise<void> {
-  const stack = await startStack({ env: process.env, log: print, ownerPid: process.pid })
-  let services: RunningService[] = []
-  let inbox: WebhookInbox | undefined
+  const started: { pipeline?: RunningPipeline } = {}
   let stopping = false
   const shutdown = async (signal: string) => {
     if (stopping) return
     stopping = true
     print(`\n${signal}: stopping…`)
-    // Services first: they finish their batch and commit while the broker is still up.
-    await stopServices(services)
-    await inbox?.close()
-    await stack.stop()
+    await started.pipeline?.stop()
     print(
-      stack.reused ? 'Left the shared stack running (started by `npm run stack`).' : 'Everything stopped.',
+      started.pipeline?.stack.reused
+        ? 'Left the shared stack running (started by `npm run stack`).'
+        : 'Everything stopped.',
     )
     process.exit(0)
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  try {
-    await checkClickHouse(stack)
-    const logDir = join(stack.state.stateDir, 'logs')
-    mkdirSync(logDir, { recursive: true })
-    inbox = await startWebhookInbox({ logFile: join(logDir, 'webhooks.ndjson') })
-    const local: LocalSetup = {
-      receivers: writeLocalReceiverFiles(stack.state.stateDir, inbox.url),
-      env: { [localWebhookSecretVariable]: inbox.secret },
-    }
-    services = await startServices(stack.state, {
-      ownerPid: process.pid,
-      env: process.env,
-      local,
-      log: print,
-    })
-  } catch (error) {
-    await inbox?.close()
-    await stack.stop()
-    throw error
-  }
-  print(
-    `audit-pipeline is up${stack.reused ? ' (on the already running stack)' : ` in ${stack.startSeconds.toFixed(1)} s`}:\n`,
-  )
-  print(describeStack(stack.state))
-  print('\n  Services (metrics at /metrics, health at /healthz and /readyz):')
-  print(describeServices(services))
-  print(
-    `\n  Webhook inbox:    ${inbox.url} (forwarded events at /siem, alerts at /ops; signed, each delivery in ${relative(process.cwd(), join(stack.state.stateDir, 'logs', 'webhooks.ndjson'))})`,
-  )
-  print(`  Alert rules:      deploy/alerting/rules.yaml (SIGHUP the alerting process to reload)`)
-  print('  Send events:      npx audit-pipeline produce --file schemas/examples/ticket-9548-B1.ndjson')
-  print('  Dead letters:     npx audit-pipeline dlq list')
-  print('  Press Ctrl-C to stop everything.')
+  started.pipeline = await startPipeline({ env: process.env, ownerPid: process.pid, log: print })
+  print(started.pipeline.describe())
   // Keep the process alive until a signal arrives.
   setInterval(() => undefined, 1 << 30)
-}
-
-async function checkClickHouse(stack: StackHandle): Promise<void> {
-  const { clickhouse } = stack.state
-  if (clickhouse.kind === 'embedded') await checkEmbeddedClickHouse(clickhouse.dataPath, clickhouse.database)
 }
 
 const commands: Record<string, () => Promise<void> | void> = { up, down, status, run: runAll }

@@ -1,4 +1,5 @@
 import { openStorage } from '@audit-pipeline/storage'
+import type { StackState } from './stackState.js'
 
 /**
  * Opens the embedded ClickHouse data folder once, so a stack that reports ready has a usable
@@ -12,4 +13,10 @@ export async function checkEmbeddedClickHouse(dataPath: string, database: string
   } finally {
     await storage.close()
   }
+}
+
+/** Checks the stack's ClickHouse when embedded (a server is checked by the services that use it). */
+export async function checkStackClickHouse(state: StackState): Promise<void> {
+  const { clickhouse } = state
+  if (clickhouse.kind === 'embedded') await checkEmbeddedClickHouse(clickhouse.dataPath, clickhouse.database)
 }

@@ -4,3 +4,10 @@ export { describeStack } from './statusTable.js'
 export { MissingPrerequisiteError } from './prerequisites.js'
 export { isAlive } from './processes.js'
 export { defaultStateDir, defaultCacheDir } from './paths.js'
+export {
+  startPipeline,
+  readRunningPipeline,
+  type RunningPipeline,
+  type PipelineEndpoints,
+} from './pipeline.js'
+export { type LocalQueryApi } from './localQueryApi.js'

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { pipelineTopics } from '@audit-pipeline/config'
 import { freePort } from './freePort.js'
 import type { LocalReceiverFiles } from './localReceivers.js'
@@ -12,6 +12,8 @@ import { waitUntilReady } from './waitUntilReady.js'
 /** Files and endpoints `npm start` makes for the services before starting them. */
 export type LocalSetup = {
   receivers: LocalReceiverFiles
+  /** The query API's keys file (made at start-up, see localQueryApi.ts) and its port. */
+  queryApi: { keysFile: string; port: number }
   /** Passed to every service: the local inbox's signing secret. */
   env: Record<string, string>
 }
@@ -27,7 +29,20 @@ export type ServiceSpec = {
   defaults: (local: LocalSetup) => Record<string, string>
   /** Node flags the service is meant to run with (its README says why). */
   nodeOptions?: string[]
+  /** Runs only with this kind of ClickHouse; by default with both. */
+  clickhouse?: 'embedded' | 'http'
 }
+
+const sinkTopics = () => ({
+  SINK_INPUT_TOPICS: [pipelineTopics.normalized.name, pipelineTopics.alerts.name].join(','),
+})
+const queryApiSettings = (local: LocalSetup) => ({
+  QUERY_API_KEYS_FILE: local.queryApi.keysFile,
+  QUERY_API_PORT: String(local.queryApi.port),
+})
+const sinkRole =
+  'audit.normalized, audit.alerts → ClickHouse (audit_events, audit_changes, audit_actions_hourly)'
+const queryApiRole = 'query API over ClickHouse (timeline, search, counts, alerts, export, SQL)'
 
 export const pipelineServices: readonly ServiceSpec[] = [
   {
@@ -43,15 +58,32 @@ export const pipelineServices: readonly ServiceSpec[] = [
     defaults: (local) => ({
       ALERTING_RULES_FILE: join(deployDir, 'alerting/rules.yaml'),
       ALERTING_RECEIVERS_FILE: local.receivers.alertReceivers,
+      // The stack's topics are new at each start: nothing old to skip, and with `latest` a
+      // partition first read after its first events arrived would skip them.
+      ALERTING_START_FROM: 'earliest',
     }),
+  },
+  // Embedded ClickHouse opens in one process only: the sink and the query API share it.
+  {
+    name: 'clickhouse-sink+query-api',
+    bin: 'services/query-api/bin/audit-sink-with-query-api.js',
+    role: 'audit.normalized, audit.alerts → ClickHouse; the query API (below) over the same data folder',
+    defaults: (local) => ({ ...sinkTopics(), ...queryApiSettings(local) }),
+    clickhouse: 'embedded',
   },
   {
     name: 'clickhouse-sink',
     bin: 'services/clickhouse-sink/bin/audit-clickhouse-sink.js',
-    role: 'audit.normalized, audit.alerts → ClickHouse (audit_events, audit_changes, audit_actions_hourly)',
-    defaults: () => ({
-      SINK_INPUT_TOPICS: [pipelineTopics.normalized.name, pipelineTopics.alerts.name].join(','),
-    }),
+    role: sinkRole,
+    defaults: sinkTopics,
+    clickhouse: 'http',
+  },
+  {
+    name: 'query-api',
+    bin: 'services/query-api/bin/audit-query-api.js',
+    role: queryApiRole,
+    defaults: queryApiSettings,
+    clickhouse: 'http',
   },
   {
     name: 'forwarder',
@@ -61,6 +93,14 @@ export const pipelineServices: readonly ServiceSpec[] = [
     nodeOptions: ['--max-semi-space-size=64'],
   },
 ]
+
+/**
+ * The services to run with this kind of ClickHouse: embedded, the sink and the query API share a
+ * process (one process per data folder); with a server, each runs as its own process.
+ */
+export function servicesFor(clickhouse: 'embedded' | 'http'): ServiceSpec[] {
+  return pipelineServices.filter((spec) => (spec.clickhouse ?? clickhouse) === clickhouse)
+}
 
 export type RunningService = { name: string; role: string; pid: number; logFile: string; opsUrl: string }
 
@@ -77,9 +117,9 @@ export async function startServices(
   mkdirSync(logDir, { recursive: true })
   const running: RunningService[] = []
   try {
-    for (const spec of pipelineServices) {
+    for (const spec of servicesFor(state.clickhouse.kind)) {
       const bin = join(repoRoot, spec.bin)
-      if (!existsSync(bin.replace(/bin\/[^/]+$/, 'dist/main.js'))) {
+      if (!existsSync(join(dirname(bin), '..', 'dist'))) {
         throw new Error(`${spec.name} is not built: run \`npm run build\` (npm start builds first)`)
       }
       const port = await freePort()

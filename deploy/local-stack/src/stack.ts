@@ -98,6 +98,15 @@ export async function startStack(options: StartStackOptions): Promise<StackHandl
       // Fresh broker storage each start (see startKafka).
       rmSync(kafkaDir, { recursive: true, force: true })
       mkdirSync(kafkaDir, { recursive: true })
+      // The stack's own ClickHouse folder goes with it: the sink resumes each partition after the
+      // highest offset it stored, and a fresh topic's offsets start at 0 again.
+      if (
+        needKafka &&
+        settings.clickhouse.kind === 'embedded' &&
+        settings.clickhouse.dataPath === undefined
+      ) {
+        rmSync(join(stateDir, 'clickhouse'), { recursive: true, force: true })
+      }
       const common = { cacheDir, marker: stateDir }
       const [kafkaResult, registryResult] = await Promise.allSettled([
         needKafka

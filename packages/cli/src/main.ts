@@ -18,8 +18,9 @@ import { filterQuery, outputFormat, positiveInteger, type QueryFilterFlags } fro
 import { sqlCommand } from './commands/sql.js'
 import { tailCommand } from './commands/tail.js'
 import { schemasCheckCommand, schemasRegisterCommand } from './commands/schemas.js'
+import { demoCommand } from './demo/runDemo.js'
 import { resolveEndpoints } from './endpoints.js'
-import { defaultStateDir } from '@audit-pipeline/local-stack'
+import { defaultStateDir, readRunningPipeline } from '@audit-pipeline/local-stack'
 
 const out = (line: string) => void process.stdout.write(`${line}\n`)
 const err = (line: string) => void process.stderr.write(`${line}\n`)
@@ -149,7 +150,10 @@ const withFilters = (command: Command) =>
     .option('--severity <severity>', 'only this severity')
     .option('--since <time>', 'occurred at or after this ISO-8601 date or time (with its zone)')
     .option('--until <time>', 'occurred before this ISO-8601 date or time (with its zone)')
-const apiClient = (flags: ApiFlags) => createQueryApiClient(resolveQueryApiEndpoint(flags, process.env))
+const apiClient = (flags: ApiFlags) =>
+  createQueryApiClient(
+    resolveQueryApiEndpoint(flags, process.env, readRunningPipeline(defaultStateDir(process.env))?.queryApi),
+  )
 const queryIo = () => ({
   out,
   err,
@@ -276,5 +280,12 @@ withFilters(withApi(program.command('tail')))
       )
     }),
   )
+
+program
+  .command('demo')
+  .description(
+    "run the scripted scenario (a ticket's life, a deleted assignment, a delete burst, malformed events) on the running `npm start`, or on a pipeline of its own; prints the timeline, alerts and dead letters and checks each",
+  )
+  .action(run(async () => demoCommand(process.env, queryIo())))
 
 await program.parseAsync()

@@ -3,6 +3,7 @@
 export { loadSinkConfig, sinkOpsPort, type SinkConfig } from './config.js'
 export { createSink, type Sink, type SinkOptions } from './sink.js'
 export { createSinkMetrics, type SinkMetrics } from './metrics.js'
+export { openSinkStorage } from './openSinkStorage.js'
 export { auditTables } from './schema/auditTables.js'
 export { eventRow, type AuditEventRow } from './schema/eventRow.js'
 export { runMigrations } from './schema/runMigrations.js'

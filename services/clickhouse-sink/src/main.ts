@@ -9,9 +9,9 @@ import {
   createMetricsRegistry,
   serveService,
 } from '@audit-pipeline/service-runtime'
-import { batchWriterAllocatorConf, openStorage } from '@audit-pipeline/storage'
 import { loadSinkConfig } from './config.js'
 import { createSinkMetrics } from './metrics.js'
+import { openSinkStorage } from './openSinkStorage.js'
 import { createSink } from './sink.js'
 
 const config = configOrExit('audit-clickhouse-sink', () => loadSinkConfig(process.env))
@@ -22,11 +22,7 @@ const metrics = createSinkMetrics(registry)
 const kafka = createKafka(config.kafka, { logCreator: kafkaLogsTo(log.child({ component: 'kafkajs' })) })
 
 try {
-  const { clickhouse } = config
-  // Embedded: hand freed memory back between batches (about 250 MB less RSS for about 15% more CPU).
-  if (clickhouse.kind === 'embedded') process.env['JE_MALLOC_CONF'] ??= batchWriterAllocatorConf
-  const storage = await openStorage(clickhouse)
-  await storage.ensureDatabase(clickhouse.database)
+  const storage = await openSinkStorage(config.clickhouse)
   const codec = await createAuditEventCodec({
     registry: schemaRegistryClient(config.schemaRegistry),
     autoRegister: false,

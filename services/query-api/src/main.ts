@@ -1,9 +1,7 @@
 #!/usr/bin/env node
-// The query API process: configuration, storage, access auditing, the API, ops server, signals.
-// Everything it wires is a module a test can build without a process (app.ts, server.ts).
-import { schemaRegistryClient } from '@audit-pipeline/codec'
+// The query API process: configuration, storage, the API with its access auditing, ops server,
+// signals. Everything it wires is a module a test can build without a process (app.ts, server.ts).
 import { createKafka, kafkaLogsTo } from '@audit-pipeline/kafka'
-import { createAuditProducer } from '@audit-pipeline/producer'
 import {
   configOrExit,
   createLogger,
@@ -12,10 +10,9 @@ import {
   startOpsServer,
 } from '@audit-pipeline/service-runtime'
 import { openStorage } from '@audit-pipeline/storage'
-import { createAccessAudit } from './accessAudit.js'
 import { loadQueryApiConfig } from './config.js'
 import { createQueryApiMetrics } from './metrics.js'
-import { serveQueryApi } from './server.js'
+import { startQueryApi } from './startQueryApi.js'
 
 const config = configOrExit('audit-query-api', () => loadQueryApiConfig(process.env))
 
@@ -29,23 +26,8 @@ try {
   const { clickhouse } = config
   const storage = await openStorage(clickhouse)
   await storage.ensureDatabase(clickhouse.database)
-  const producer = await createAuditProducer({
-    kafka,
-    registry: schemaRegistryClient(config.schemaRegistry),
-    endpoints: { brokers: config.kafka.brokers, registryUrl: config.schemaRegistry.url },
-    topic: config.accessAuditTopic,
-    defaults: { source: { service: 'audit-query-api' }, category: 'security' },
-  })
-  const api = await serveQueryApi({
-    host: config.host,
-    port: config.port,
-    storage,
-    keys: config.keys,
-    audit: createAccessAudit({ producer, platformTenant: config.accessAuditTenant }),
-    log,
-    metrics,
-    limits: config.limits,
-  })
+  const queryApi = await startQueryApi({ config, storage, kafka, log, metrics })
+  const { api } = queryApi
   serving = true
   const ops = await startOpsServer({
     host: config.ops.host,
@@ -61,8 +43,7 @@ try {
     log,
     stop: async () => {
       serving = false
-      await api.close()
-      await producer.close()
+      await queryApi.close()
       await ops.close()
       await storage.close()
     },

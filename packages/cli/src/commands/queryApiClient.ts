@@ -1,4 +1,7 @@
-/** Where the query API is and which key to use: `--api-url`/AUDIT_API_URL, `--api-key`/AUDIT_API_KEY. */
+/**
+ * Where the query API is and which key to use: `--api-url`/AUDIT_API_URL, `--api-key`/AUDIT_API_KEY,
+ * or else the running `npm start`'s (its state folder's pipeline.json).
+ */
 export type QueryApiEndpoint = { url: string; key: string }
 
 /** The query API's default address (services/query-api: QUERY_API_PORT). */
@@ -20,17 +23,28 @@ export class QueryApiError extends Error {
   }
 }
 
-/** Resolves the endpoint from flags, then the environment; throws saying what is missing. */
+/**
+ * Resolves the endpoint from flags, then the environment, then the local `npm start` when one
+ * runs; throws saying what is missing.
+ */
 export function resolveQueryApiEndpoint(
   flags: { apiUrl?: string; apiKey?: string },
   env: NodeJS.ProcessEnv,
+  local?: QueryApiEndpoint,
 ): QueryApiEndpoint {
-  const url = flags.apiUrl ?? env['AUDIT_API_URL'] ?? defaultQueryApiUrl
+  const explicitUrl = flags.apiUrl ?? env['AUDIT_API_URL']
+  // The local key belongs to the local API only.
+  const fallback = explicitUrl === undefined || explicitUrl === local?.url ? local : undefined
+  const url = explicitUrl ?? fallback?.url ?? defaultQueryApiUrl
   if (!/^https?:\/\/[^/\s]+/.test(url)) {
     throw new Error(`--api-url (or AUDIT_API_URL) must be an http:// or https:// URL; got '${url}'`)
   }
-  const key = flags.apiKey ?? env['AUDIT_API_KEY']
-  if (!key) throw new Error('no API key: pass --api-key <key id>.<secret> or set AUDIT_API_KEY')
+  const key = flags.apiKey ?? env['AUDIT_API_KEY'] ?? fallback?.key
+  if (!key) {
+    throw new Error(
+      'no API key: pass --api-key <key id>.<secret> or set AUDIT_API_KEY (with `npm start` running, its own key is used)',
+    )
+  }
   if (!/^[^.\s]+\.\S+$/.test(key)) throw new Error('the API key must read <key id>.<secret>')
   return { url: url.replace(/\/+$/, ''), key }
 }

@@ -42,6 +42,14 @@ describe('query options', () => {
     expect(() => resolveQueryApiEndpoint({ apiKey: 'nodot' }, {})).toThrow('<key id>.<secret>')
     expect(() => resolveQueryApiEndpoint({ apiKey: 'a.b', apiUrl: 'ftp://x' }, {})).toThrow('--api-url')
   })
+
+  it("falls back to the running npm start's API and key, but never sends that key elsewhere", () => {
+    const local = { url: 'http://127.0.0.1:41000', key: 'local-auditor.s3cret' }
+    expect(resolveQueryApiEndpoint({}, {}, local)).toEqual(local)
+    expect(resolveQueryApiEndpoint({ apiKey: 'ops.s' }, {}, local)).toEqual({ url: local.url, key: 'ops.s' })
+    expect(() => resolveQueryApiEndpoint({ apiUrl: 'https://api.example' }, {}, local)).toThrow('no API key')
+    expect(resolveQueryApiEndpoint({}, { AUDIT_API_URL: local.url }, local)).toEqual(local)
+  })
 })
 
 describe('query output', () => {

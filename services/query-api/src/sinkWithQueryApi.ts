@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// The ClickHouse sink and the query API in one process, for embedded ClickHouse: its data folder
+// can be opened by one process only, so the two share one storage. With a ClickHouse server
+// (CLICKHOUSE_URL) run them as their own processes instead (audit-clickhouse-sink, audit-query-api).
+// Both read their own settings (SINK_*, QUERY_API_*) and share the connections and the ops server.
+import {
+  createSink,
+  createSinkMetrics,
+  loadSinkConfig,
+  openSinkStorage,
+} from '@audit-pipeline/clickhouse-sink'
+import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
+import { createKafka, kafkaLogsTo } from '@audit-pipeline/kafka'
+import {
+  configOrExit,
+  createLogger,
+  createMetricsRegistry,
+  serveService,
+} from '@audit-pipeline/service-runtime'
+import { loadQueryApiConfig } from './config.js'
+import { createQueryApiMetrics } from './metrics.js'
+import { startQueryApi, type RunningQueryApi } from './startQueryApi.js'
+
+const program = 'audit-sink-with-query-api'
+const sinkConfig = configOrExit(program, () => loadSinkConfig(process.env))
+const apiConfig = configOrExit(program, () => loadQueryApiConfig(process.env))
+
+const log = createLogger({ service: 'clickhouse-sink', level: sinkConfig.ops.logLevel })
+const registry = createMetricsRegistry({ service: 'clickhouse-sink' })
+const kafka = createKafka(sinkConfig.kafka, {
+  logCreator: kafkaLogsTo(log.child({ component: 'kafkajs' })),
+})
+
+try {
+  const storage = await openSinkStorage(sinkConfig.clickhouse)
+  const codec = await createAuditEventCodec({
+    registry: schemaRegistryClient(sinkConfig.schemaRegistry),
+    autoRegister: false,
+  })
+  const sink = createSink({
+    config: sinkConfig,
+    kafka,
+    codec,
+    storage,
+    metrics: createSinkMetrics(registry),
+    log,
+    // The batch is read again after the restart; exiting is safer than running on without commits.
+    onFatal: () => setImmediate(() => process.exit(1)),
+  })
+  let queryApi: RunningQueryApi | undefined
+  await serveService({
+    service: {
+      // The sink migrates the schema first, so the API's first query finds its tables.
+      start: async () => {
+        await sink.start()
+        queryApi = await startQueryApi({
+          config: apiConfig,
+          storage,
+          kafka,
+          log: log.child({ component: 'query-api' }),
+          metrics: createQueryApiMetrics(registry),
+        })
+        log.info(
+          { api: queryApi.api.url, openapi: `${queryApi.api.url}/openapi.json` },
+          'query API listening',
+        )
+      },
+      // No new queries, then the sink's last batch, then the shared storage (`close`).
+      stop: async () => {
+        await queryApi?.close()
+        await sink.stop()
+      },
+      live: () => sink.live(),
+      ready: () => {
+        const sinkReady = sink.ready()
+        return queryApi === undefined
+          ? { ok: false, details: { ...sinkReady.details, queryApi: 'starting' } }
+          : { ...sinkReady, details: { ...sinkReady.details, queryApi: queryApi.api.url } }
+      },
+    },
+    ops: sinkConfig.ops,
+    registry,
+    log,
+    close: () => storage.close(),
+    readyDetails: { storage: storage.describe() },
+  })
+} catch (error) {
+  log.fatal({ err: error }, 'could not start')
+  process.exit(1)
+}
