@@ -7,20 +7,15 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import { Kafka, logLevel } from 'kafkajs'
-import { Registry } from 'prom-client'
 import { Webhook } from 'standardwebhooks'
-import {
-  createAlertingMetrics,
-  createAlertingService,
-  loadAlertingConfig,
-  type AlertPayload,
-} from '@audit-pipeline/alerting'
+import type { AlertPayload } from '@audit-pipeline/alerting'
 import type { AuditEventCodec } from '@audit-pipeline/codec'
-import { createLogger } from '@audit-pipeline/service-runtime'
 import { alertingBenchEvent, alertingBenchRules } from './alertingEvents.js'
 import { createBenchTopics } from './benchTopics.js'
 import type { PacedProduceReport, PacedProduceRequest } from './pacedProduceWorker.js'
 import { percentile } from './sinkLatency.js'
+import { metricTotal } from './sinkProcess.js'
+import { startAlertingProcess } from './alertingProcess.js'
 
 export type LatencyFigures = {
   /** The evaluator's transactions during the run: how many, how long each, what share of the run. */
@@ -39,8 +34,8 @@ export type LatencyFigures = {
 export { percentile }
 
 /**
- * The alerting service in process (100 rules and a probe rule, one signed webhook receiver on
- * 127.0.0.1) while a worker thread produces background traffic at `eventsPerSecond`: every
+ * The alerting service as its own process (100 rules and a probe rule, one signed webhook
+ * receiver on 127.0.0.1) while a worker thread produces background traffic at `eventsPerSecond`: every
  * 100 ms a probe event is produced and timed until its alert's webhook arrives. The baseline is
  * the same probe's trip through Kafka alone, to a plain consumer in this process.
  */
@@ -101,23 +96,11 @@ export async function alertingLatency(options: {
     ALERTING_GROUP_ID: `bench-alerting-${stamp}`,
     ALERTING_RULES_FILE: join(dir, 'rules.yaml'),
     ALERTING_RECEIVERS_FILE: join(dir, 'receivers.yaml'),
+    // The input topic is the bench's own and new: nothing to skip.
+    ALERTING_START_FROM: 'earliest',
     BENCH_SECRET: secret,
   }
-  const metrics = createAlertingMetrics(new Registry())
-  const service = createAlertingService({
-    config: loadAlertingConfig(env),
-    kafka,
-    codec,
-    metrics,
-    log: createLogger({ service: 'alerting', level: 'warn' }),
-    env,
-    source: { instance: 'bench', version: null },
-  })
-  await service.start()
-  for (let i = 0; !service.ready().ok; i++) {
-    if (i > 600) throw new Error('the alerting service did not get ready in 60 s')
-    await sleep(100)
-  }
+  const service = await startAlertingProcess(env)
 
   // The baseline: the probes' trip through Kafka to a plain consumer.
   const kafkaMs: number[] = []
@@ -175,6 +158,7 @@ export async function alertingLatency(options: {
   worker.on('message', (report: PacedProduceReport) => (background = report))
   const workerDone = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
 
+  let metricsText = ''
   const producer = kafka.producer()
   await producer.connect()
   const probes = Math.floor((options.seconds * 1000) / 100) - 10
@@ -198,13 +182,13 @@ export async function alertingLatency(options: {
     await producer.disconnect()
     await baseline.disconnect()
     await alertsReader.disconnect()
+    metricsText = await fetch(service.metricsUrl).then((response) => response.text())
     await service.stop()
     server.close()
   }
   // Where the evaluator's time goes: its transactions (alerts, state changes, offsets in one).
-  const histogram = (await metrics.transactionSeconds.get()).values
-  const transactionCount = histogram.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0
-  const transactionSum = histogram.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0
+  const transactionCount = metricTotal(metricsText, 'audit_alerting_transaction_duration_seconds_count')
+  const transactionSum = metricTotal(metricsText, 'audit_alerting_transaction_duration_seconds_sum')
   return {
     transactions: {
       count: transactionCount,

@@ -84,7 +84,7 @@ export async function alertingSection(options: AlertingSectionOptions): Promise<
     ms(values.at(-1) ?? Number.NaN),
   ]
   console.log(
-    `\n## Alerting: event produced → webhook received, ${perSecond(background)} events/s background, ${seconds} s\n`,
+    `\n## Alerting (its own process): event produced → webhook received, ${perSecond(background)} events/s background, ${seconds} s\n`,
   )
   console.log(
     formatTable(
