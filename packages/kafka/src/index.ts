@@ -5,3 +5,4 @@ export {
   type CreateKafkaOptions,
   type StructuredLogger,
 } from './createKafka.js'
+export { chunksOfBytes, recordBytes } from './chunksOfBytes.js'

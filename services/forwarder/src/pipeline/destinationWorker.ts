@@ -8,7 +8,7 @@ import type { Destination } from '../destinations/destination.js'
 import { batchIdFor } from '../format/batchId.js'
 import type { ForwarderMetrics } from '../metrics.js'
 import type { Transport } from '../senders/transport.js'
-import { chunksOfBytes } from './chunksOfBytes.js'
+import { chunksOfBytes } from '@audit-pipeline/kafka'
 import { cutBatches, type Batch } from './cutBatches.js'
 import { prepareEvent } from './prepareEvent.js'
 
