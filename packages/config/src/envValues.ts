@@ -56,3 +56,20 @@ export function collectProblems<T>(parse: () => T, problems: ConfigProblem[]): T
     return undefined
   }
 }
+
+/**
+ * `<prefix>SHUTDOWN_DEADLINE_MS` must stay below `<prefix>SESSION_TIMEOUT_MS`: a consumer still
+ * finishing its batch past the session timeout is evicted from its group, and its partitions are
+ * read again by another instance. Adds the problem to `problems`.
+ */
+export function checkShutdownDeadline(
+  prefix: string,
+  settings: { deadlineMs: number; sessionTimeoutMs: number },
+  problems: ConfigProblem[],
+): void {
+  if (settings.deadlineMs < settings.sessionTimeoutMs) return
+  problems.push({
+    setting: `${prefix}SHUTDOWN_DEADLINE_MS`,
+    message: `must be below ${prefix}SESSION_TIMEOUT_MS (${settings.sessionTimeoutMs} ms), or the group evicts the instance mid-shutdown`,
+  })
+}

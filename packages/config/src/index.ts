@@ -8,7 +8,7 @@ export {
   type ClickHouseSettings,
 } from './connectionSettings.js'
 export { pipelineTopics, type PipelineTopic } from './topics.js'
-export { collectProblems, envValues } from './envValues.js'
+export { checkShutdownDeadline, collectProblems, envValues } from './envValues.js'
 export {
   formatDocumentPath,
   positionAtOffset,

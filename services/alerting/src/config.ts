@@ -1,4 +1,5 @@
 import {
+  checkShutdownDeadline,
   collectProblems,
   ConfigError,
   envValues,
@@ -101,11 +102,12 @@ export function loadAlertingConfig(env: Record<string, string | undefined>): Ale
   const problems = unknownSettings(env, 'ALERTING_', knownVariables, 'alerting service')
   const connections = serviceConnections(env, { clickhouse: false }, problems)
   const s = collectProblems(() => parseSettings(z.object(shape), env), problems)
-  if (s && s.ALERTING_SHUTDOWN_DEADLINE_MS >= s.ALERTING_SESSION_TIMEOUT_MS) {
-    problems.push({
-      setting: 'ALERTING_SHUTDOWN_DEADLINE_MS',
-      message: `must be below ALERTING_SESSION_TIMEOUT_MS (${s.ALERTING_SESSION_TIMEOUT_MS} ms)`,
-    })
+  if (s) {
+    checkShutdownDeadline(
+      'ALERTING_',
+      { deadlineMs: s.ALERTING_SHUTDOWN_DEADLINE_MS, sessionTimeoutMs: s.ALERTING_SESSION_TIMEOUT_MS },
+      problems,
+    )
   }
   if (
     s &&

@@ -69,6 +69,8 @@ describe('loadSinkConfig', () => {
   it('keeps the shutdown deadline below the session timeout', () => {
     expect(
       problemsOf({ ...minimalEnv, SINK_SESSION_TIMEOUT_MS: '10000', SINK_SHUTDOWN_DEADLINE_MS: '10000' }),
-    ).toEqual(['SINK_SHUTDOWN_DEADLINE_MS: must be below SINK_SESSION_TIMEOUT_MS (10000 ms)'])
+    ).toEqual([
+      'SINK_SHUTDOWN_DEADLINE_MS: must be below SINK_SESSION_TIMEOUT_MS (10000 ms), or the group evicts the instance mid-shutdown',
+    ])
   })
 })

@@ -1,4 +1,5 @@
 import {
+  checkShutdownDeadline,
   collectProblems,
   ConfigError,
   envValues,
@@ -88,11 +89,12 @@ export function loadSinkConfig(env: Record<string, string | undefined>): SinkCon
   const connections = serviceConnections(env, { clickhouse: true }, problems)
   const s = collectProblems(() => parseSettings(z.object(shape), env), problems)
   const retention = collectProblems(() => parseRetentionPolicy(env), problems)
-  if (s && s.SINK_SHUTDOWN_DEADLINE_MS >= s.SINK_SESSION_TIMEOUT_MS) {
-    problems.push({
-      setting: 'SINK_SHUTDOWN_DEADLINE_MS',
-      message: `must be below SINK_SESSION_TIMEOUT_MS (${s.SINK_SESSION_TIMEOUT_MS} ms)`,
-    })
+  if (s) {
+    checkShutdownDeadline(
+      'SINK_',
+      { deadlineMs: s.SINK_SHUTDOWN_DEADLINE_MS, sessionTimeoutMs: s.SINK_SESSION_TIMEOUT_MS },
+      problems,
+    )
   }
   if (problems.length > 0 || !connections || !s || !retention) throw new ConfigError(problems)
   return {

@@ -55,6 +55,8 @@ describe('loadForwarderConfig', () => {
     ])
     expect(
       problems({ ...required, FORWARDER_SESSION_TIMEOUT_MS: '7000', FORWARDER_SHUTDOWN_DEADLINE_MS: '9000' }),
-    ).toEqual(['FORWARDER_SHUTDOWN_DEADLINE_MS: must be below FORWARDER_SESSION_TIMEOUT_MS (7000 ms)'])
+    ).toEqual([
+      'FORWARDER_SHUTDOWN_DEADLINE_MS: must be below FORWARDER_SESSION_TIMEOUT_MS (7000 ms), or the group evicts the instance mid-shutdown',
+    ])
   })
 })

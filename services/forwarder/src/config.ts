@@ -1,4 +1,5 @@
 import {
+  checkShutdownDeadline,
   collectProblems,
   ConfigError,
   envValues,
@@ -83,11 +84,12 @@ export function loadForwarderConfig(env: Record<string, string | undefined>): Fo
   const problems = unknownSettings(env, 'FORWARDER_', knownVariables, 'forwarder')
   const connections = serviceConnections(env, { clickhouse: false }, problems)
   const s = collectProblems(() => parseSettings(z.object(shape), env), problems)
-  if (s && s.FORWARDER_SHUTDOWN_DEADLINE_MS >= s.FORWARDER_SESSION_TIMEOUT_MS) {
-    problems.push({
-      setting: 'FORWARDER_SHUTDOWN_DEADLINE_MS',
-      message: `must be below FORWARDER_SESSION_TIMEOUT_MS (${s.FORWARDER_SESSION_TIMEOUT_MS} ms)`,
-    })
+  if (s) {
+    checkShutdownDeadline(
+      'FORWARDER_',
+      { deadlineMs: s.FORWARDER_SHUTDOWN_DEADLINE_MS, sessionTimeoutMs: s.FORWARDER_SESSION_TIMEOUT_MS },
+      problems,
+    )
   }
   if (problems.length > 0 || !connections || !s) throw new ConfigError(problems)
   return {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import {
+  checkShutdownDeadline,
   collectProblems,
   ConfigError,
   envValues,
@@ -143,11 +144,12 @@ export function loadNormalizerConfig(
   // All parsed before throwing, so one error lists every bad setting.
   const connections = serviceConnections(env, { clickhouse: false }, problems)
   const s = collectProblems(() => parseSettings(schema, env), problems)
-  if (s && s.NORMALIZER_SHUTDOWN_DEADLINE_MS >= s.NORMALIZER_SESSION_TIMEOUT_MS) {
-    problems.push({
-      setting: 'NORMALIZER_SHUTDOWN_DEADLINE_MS',
-      message: `must be below NORMALIZER_SESSION_TIMEOUT_MS (${s.NORMALIZER_SESSION_TIMEOUT_MS} ms), or the group evicts the instance mid-shutdown`,
-    })
+  if (s) {
+    checkShutdownDeadline(
+      'NORMALIZER_',
+      { deadlineMs: s.NORMALIZER_SHUTDOWN_DEADLINE_MS, sessionTimeoutMs: s.NORMALIZER_SESSION_TIMEOUT_MS },
+      problems,
+    )
   }
   if (problems.length > 0 || !connections || !s) throw new ConfigError(problems)
 
