@@ -84,7 +84,7 @@ export async function alertingLatency(options: {
   writeFileSync(join(dir, 'rules.yaml'), `${alertingBenchRules(100)}${probeRule}`)
   writeFileSync(
     join(dir, 'receivers.yaml'),
-    `receivers:\n  - name: bench\n    url: ${url}\n    secretEnv: BENCH_SECRET\n    rules: [bench-probe]\n`,
+    `receivers:\n  - name: bench\n    url: ${url}\n    secretEnv: BENCH_SECRET\n    rules: [bench-probe]\n    allowedPrivateAddresses: [127.0.0.1]\n`,
   )
   const env = {
     KAFKA_BROKERS: brokers.join(','),

@@ -70,7 +70,7 @@ describe('alerting under SIGKILL', () => {
     writeFileSync(join(dir, 'rules.yaml'), rules)
     writeFileSync(
       join(dir, 'receivers.yaml'),
-      `receivers:\n  - name: ops\n    url: ${receiver.url}\n    secretEnv: OPS_SECRET\n`,
+      `receivers:\n  - name: ops\n    url: ${receiver.url}\n    secretEnv: OPS_SECRET\n    allowedPrivateAddresses: [127.0.0.1]\n`,
     )
     const env = {
       KAFKA_BROKERS: stack.kafkaBrokers.join(','),

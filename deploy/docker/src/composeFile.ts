@@ -20,8 +20,33 @@ export type ComposeFile = { services: Record<string, ComposeService> }
  * is an error here, where compose would quietly use an empty string.
  */
 export function readComposeFile(text: string, env: Record<string, string | undefined>): ComposeFile {
-  const raw: unknown = parse(text, { merge: true })
-  return interpolateAll(raw, env) as ComposeFile
+  return interpolateAll(parseComposeFile(text), env) as ComposeFile
+}
+
+/** The compose file as written: merge keys applied, `${…}` left as they are (comments dropped). */
+export function parseComposeFile(text: string): ComposeFile {
+  return parse(text, { merge: true }) as ComposeFile
+}
+
+/** One `${…}` of a compose value: its variable, and what an unset one gives (`:-` default, `:?` error). */
+export type Interpolation = {
+  variable: string
+  /** `:-`, `-`, `:?`, `?`; undefined for a bare `${VAR}` or `$VAR`. */
+  operator: string | undefined
+  /** The default or the error message. */
+  word: string | undefined
+}
+
+/** Every interpolation in the values of `value` (a parsed compose file, or part of one). */
+export function interpolationsIn(value: unknown): Interpolation[] {
+  if (typeof value === 'string') {
+    return [...value.matchAll(interpolation)].flatMap(([, dollar, name, colon, op, word, bare]) =>
+      dollar ? [] : [{ variable: (name ?? bare)!, operator: op ? `${colon ?? ''}${op}` : undefined, word }],
+    )
+  }
+  if (Array.isArray(value)) return value.flatMap(interpolationsIn)
+  if (value && typeof value === 'object') return Object.values(value).flatMap(interpolationsIn)
+  return []
 }
 
 function interpolateAll(value: unknown, env: Record<string, string | undefined>): unknown {
@@ -33,10 +58,14 @@ function interpolateAll(value: unknown, env: Record<string, string | undefined>)
   return value
 }
 
+/** `$$`, `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`, `${VAR?error}`. */
+const interpolation =
+  /\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g
+
 /** Compose's interpolation: `$$`, `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`. */
 export function interpolate(text: string, env: Record<string, string | undefined>): string {
   return text.replace(
-    /\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    interpolation,
     (whole, dollar?: string, name?: string, colon?: string, op?: string, word?: string, bare?: string) => {
       if (dollar) return '$'
       const variable = (name ?? bare)!

@@ -1,7 +1,7 @@
 // docker-compose.yml and deploy/docker/Dockerfile against the services they run: a renamed
 // setting, bin or config file fails here rather than in a container that never starts. Reads
 // repository files only (no Docker engine needed).
-import { createHash } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describe, expect, test } from 'vitest'
@@ -13,8 +13,10 @@ import { loadForwarderConfig, parseDestinations } from '@audit-pipeline/forwarde
 import { loadNormalizerConfig, parseRoutes } from '@audit-pipeline/normalizer'
 import { loadQueryApiConfig } from '@audit-pipeline/query-api'
 import {
+  interpolationsIn,
   isReadOnly,
   mountedFiles,
+  parseComposeFile,
   readComposeFile,
   serviceEnvironment,
   type ComposeService,
@@ -83,7 +85,40 @@ const pipelineServices: PipelineService[] = [
   },
 ]
 
-const compose = readComposeFile(read('docker-compose.yml'), {})
+const composeText = read('docker-compose.yml')
+/** The compose file as written, `${…}` uninterpolated: where a default would show. */
+const composeAsWritten = parseComposeFile(composeText)
+/** The variables compose requires (`${X:?…}`): the secrets, and the API keys file. */
+const requiredVariables = [
+  ...new Set(
+    interpolationsIn(composeAsWritten)
+      .filter((i) => i.operator === ':?')
+      .map((i) => i.variable),
+  ),
+].sort()
+
+/**
+ * What an operator sets before `docker compose up` (deploy/docker/README.md, "Secrets"), made up
+ * here: fresh random secrets, and the example keys file for the API keys (the tests only load it).
+ */
+const operatorEnv: Record<string, string> = Object.fromEntries(
+  requiredVariables.map((variable) => [
+    variable,
+    variable.endsWith('_WEBHOOK_SECRET')
+      ? `whsec_${randomBytes(32).toString('base64')}`
+      : variable === 'AUDIT_QUERY_API_KEYS_FILE'
+        ? './deploy/query-api/keys.example.json'
+        : randomBytes(24).toString('hex'),
+  ]),
+)
+
+const compose = readComposeFile(composeText, operatorEnv)
+
+/**
+ * Names that hold a secret, or a file of them (the API keys): none may have a default. A `*_FILE`
+ * setting itself holds a path in the container; what it names is checked by its mount.
+ */
+const secretLike = /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|(^|_)API_KEY|KEYS_FILE/
 
 function composeService(name: string): ComposeService {
   const service = compose.services[name]
@@ -249,28 +284,91 @@ describe('docker-compose.yml', () => {
     )
   })
 
-  test('uses the credentials the ClickHouse server is given', () => {
-    const server = serviceEnvironment(composeService('clickhouse'))
+  test('gives the sink and the query API ClickHouse users of their own, each with its own password', () => {
+    const asWritten = (name: string) => composeAsWritten.services[name]?.environment ?? {}
+    const server = asWritten('clickhouse')
+    expect(server['CLICKHOUSE_USER']).toBe('audit_admin')
+    const users = [
+      ['clickhouse', server['CLICKHOUSE_USER'], server['CLICKHOUSE_PASSWORD'], 'CLICKHOUSE_ADMIN_PASSWORD'],
+      ...(
+        [
+          ['clickhouse-sink', 'audit_sink', 'CLICKHOUSE_SINK_PASSWORD'],
+          ['query-api', 'audit_query_api', 'CLICKHOUSE_QUERY_API_PASSWORD'],
+        ] as const
+      ).map(([name, user, variable]) => {
+        const env = asWritten(name)
+        expect(env['CLICKHOUSE_USERNAME'], name).toBe(user)
+        return [name, env['CLICKHOUSE_USERNAME'], env['CLICKHOUSE_PASSWORD'], variable]
+      }),
+    ]
+    for (const [name, , password, variable] of users) {
+      expect(interpolationsIn(password), `${name}'s ClickHouse password`).toEqual([
+        { variable, operator: ':?', word: expect.stringContaining('deploy/docker/README.md') as unknown },
+      ])
+    }
+    expect(new Set(users.map(([, user]) => user)).size).toBe(users.length)
+    // What the services log in with, once interpolated: never the admin's.
+    const admin = serviceEnvironment(composeService('clickhouse'))['CLICKHOUSE_PASSWORD']
     for (const name of ['clickhouse-sink', 'query-api']) {
-      const env = serviceEnvironment(composeService(name))
-      expect(env['CLICKHOUSE_USERNAME'], name).toBe(server['CLICKHOUSE_USER'])
-      expect(env['CLICKHOUSE_PASSWORD'], name).toBe(server['CLICKHOUSE_PASSWORD'])
+      expect(serviceEnvironment(composeService(name))['CLICKHOUSE_PASSWORD'], name).not.toBe(admin)
+    }
+  })
+
+  test('gives no secret a default: each one is required, with a message pointing to the README', () => {
+    const secrets = interpolationsIn(composeAsWritten).filter((i) => secretLike.test(i.variable))
+    expect(secrets.map((i) => i.variable)).toEqual(
+      expect.arrayContaining([
+        'CLICKHOUSE_ADMIN_PASSWORD',
+        'CLICKHOUSE_SINK_PASSWORD',
+        'CLICKHOUSE_QUERY_API_PASSWORD',
+        'AUDIT_FORWARD_WEBHOOK_SECRET',
+        'AUDIT_ALERT_WEBHOOK_SECRET',
+        'AUDIT_QUERY_API_KEYS_FILE',
+      ]),
+    )
+    for (const { variable, operator, word } of secrets) {
+      expect(operator, `${variable} must be written \${${variable}:?…}`).toBe(':?')
+      expect(word, variable).toMatch(/deploy\/docker\/README\.md/)
+    }
+  })
+
+  test('writes no secret into the file: a secret setting is only ever a required variable', () => {
+    for (const [name, service] of Object.entries(composeAsWritten.services)) {
+      const mounted = [...mountedFiles(service, repoRoot).values()].filter((path) => /\.ya?ml$/.test(path))
+      const namedInFiles = new Set(
+        mounted.flatMap((path) => secretVariables(parseYaml(readFileSync(path, 'utf8')))),
+      )
+      for (const [setting, value] of Object.entries(service.environment ?? {})) {
+        if (setting.endsWith('_FILE') || !(secretLike.test(setting) || namedInFiles.has(setting))) continue
+        expect(String(value), `${name}: ${setting}`).toMatch(/^\$\{[A-Z0-9_]+:\?[^}]*\}$/)
+      }
+      // A file of credentials (the API keys) comes from the operator, not from this repository.
+      for (const [setting, path] of Object.entries(service.environment ?? {})) {
+        if (!setting.endsWith('_FILE') || !secretLike.test(setting)) continue
+        const mount = (service.volumes ?? []).find((volume) => volume.endsWith(`:${String(path)}:ro`))
+        expect(mount, `${name}: ${setting} is mounted`).toBeDefined()
+        expect(
+          interpolationsIn(mount!.split(`:${String(path)}`)[0])[0]?.operator,
+          `${name}: ${setting}`,
+        ).toBe(':?')
+      }
     }
   })
 })
 
 describe('deploy/docker/README.md', () => {
-  test("gives tokens for the example keys file's keys", () => {
-    const keys = (
-      JSON.parse(read('deploy/query-api/keys.example.json')) as {
-        keys: { id: string; secret_sha256: string }[]
-      }
-    ).keys
-    const tokens = [...read('deploy/docker/README.md').matchAll(/Bearer ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)/g)]
-    expect(tokens.map(([, id]) => id).sort()).toEqual(keys.map((key) => key.id).sort())
-    for (const [, id, secret] of tokens) {
-      const hash = createHash('sha256').update(secret!).digest('hex')
-      expect(keys.find((key) => key.id === id)?.secret_sha256, id).toBe(hash)
+  const readme = read('deploy/docker/README.md')
+
+  test('describes every variable compose requires, and its .env recipe sets each one', () => {
+    expect(requiredVariables.length).toBeGreaterThan(0)
+    const recipe = /```sh\n(umask 077[\s\S]*?)```/.exec(readme)?.[1] ?? ''
+    for (const variable of requiredVariables) {
+      expect(readme, variable).toContain(`| \`${variable}\` |`)
+      expect(recipe, variable).toMatch(new RegExp(`^${variable}=`, 'm'))
     }
+  })
+
+  test('hands out no token for the example keys', () => {
+    expect(readme).not.toMatch(/Bearer [A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/)
   })
 })

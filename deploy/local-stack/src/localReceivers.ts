@@ -35,6 +35,7 @@ receivers:
   - name: local-ops
     url: ${inboxUrl}/ops
     secretEnv: ${localWebhookSecretVariable}
+    allowedPrivateAddresses: [127.0.0.1]
 `,
   )
   return { forwarderDestinations, alertReceivers }

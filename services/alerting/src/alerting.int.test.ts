@@ -113,14 +113,17 @@ receivers:
   - name: everything
     url: ${everything.url}
     secretEnv: SECRET_ALL
+    allowedPrivateAddresses: [127.0.0.1]
   - name: pager
     url: ${critical.url}
     secretEnv: SECRET_CRITICAL
+    allowedPrivateAddresses: [127.0.0.1]
     minSeverity: critical
     statuses: [raised]
   - name: dead
     url: ${dead.url}
     secretEnv: SECRET_DEAD
+    allowedPrivateAddresses: [127.0.0.1]
 `,
       },
       { SECRET_ALL: allSecret, SECRET_CRITICAL: criticalSecret, SECRET_DEAD: deadSecret },
@@ -212,7 +215,7 @@ rules:
     severity: warning
     filter: event.action.kind == "delete"
 `,
-        receivers: `receivers:\n  - name: strict\n    url: ${receiver.url}\n    secretEnv: SECRET\n`,
+        receivers: `receivers:\n  - name: strict\n    url: ${receiver.url}\n    secretEnv: SECRET\n    allowedPrivateAddresses: [127.0.0.1]\n`,
       },
       { SECRET: secret },
     )

@@ -11,6 +11,7 @@ import {
   serveService,
 } from '@audit-pipeline/service-runtime'
 import { loadAlertingConfig } from './config.js'
+import { ReceiversRefusedError } from './delivery/receiverHosts.js'
 import { createAlertingMetrics } from './metrics.js'
 import { RulesConfigError } from './rules/rulesConfigError.js'
 import { createAlertingService } from './service/alertingService.js'
@@ -53,6 +54,11 @@ try {
     log,
   })
 } catch (error) {
-  log.fatal({ err: error }, 'could not start')
+  if (error instanceof ReceiversRefusedError) {
+    // A receiver resolves to an address it may not reach: say which, as the forwarder does.
+    log.fatal({ problem: error.message }, `could not start: ${error.message}`)
+  } else {
+    log.fatal({ err: error }, 'could not start')
+  }
   process.exit(1)
 }

@@ -74,7 +74,7 @@ export function createAlertingMetrics(registry: Registry) {
     }),
     deliveries: new Counter({
       name: 'audit_alerting_webhook_deliveries_total',
-      help: 'Webhook attempts by receiver and status (delivered, retried, rejected, failed).',
+      help: 'Webhook attempts by receiver and status (delivered, retried, rejected by the receiver, refused by the address guard before sending, failed).',
       labelNames: ['receiver', 'status'] as const,
       registers,
     }),

@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { isIP } from 'node:net'
 import type { Kafka, Producer } from 'kafkajs'
 import type { AuditEventCodec } from '@audit-pipeline/codec'
+import { checkHost, ipLiteralOf, type ResolveAll } from '@audit-pipeline/outbound'
 import type { CheckReport, Logger } from '@audit-pipeline/service-runtime'
 import { destinationTopics, type ForwarderConfig } from './config.js'
 import type { Destination } from './destinations/destination.js'
 import type { ForwarderMetrics } from './metrics.js'
-import { checkHost, type ResolveAll } from './outbound/guardedLookup.js'
 import { createDestinationWorker, type DestinationWorker } from './pipeline/destinationWorker.js'
 import { createHttpTransport } from './senders/httpTransport.js'
 import { createSyslogTransport } from './senders/syslogTransport.js'
@@ -134,7 +133,7 @@ async function refusePrivateHosts(
   await Promise.all(
     destinations.map(async (destination) => {
       const host = destination.kind === 'syslog' ? destination.host : destination.url.hostname
-      if (isIP(host.replace(/^\[|\]$/g, '')) !== 0) return // literals were checked with the file
+      if (ipLiteralOf(host) !== undefined) return // literals were checked with the file
       try {
         const refusal = await checkHost(host, destination.outbound, resolve)
         if (refusal) refusals.push(`destination ${destination.name}: ${refusal.message}`)

@@ -16,6 +16,6 @@ export { DeliveryError, deliveryErrorCodes, type DeliveryErrorCode } from './del
 export { createHttpTransport } from './senders/httpTransport.js'
 export { createSyslogTransport } from './senders/syslogTransport.js'
 export type { Transport } from './senders/transport.js'
-export type { ResolveAll } from './outbound/guardedLookup.js'
-export { webhookSignatureHeaders, signingKeyFrom } from './format/webhookSignature.js'
+export type { ResolveAll } from '@audit-pipeline/outbound'
+export { webhookSignatureHeaders } from './format/webhookSignature.js'
 export { syslogStructuredDataId } from './format/eventFormats.js'

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Webhook } from 'standardwebhooks'
 import { describe, expect, it } from 'vitest'
 import type { AlertPayload } from '../alerts/alertEvent.js'
@@ -103,5 +105,68 @@ describe('receivers', () => {
     ).toThrow(
       /receivers\.yaml:4:16: receivers\[0\]\.secretEnv \(receiver ops\): the environment variable NOPE is not set/,
     )
+  })
+
+  it('refuses a signing secret under 24 bytes once decoded, naming the receiver, the field and the minimum', () => {
+    // 24 base64 characters, but only 18 bytes: the key is what counts.
+    const short = `whsec_${Buffer.from('eighteen bytes!!!!').toString('base64')}`
+    const text = `receivers:\n  - name: pager\n    url: https://pager.example/hook\n    secretEnv: SHORT\n  - name: ops\n    url: https://ops.example\n    secretFile: /run/secrets/ops\n`
+    expect(() => parseReceivers(text, file, { env: { SHORT: short }, readFile: () => short })).toThrow(
+      [
+        'invalid webhook receivers deploy/alerting/receivers.yaml (2 problems):',
+        '  deploy/alerting/receivers.yaml:4:16: receivers[0].secretEnv (receiver pager): SHORT: a Standard Webhooks secret must hold at least 24 bytes once decoded, this one holds 18; make one with: echo "whsec_$(openssl rand -base64 32)"',
+        '  deploy/alerting/receivers.yaml:7:17: receivers[1].secretFile (receiver ops): /run/secrets/ops: a Standard Webhooks secret must hold at least 24 bytes once decoded, this one holds 18; make one with: echo "whsec_$(openssl rand -base64 32)"',
+      ].join('\n'),
+    )
+    expect(() =>
+      parseReceivers(text, file, {
+        env: { SHORT: 'hunter2-but-much-longer-than-24' },
+        readFile: () => secret,
+      }),
+    ).toThrow(
+      /receivers\[0\]\.secretEnv \(receiver pager\): SHORT: expected a secret of the form whsec_<base64>/,
+    )
+  })
+
+  it('refuses a URL written as an address the receiver may not reach, and allow-list entries that are no address', () => {
+    expect(() =>
+      parseReceivers(
+        `receivers:\n  - name: meta\n    url: http://169.254.169.254/latest\n    secretEnv: PAGER_SECRET\n    allowedPrivateAddresses: [10.0.0.0/8, localhost]\n`,
+        file,
+        secrets,
+      ),
+    ).toThrow(
+      [
+        'invalid webhook receivers deploy/alerting/receivers.yaml (2 problems):',
+        '  deploy/alerting/receivers.yaml:3:10: receivers[0].url (receiver meta): 169.254.169.254 is a linkLocal address; list it in allowedPrivateAddresses if it is meant to be reached',
+        "  deploy/alerting/receivers.yaml:5:43: receivers[0].allowedPrivateAddresses[1] (receiver meta): 'localhost' is not an IP address or CIDR range (e.g. 127.0.0.1 or 10.0.0.0/8)",
+      ].join('\n'),
+    )
+    expect(() =>
+      parseReceivers(
+        `receivers:\n  - name: internal\n    url: http://10.0.0.1:8080/hook\n    secretEnv: PAGER_SECRET\n`,
+        file,
+        secrets,
+      ),
+    ).toThrow(/receivers\[0\]\.url \(receiver internal\): 10\.0\.0\.1 is a private address/)
+    const [internal] = parseReceivers(
+      `receivers:\n  - name: internal\n    url: http://10.0.0.1:8080/hook\n    secretEnv: PAGER_SECRET\n    allowedPrivateAddresses: [10.0.0.0/8]\n`,
+      file,
+      secrets,
+    )
+    expect(internal?.outbound.allowed).toHaveLength(1)
+  })
+
+  it('reads the example receivers file', () => {
+    const example = readFileSync(
+      join(import.meta.dirname, '../../../../deploy/alerting/receivers.example.yaml'),
+      'utf8',
+    )
+    expect(
+      parseReceivers(example, 'receivers.example.yaml', {
+        env: { OPS_PAGER_WEBHOOK_SECRET: secret, INTERNAL_SOC_WEBHOOK_SECRET: secret },
+        readFile: () => secret,
+      }).map((receiver) => receiver.name),
+    ).toEqual(['ops-pager', 'acme-security', 'internal-soc'])
   })
 })

@@ -5,16 +5,26 @@ export type AttemptResult =
   | { kind: 'response'; status: number; retryAfter?: string | undefined }
   | { kind: 'timeout' }
   | { kind: 'network'; code: string }
+  /** Not sent: the host resolves to `address`, which the receiver may not reach; `message` says so. */
+  | { kind: 'refused'; address: string; message: string }
 
 /**
  * - `delivered`: 2xx.
  * - `retry`: 5xx, 429, 408, a timeout or a network error: the receiver may recover.
  * - `rejected`: any other status (a 4xx: the request itself is wrong; sending it again will not help).
+ * - `refused`: nothing was sent, the host resolves to an address the receiver may not reach; final,
+ *   as the forwarder's DESTINATION_REFUSED: a retry would meet the same answer, and a DNS answer
+ *   that changes is checked again on the next alert's connect.
  */
 export type DeliveryDecision =
-  { outcome: 'delivered' } | { outcome: 'retry'; retryAfterMs?: number } | { outcome: 'rejected' }
+  | { outcome: 'delivered' }
+  | { outcome: 'retry'; retryAfterMs?: number }
+  | { outcome: 'rejected' }
+  | { outcome: 'refused'; address: string; message: string }
 
 export function decideDelivery(result: AttemptResult, nowMs: number): DeliveryDecision {
+  if (result.kind === 'refused')
+    return { outcome: 'refused', address: result.address, message: result.message }
   if (result.kind !== 'response') return { outcome: 'retry' }
   const { status } = result
   if (status >= 200 && status < 300) return { outcome: 'delivered' }

@@ -1,6 +1,13 @@
 import { Webhook } from 'standardwebhooks'
 import { z } from 'zod'
 import { severities, type Severity } from '@audit-pipeline/event-model'
+import {
+  addressPolicy,
+  checkAddress,
+  ipLiteralOf,
+  webhookSigningKey,
+  type AddressPolicy,
+} from '@audit-pipeline/outbound'
 import type { AlertPayload } from '../alerts/alertEvent.js'
 import { alertStatuses } from '../alerts/alertNotice.js'
 import { itemNameAt, readYamlDocument } from '../rules/problemList.js'
@@ -33,12 +40,24 @@ const receiverSchema = z.strictObject({
   timeoutMs: z.number().int().positive().default(5_000),
   /** Attempts before the alert is logged as failed for this receiver; 0: until delivered. Default 0. */
   maxAttempts: z.number().int().min(0).default(0),
+  /**
+   * IPs or CIDRs in private, loopback, link-local (…) ranges this receiver may reach, as the
+   * forwarder's `allowed_private_addresses`. Default none: the URL's host must resolve to public
+   * addresses only.
+   */
+  allowedPrivateAddresses: z.array(z.string()).default([]),
 })
 
 const receiversDocument = z.strictObject({ receivers: z.array(receiverSchema) })
 
-/** A receiver ready to deliver to: its settings and its signer. */
-export type Receiver = Omit<z.infer<typeof receiverSchema>, 'secretEnv' | 'secretFile'> & { signer: Webhook }
+/** A receiver ready to deliver to: its settings, its signer and the addresses it may connect to. */
+export type Receiver = Omit<
+  z.infer<typeof receiverSchema>,
+  'secretEnv' | 'secretFile' | 'allowedPrivateAddresses'
+> & { signer: Webhook; outbound: AddressPolicy }
+
+/** Where a receiver's allow-list is, as a refused connection names it. */
+const allowListName = "the receiver's allowedPrivateAddresses"
 
 /** Reads a secret's source: the environment and files, injected so tests stay pure. */
 export type SecretSources = {
@@ -48,7 +67,10 @@ export type SecretSources = {
 
 /**
  * Reads the receivers file, resolving each receiver's secret; throws a RulesConfigError naming
- * the file, line, receiver and field of every problem (a missing or malformed secret included).
+ * the file, line, receiver and field of every problem: a missing, malformed or short secret, an
+ * allow-list entry that is no address, a URL written as an address the receiver may not reach
+ * (a name is resolved and checked at start-up, receiverHosts.ts, and on every connect,
+ * guardedAgent.ts).
  */
 export function parseReceivers(text: string, file: string, secrets: SecretSources): Receiver[] {
   const { data, problems } = readYamlDocument(text, file, 'webhook receivers')
@@ -61,11 +83,30 @@ export function parseReceivers(text: string, file: string, secrets: SecretSource
   }
   const receivers: Receiver[] = []
   const names = new Set<string>()
-  for (const [index, { secretEnv, secretFile, ...receiver }] of parsed.data.receivers.entries()) {
-    const at = (key: string, message: string) =>
-      problems.add(['receivers', index, key], 'value', message, receiver.name)
+  for (const [index, spec] of parsed.data.receivers.entries()) {
+    const { secretEnv, secretFile, allowedPrivateAddresses, ...receiver } = spec
+    const at = (path: string | (string | number)[], message: string) =>
+      problems.add(
+        ['receivers', index, ...(typeof path === 'string' ? [path] : path)],
+        'value',
+        message,
+        receiver.name,
+      )
     if (names.has(receiver.name)) at('name', 'a receiver name is used once')
     names.add(receiver.name)
+    const outbound = receiverPolicy(allowedPrivateAddresses, (i, message) =>
+      at(['allowedPrivateAddresses', i], message),
+    )
+    // Node connects to an address literal without a lookup, so the connect-time guard never sees
+    // it: checked here instead.
+    const literal = ipLiteralOf(new URL(receiver.url).hostname)
+    const verdict = literal === undefined ? undefined : checkAddress(literal, outbound)
+    if (verdict && !verdict.allowed) {
+      at(
+        'url',
+        `${literal} is a ${verdict.range} address; list it in allowedPrivateAddresses if it is meant to be reached`,
+      )
+    }
     if ((secretEnv === undefined) === (secretFile === undefined)) {
       at('name', 'expected exactly one of secretEnv or secretFile (the whsec_… signing secret)')
       continue
@@ -85,15 +126,59 @@ export function parseReceivers(text: string, file: string, secrets: SecretSource
       }
     }
     if (!secret) continue
-    try {
-      if (!secret.startsWith('whsec_')) throw new Error('no whsec_ prefix')
-      receivers.push({ ...receiver, signer: new Webhook(secret) })
-    } catch {
-      at(secretEnv === undefined ? 'secretFile' : 'secretEnv', 'expected a secret of the form whsec_<base64>')
-    }
+    const signer = signerFor(secret, (message) =>
+      at(secretEnv === undefined ? 'secretFile' : 'secretEnv', `${secretEnv ?? secretFile}: ${message}`),
+    )
+    // Any problem above is thrown below, with the others; only a sound receiver is kept.
+    if (signer) receivers.push({ ...receiver, signer, outbound })
   }
   if (problems.any()) throw problems.toError()
   return receivers
+}
+
+/**
+ * The receiver's address policy, after reporting each entry that is no address; those are left
+ * out, so the URL is still checked against the rest (and the receiver refused anyway).
+ */
+function receiverPolicy(
+  entries: readonly string[],
+  report: (index: number, message: string) => void,
+): AddressPolicy {
+  const valid = entries.filter((entry, i) => {
+    try {
+      addressPolicy([entry], allowListName)
+      return true
+    } catch (error) {
+      report(i, (error as Error).message)
+      return false
+    }
+  })
+  return addressPolicy(valid, allowListName)
+}
+
+/**
+ * The signer of a `whsec_` secret of at least 24 bytes once decoded (Standard Webhooks'
+ * recommendation), or undefined after reporting what is wrong with it.
+ */
+function signerFor(secret: string, report: (message: string) => void): Webhook | undefined {
+  if (!secret.startsWith('whsec_')) {
+    report('expected a secret of the form whsec_<base64>')
+    return undefined
+  }
+  try {
+    webhookSigningKey(secret)
+  } catch (error) {
+    report(error instanceof Error ? error.message : String(error))
+    return undefined
+  }
+  try {
+    // Built from the text, not the decoded key: the library's stricter base64 (padding included)
+    // is what receivers verify with, so a secret it cannot read is refused here.
+    return new Webhook(secret)
+  } catch {
+    report('expected a secret of the form whsec_<base64>, padded as Standard Webhooks libraries read it')
+    return undefined
+  }
 }
 
 const rank = (severity: Severity) => severities.indexOf(severity)

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs'
 import type { Kafka } from 'kafkajs'
 import type { AuditEventCodec } from '@audit-pipeline/codec'
+import type { ResolveAll } from '@audit-pipeline/outbound'
 import type { CheckReport, Logger } from '@audit-pipeline/service-runtime'
 import type { AlertSource } from '../alerts/alertEvent.js'
 import type { AlertingConfig } from '../config.js'
+import { checkReceiverHosts, ReceiversRefusedError } from '../delivery/receiverHosts.js'
 import { parseReceivers } from '../delivery/receivers.js'
 import { createAlertEngine } from '../engine/alertEngine.js'
 import type { AlertingMetrics } from '../metrics.js'
@@ -22,6 +24,8 @@ export type AlertingServiceOptions = {
   source: AlertSource
   readFile?: (path: string) => string
   onFatal?: (error: unknown) => void
+  /** The resolver behind the receivers' address checks (start-up and every connect); tests give their own. */
+  resolve?: ResolveAll
 }
 
 /**
@@ -63,6 +67,7 @@ export function createAlertingService(options: AlertingServiceOptions) {
       receiver,
       metrics,
       log: log.child({ receiver: receiver.name }),
+      ...(options.resolve && { resolve: options.resolve }),
     }),
   )
   const checks = () => [evaluator, ...deliveries]
@@ -79,6 +84,14 @@ export function createAlertingService(options: AlertingServiceOptions) {
 
   return {
     async start() {
+      const hosts = await checkReceiverHosts(receivers, options.resolve)
+      for (const { receiver, host, error } of hosts.unresolved) {
+        log.warn(
+          { receiver, host, err: error },
+          'receiver host does not resolve now; checked again on each connection',
+        )
+      }
+      if (hosts.refusals.length > 0) throw new ReceiversRefusedError(hosts.refusals)
       const created = await prepareTopics(kafka, config)
       if (created.length > 0) log.info({ topics: created }, 'created the service’s topics')
       await evaluator.start()

@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs'
 import { CodecError, type AuditEventCodec } from '@audit-pipeline/codec'
+import type { ResolveAll } from '@audit-pipeline/outbound'
 import type { BackoffPolicy, CheckReport, Logger } from '@audit-pipeline/service-runtime'
 import { alertPayloadOf } from '../alerts/alertEvent.js'
 import type { AlertingConfig } from '../config.js'
-import { decideDelivery, retryDelayMs } from '../delivery/deliveryOutcome.js'
+import { decideDelivery, retryDelayMs, type AttemptResult } from '../delivery/deliveryOutcome.js'
+import { guardedAgent } from '../delivery/guardedAgent.js'
 import { postWebhook } from '../delivery/postWebhook.js'
 import { receives, type Receiver } from '../delivery/receivers.js'
 import { signedRequest } from '../delivery/signedRequest.js'
@@ -18,6 +20,8 @@ export type WebhookDeliveryOptions = {
   metrics: AlertingMetrics
   log: Logger
   now?: () => number
+  /** The resolver behind the receiver's address check on every connect; tests give their own. */
+  resolve?: ResolveAll
 }
 
 /** While waiting to retry, heartbeat this often so the group keeps the receiver's partitions. */
@@ -28,6 +32,7 @@ const heartbeatEveryMs = 2_000
  * only alerts whose batch committed), so a receiver that stays down holds back only itself. An
  * alert's offset is committed once the receiver answered 2xx (or refused it for good), so alerts
  * reach each receiver at least once, in order per partition; `webhook-id` lets it drop a repeat.
+ * Every connection goes through the receiver's address guard (guardedAgent.ts).
  */
 export function createWebhookDelivery(options: WebhookDeliveryOptions) {
   const { config, kafka, codec, receiver, metrics, log } = options
@@ -35,6 +40,10 @@ export function createWebhookDelivery(options: WebhookDeliveryOptions) {
   const stopping = new AbortController()
   const policy: BackoffPolicy = { initialDelayMs: 200, maxDelayMs: config.retryMaxDelayMs, multiplier: 2 }
   const state = { joined: false, crashed: undefined as string | undefined, retrying: false }
+  const dispatcher = guardedAgent(receiver.outbound, {
+    connectTimeoutMs: receiver.timeoutMs,
+    resolve: options.resolve,
+  })
   const consumer: Consumer = kafka.consumer({
     groupId: `${config.groupId}-webhook-${receiver.name}`,
     readUncommitted: false,
@@ -88,6 +97,7 @@ export function createWebhookDelivery(options: WebhookDeliveryOptions) {
       try {
         result = await postWebhook(receiver.url, signed, {
           timeoutMs: receiver.timeoutMs,
+          dispatcher,
           signal: stopping.signal,
         })
       } catch {
@@ -98,9 +108,16 @@ export function createWebhookDelivery(options: WebhookDeliveryOptions) {
         alertId: alert.alert_id,
         rule: alert.rule,
         attempt: attempt + 1,
-        result:
-          result.kind === 'response' ? result.status : result.kind === 'timeout' ? 'timeout' : result.code,
+        result: attemptLabel(result),
         ms: now() - started,
+      }
+      if (decision.outcome === 'refused') {
+        metrics.deliveries.inc({ receiver: receiver.name, status: 'refused' })
+        log.error(
+          { ...entry, outcome: 'refused', address: decision.address },
+          `webhook not sent: receiver ${receiver.name}: ${decision.message}`,
+        )
+        return 'done'
       }
       if (decision.outcome === 'delivered') {
         metrics.deliveries.inc({ receiver: receiver.name, status: 'delivered' })
@@ -162,6 +179,7 @@ export function createWebhookDelivery(options: WebhookDeliveryOptions) {
       stopping.abort()
       await consumer.stop()
       await consumer.disconnect()
+      await dispatcher.close()
     },
     live: (): CheckReport =>
       state.crashed ? { ok: false, details: { crashed: state.crashed } } : { ok: true },
@@ -171,3 +189,17 @@ export function createWebhookDelivery(options: WebhookDeliveryOptions) {
 }
 
 export type WebhookDelivery = ReturnType<typeof createWebhookDelivery>
+
+/** An attempt's `result` in the delivery log: the status, or what kept it from having one. */
+function attemptLabel(result: AttemptResult): number | string {
+  switch (result.kind) {
+    case 'response':
+      return result.status
+    case 'timeout':
+      return 'timeout'
+    case 'network':
+      return result.code
+    case 'refused':
+      return 'ADDRESS_REFUSED'
+  }
+}

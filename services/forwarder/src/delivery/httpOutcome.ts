@@ -1,3 +1,4 @@
+import { findAddressRefusal } from '@audit-pipeline/outbound'
 import { DeliveryError } from './deliveryError.js'
 import { parseRetryAfter } from './retryPolicy.js'
 
@@ -48,11 +49,19 @@ const transientCodes = new Map<string, string>([
 /**
  * A failure to talk to the destination at all, as a DeliveryError. Known transient network codes
  * are retried; anything else (a TLS certificate that does not verify, a protocol error) is final,
- * so a misconfiguration shows up in the dead-letter topic instead of being retried for ever.
+ * so a misconfiguration shows up in the dead-letter topic instead of being retried for ever. A
+ * host refused by the destination's address policy (the connect-time guard) is final too.
  */
 export function networkFailure(error: unknown): DeliveryError {
   const own = findDeliveryError(error)
   if (own) return own
+  const refusal = findAddressRefusal(error)
+  if (refusal) {
+    return new DeliveryError('DESTINATION_REFUSED', refusal.message, {
+      reason: 'PRIVATE_ADDRESS',
+      cause: refusal,
+    })
+  }
   const code = errorCode(error)
   const message = error instanceof Error ? error.message : String(error)
   const transient = code === undefined ? undefined : transientCodes.get(code)

@@ -1,6 +1,6 @@
+import type { AddressPolicy } from '@audit-pipeline/outbound'
 import type { EventFilter } from '../filter/eventFilter.js'
 import type { EventFormat } from '../format/eventFormats.js'
-import type { AddressPolicy } from '../outbound/addressPolicy.js'
 import type { Projection } from '../projection/projectEvent.js'
 import type { RetryPolicy } from '../delivery/retryPolicy.js'
 

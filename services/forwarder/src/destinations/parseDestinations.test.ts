@@ -127,6 +127,37 @@ describe('parseDestinations', () => {
     )
   })
 
+  it('refuses a signing secret under 24 bytes once decoded, naming the destination, the field and the minimum', () => {
+    const file =
+      'destinations:\n  - name: hook\n    kind: webhook\n    url: https://h.example.com/\n    signing_secret_env: SHORT_SECRET\n'
+    // 24 base64 characters: what the forwarder used to accept, only 18 bytes.
+    const short = `whsec_${Buffer.from('eighteen bytes!!!!').toString('base64')}`
+    expect(problemsOf(file, { SHORT_SECRET: short })).toEqual([
+      'destinations.yaml:5:25: destinations[0].signing_secret_env (destination hook): SHORT_SECRET: a Standard Webhooks secret must hold at least 24 bytes once decoded, this one holds 18; make one with: echo "whsec_$(openssl rand -base64 32)"',
+    ])
+    expect(problemsOf(file, { SHORT_SECRET: 'whsec_!' })).toEqual([
+      expect.stringMatching(
+        /^destinations\.yaml:5:25: destinations\[0\]\.signing_secret_env \(destination hook\): SHORT_SECRET: expected a Standard Webhooks secret, whsec_ followed by base64 of at least 24 bytes/,
+      ),
+    ])
+    const [hook] = parseDestinations(file, {
+      ...source,
+      env: { SHORT_SECRET: `whsec_${Buffer.alloc(24, 1).toString('base64')}` },
+    })
+    expect(hook?.kind === 'webhook' && hook.signingKey?.length).toBe(24)
+  })
+
+  it('refuses an IP literal URL in a refused range, and an allow-list entry that is no address', () => {
+    expect(
+      problemsOf(
+        'destinations:\n  - name: meta\n    kind: webhook\n    url: http://169.254.169.254/latest\n    allowed_private_addresses: [10.0.0.0/8, localhost]\n',
+      ),
+    ).toEqual([
+      'destinations.yaml:4:10: destinations[0].url (destination meta): 169.254.169.254 is a linkLocal address; list it in allowed_private_addresses if it is meant to be reached',
+      "destinations.yaml:5:45: destinations[0].allowed_private_addresses[1] (destination meta): 'localhost' is not an IP address or CIDR range (e.g. 127.0.0.1 or 10.0.0.0/8)",
+    ])
+  })
+
   it('refuses custom headers the forwarder sets itself', () => {
     expect(
       problemsOf(

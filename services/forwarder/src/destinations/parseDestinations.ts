@@ -1,4 +1,3 @@
-import { isIP } from 'node:net'
 import { LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
 import {
@@ -8,10 +7,15 @@ import {
   type DocumentPath,
   type PointAt,
 } from '@audit-pipeline/config'
+import {
+  addressPolicy,
+  checkAddress,
+  ipLiteralOf,
+  webhookSigningKey,
+  type AddressPolicy,
+} from '@audit-pipeline/outbound'
 import { compileFilter, everyEvent, type EventFilter } from '../filter/eventFilter.js'
 import { splunkHecFormat, syslogFormat, webhookFormat } from '../format/eventFormats.js'
-import { signingKeyFrom } from '../format/webhookSignature.js'
-import { addressPolicy, checkAddress, type AddressPolicy } from '../outbound/addressPolicy.js'
 import { parseFieldPath, type Projection } from '../projection/projectEvent.js'
 import type { Destination, TlsSettings } from './destination.js'
 import { destinationsDocument, type DestinationSpec } from './destinationsSchema.js'
@@ -129,6 +133,9 @@ export function parseDestinations(text: string, source: DestinationsSource): Des
 
 type Report = (path: PropertyKey[], message: string) => void
 
+/** Where a destination's allow-list is, as a refused connection names it. */
+const allowListName = "the destination's allowed_private_addresses"
+
 function compileDestination(
   spec: DestinationSpec,
   source: DestinationsSource,
@@ -164,15 +171,15 @@ function compileDestination(
     }
   }
 
-  let outbound: AddressPolicy = { allowed: [] }
+  let outbound: AddressPolicy = addressPolicy([], allowListName)
   spec.allowed_private_addresses.forEach((entry, i) => {
     try {
-      addressPolicy([entry])
+      addressPolicy([entry], allowListName)
     } catch (error) {
       fail(['allowed_private_addresses', i], (error as Error).message)
     }
   })
-  if (!failed) outbound = addressPolicy(spec.allowed_private_addresses)
+  if (!failed) outbound = addressPolicy(spec.allowed_private_addresses, allowListName)
 
   const projection: Projection = {
     ...(spec.fields?.include && { include: fieldPaths(spec.fields.include, ['fields', 'include'], fail) }),
@@ -207,8 +214,8 @@ function compileDestination(
   }
 
   const checkHost = (host: string, path: PropertyKey[]) => {
-    const literal = host.replace(/^\[|\]$/g, '')
-    if (isIP(literal) === 0) return
+    const literal = ipLiteralOf(host)
+    if (literal === undefined) return
     const verdict = checkAddress(literal, outbound)
     if (!verdict.allowed) {
       fail(
@@ -259,7 +266,8 @@ function compileDestination(
       const value = secret(['signing_secret_env'], spec.signing_secret_env)
       if (value !== '') {
         try {
-          signingKey = signingKeyFrom(value)
+          // At least 24 bytes once decoded (Standard Webhooks' recommendation): refused here, named.
+          signingKey = webhookSigningKey(value)
         } catch (error) {
           fail(['signing_secret_env'], `${spec.signing_secret_env}: ${(error as Error).message}`)
         }

@@ -1,8 +1,8 @@
 import { Pool } from 'undici'
+import { guardedLookup, type ResolveAll } from '@audit-pipeline/outbound'
 import { httpOutcome, networkFailure } from '../delivery/httpOutcome.js'
 import type { HttpDestination } from '../destinations/destination.js'
 import { webhookSignatureHeaders } from '../format/webhookSignature.js'
-import { guardedLookup, type ResolveAll } from '../outbound/guardedLookup.js'
 import type { Transport } from './transport.js'
 
 export type HttpTransportOptions = {

@@ -1,9 +1,9 @@
 import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
+import { guardedLookup, type ResolveAll } from '@audit-pipeline/outbound'
 import { DeliveryError } from '../delivery/deliveryError.js'
 import { networkFailure } from '../delivery/httpOutcome.js'
 import type { SyslogDestination } from '../destinations/destination.js'
-import { guardedLookup, type ResolveAll } from '../outbound/guardedLookup.js'
 import type { Transport } from './transport.js'
 
 /**

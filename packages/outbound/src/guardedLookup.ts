@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns'
 import type { LookupFunction } from 'node:net'
-import { DeliveryError } from '../delivery/deliveryError.js'
 import { checkAddress, type AddressPolicy } from './addressPolicy.js'
+import { AddressRefusedError } from './addressRefusedError.js'
 
 /** What `guardedLookup` resolves with: node:dns `lookup` with `all: true`. */
 export type ResolveAll = (
@@ -50,26 +50,24 @@ export function refusalFor(
   hostname: string,
   addresses: readonly LookupAddress[],
   policy: AddressPolicy,
-): DeliveryError | undefined {
+): AddressRefusedError | undefined {
   for (const { address } of addresses) {
     const verdict = checkAddress(address, policy)
-    if (!verdict.allowed) {
-      return new DeliveryError(
-        'DESTINATION_REFUSED',
-        `refused to connect to ${hostname}: it resolves to ${address}, a ${verdict.range} address; list it in the destination's allowed_private_addresses if it is meant to be reached`,
-        { reason: 'PRIVATE_ADDRESS' },
-      )
-    }
+    if (!verdict.allowed) return new AddressRefusedError(hostname, address, verdict.range, policy.listedIn)
   }
   return undefined
 }
 
-/** Resolves `hostname` and says whether the policy refuses it; for the start-up check. */
+/**
+ * Resolves `hostname` and says whether the policy refuses it, for a check at start-up (a refused
+ * host then stops the start, naming what to fix, instead of failing every delivery later).
+ * Rejects when the name does not resolve.
+ */
 export async function checkHost(
   hostname: string,
   policy: AddressPolicy,
   resolve: ResolveAll = resolveWithDns,
-): Promise<DeliveryError | undefined> {
+): Promise<AddressRefusedError | undefined> {
   const addresses = await new Promise<LookupAddress[]>((done, fail) =>
     resolve(hostname, { all: true }, (error, found) => (error ? fail(error) : done(found))),
   )
