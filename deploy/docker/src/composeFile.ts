@@ -90,8 +90,8 @@ export function serviceEnvironment(service: ComposeService): Record<string, stri
 }
 
 /**
- * The files a service mounts, container path to path in the repository (`./deploy/x.yaml:/etc/x.yaml:ro`);
- * named volumes are left out.
+ * The files and folders a service mounts, container path to path in the repository
+ * (`./deploy/x.yaml:/etc/x.yaml:ro`); named volumes are left out.
  */
 export function mountedFiles(service: ComposeService, repoRoot: string): Map<string, string> {
   const files = new Map<string, string>()
@@ -101,6 +101,22 @@ export function mountedFiles(service: ComposeService, repoRoot: string): Map<str
     files.set(target, posix.join(repoRoot, source))
   }
   return files
+}
+
+/**
+ * Where a container path lives in the repository: a mounted file itself, or a file inside a
+ * mounted folder (the longest mount that holds it); undefined when nothing mounted holds it.
+ */
+export function mountedPath(files: ReadonlyMap<string, string>, containerPath: string): string | undefined {
+  const exact = files.get(containerPath)
+  if (exact !== undefined) return exact
+  const folders = [...files.keys()]
+    .filter((target) => containerPath.startsWith(`${target}/`))
+    .sort((a, b) => b.length - a.length)
+  const folder = folders[0]
+  return folder === undefined
+    ? undefined
+    : posix.join(files.get(folder)!, containerPath.slice(folder.length + 1))
 }
 
 /** Whether a volume is mounted read-only (`…:ro`). */

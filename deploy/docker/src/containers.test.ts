@@ -3,7 +3,7 @@
 // repository files only (no Docker engine needed).
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join, posix, resolve } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { loadAlertingConfig, parseRules } from '@audit-pipeline/alerting'
@@ -16,6 +16,7 @@ import {
   interpolationsIn,
   isReadOnly,
   mountedFiles,
+  mountedPath,
   parseComposeFile,
   readComposeFile,
   serviceEnvironment,
@@ -106,8 +107,8 @@ const operatorEnv: Record<string, string> = Object.fromEntries(
     variable,
     variable.endsWith('_WEBHOOK_SECRET')
       ? `whsec_${randomBytes(32).toString('base64')}`
-      : variable === 'AUDIT_QUERY_API_KEYS_FILE'
-        ? './deploy/query-api/keys.example.json'
+      : variable === 'AUDIT_QUERY_API_KEYS_DIR'
+        ? './deploy/query-api/example-keys'
         : randomBytes(24).toString('hex'),
   ]),
 )
@@ -139,7 +140,7 @@ function containerOf(name: string) {
   const composeEnv = serviceEnvironment(service)
   const files = mountedFiles(service, repoRoot)
   const readMounted: ReadFile = (path) => {
-    const repoPath = files.get(path)
+    const repoPath = mountedPath(files, path)
     if (!repoPath) throw new Error(`ENOENT: ${path} is not mounted into the ${name} container`)
     return readFileSync(repoPath, 'utf8')
   }
@@ -218,7 +219,7 @@ describe.each(pipelineServices)('the $name container', (spec) => {
     for (const [setting, check] of Object.entries(spec.files)) {
       const file = container.env[setting]
       expect(file, setting).toBeDefined()
-      expect(container.files.has(file!), `${setting}=${file} is mounted`).toBe(true)
+      expect(mountedPath(container.files, file!), `${setting}=${file} is mounted`).toBeDefined()
       expect(() =>
         check(file!, container.readMounted(file!), container.env, container.readMounted),
       ).not.toThrow()
@@ -323,7 +324,7 @@ describe('docker-compose.yml', () => {
         'CLICKHOUSE_QUERY_API_PASSWORD',
         'AUDIT_FORWARD_WEBHOOK_SECRET',
         'AUDIT_ALERT_WEBHOOK_SECRET',
-        'AUDIT_QUERY_API_KEYS_FILE',
+        'AUDIT_QUERY_API_KEYS_DIR',
       ]),
     )
     for (const { variable, operator, word } of secrets) {
@@ -345,12 +346,13 @@ describe('docker-compose.yml', () => {
       // A file of credentials (the API keys) comes from the operator, not from this repository.
       for (const [setting, path] of Object.entries(service.environment ?? {})) {
         if (!setting.endsWith('_FILE') || !secretLike.test(setting)) continue
-        const mount = (service.volumes ?? []).find((volume) => volume.endsWith(`:${String(path)}:ro`))
-        expect(mount, `${name}: ${setting} is mounted`).toBeDefined()
+        const folder = posix.dirname(String(path))
+        const mount = (service.volumes ?? []).find((volume) => volume.endsWith(`:${folder}:ro`))
         expect(
-          interpolationsIn(mount!.split(`:${String(path)}`)[0])[0]?.operator,
-          `${name}: ${setting}`,
-        ).toBe(':?')
+          mount,
+          `${name}: ${setting}'s folder is mounted (the CLI renames a new file over it)`,
+        ).toBeDefined()
+        expect(interpolationsIn(mount!.split(`:${folder}`)[0])[0]?.operator, `${name}: ${setting}`).toBe(':?')
       }
     }
   })
