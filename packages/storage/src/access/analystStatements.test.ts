@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest'
+import { analystStatements } from './analystStatements.js'
+
+describe('analystStatements', () => {
+  it("puts the reader profile on the user and grants the analyst role beside the tenants' roles, all default", () => {
+    const sql = analystStatements({ database: 'audit', user: 'analyst_x', tenants: ['globex', 'acme'] }).map(
+      (s) => s.sql,
+    )
+    expect(sql).toEqual([
+      "ALTER USER `analyst_x` SETTINGS PROFILE 'audit_reader_profile'",
+      'GRANT `audit_analyst`, `audit_tenant_61636d65`, `audit_tenant_676c6f626578` TO `analyst_x`',
+      'ALTER USER `analyst_x` DEFAULT ROLE ALL',
+    ])
+  })
+
+  it('grants the all-tenants role for every tenant, and creates the user when given a password', () => {
+    const statements = analystStatements({
+      database: 'audit',
+      user: 'analyst_y',
+      tenants: 'all',
+      password: { password: 'pw', salt: '00112233445566778899aabbccddeeff' },
+    })
+    expect(statements.map((s) => s.shown)).toEqual([
+      "CREATE USER IF NOT EXISTS `analyst_y` IDENTIFIED WITH sha256_hash BY '[hidden]' SALT '[hidden]' SETTINGS PROFILE 'audit_reader_profile'",
+      "ALTER USER `analyst_y` IDENTIFIED WITH sha256_hash BY '[hidden]' SALT '[hidden]' SETTINGS PROFILE 'audit_reader_profile'",
+      'GRANT `audit_analyst`, `audit_all_tenants` TO `analyst_y`',
+      'ALTER USER `analyst_y` DEFAULT ROLE ALL',
+    ])
+  })
+
+  it('refuses no tenants and a user name that is not plain', () => {
+    expect(() => analystStatements({ database: 'audit', user: 'a', tenants: [] })).toThrow('no tenants')
+    expect(() => analystStatements({ database: 'audit', user: "a'b", tenants: 'all' })).toThrow(
+      'invalid name',
+    )
+  })
+})
