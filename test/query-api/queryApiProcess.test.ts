@@ -5,10 +5,10 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Kafka, logLevel } from 'kafkajs'
 import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
+import { secretSha256 } from '@audit-pipeline/api-keys'
 import { defaultRetentionPolicy, runMigrations } from '@audit-pipeline/clickhouse-sink'
 import { openStorage, type StorageConfig } from '@audit-pipeline/storage'
 import { uniqueName, waitFor } from '@audit-pipeline/testing'
-import { secretSha256 } from '../../services/query-api/src/access/apiKeys.js'
 import {
   allEvents,
   insertEvents,

@@ -33,18 +33,20 @@ export type ServiceProcess = {
 }
 
 /**
- * Starts `node <bin> [args]` from the repository root with `env` added (a variable set to
- * undefined is removed); killed with SIGKILL if the test leaves it running.
+ * Starts `node <bin> [args]` (bin relative to the repository root) in `cwd`, by default the
+ * root, with `env` added (a variable set to undefined is removed); killed with SIGKILL if the
+ * test leaves it running.
  */
 export function startServiceProcess(
   bin: string,
   env: Record<string, string | undefined>,
   args: readonly string[] = [],
+  cwd: string = root,
 ): ServiceProcess {
   const merged = { ...process.env, ...env }
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete merged[name]
   const child = spawn(process.execPath, [join(root, bin), ...args], {
-    cwd: root,
+    cwd,
     env: merged,
     stdio: ['ignore', 'pipe', 'pipe'],
   })

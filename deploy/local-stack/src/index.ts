@@ -10,4 +10,4 @@ export {
   type RunningPipeline,
   type PipelineEndpoints,
 } from './pipeline.js'
-export { type LocalQueryApi } from './localQueryApi.js'
+export { localQueryApiKeysFile, localQueryApiKeyId, type LocalQueryApi } from './localQueryApi.js'

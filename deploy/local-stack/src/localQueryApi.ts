@@ -1,26 +1,43 @@
-import { createHash, randomBytes } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import {
+  readApiKeysFileIfPresent,
+  renewKey,
+  systemEntropy,
+  writeApiKeysFile,
+  type KeyEntropy,
+} from '@audit-pipeline/api-keys'
 
 /** Where `npm start`'s query API listens and the key it accepts, for the CLI and the demo. */
 export type LocalQueryApi = { url: string; key: string }
 
-/** The one key `npm start` makes: an auditor (sees sensitive values), every tenant. */
+/** The key `npm start` makes for itself: an auditor (sees sensitive values), every tenant. */
 export const localQueryApiKeyId = 'local-auditor'
 
 /**
- * Makes a fresh key for this run and writes the API's keys file (the secret's SHA-256 only, as
- * services/query-api README "Keys" describes). The key itself goes to pipeline.json, readable
- * by the owner only, for the CLI and the demo.
+ * The local query API's keys file. It outlives each `npm start` (nothing that empties part of the
+ * state folder at start-up touches it), so keys made with `audit-pipeline keys create` stay.
  */
-export function writeLocalQueryApiKeys(stateDir: string): { keysFile: string; key: string } {
-  const secret = randomBytes(24).toString('base64url')
-  const keysFile = join(stateDir, 'query-api-keys.json')
-  const entry = {
-    id: localQueryApiKeyId,
-    secret_sha256: createHash('sha256').update(secret).digest('hex'),
-    role: 'auditor',
-  }
-  writeFileSync(keysFile, `${JSON.stringify({ keys: [entry] }, null, 2)}\n`, { mode: 0o600 })
-  return { keysFile, key: `${localQueryApiKeyId}.${secret}` }
+export function localQueryApiKeysFile(stateDir: string): string {
+  return join(stateDir, 'query-api-keys.json')
+}
+
+/**
+ * Gives the local auditor key a fresh secret in the API's keys file (made when missing), keeping
+ * every other key, and returns its token; the token goes to pipeline.json, readable by the owner
+ * only, for the CLI and the demo. Only the secret's SHA-256 is in the keys file (services/query-api
+ * README "Keys"). Throws naming the file and the entry when the file is invalid: the user's keys are
+ * in it, so it is never overwritten blindly.
+ */
+export function writeLocalQueryApiKeys(
+  stateDir: string,
+  entropy: KeyEntropy = systemEntropy(),
+): { keysFile: string; key: string } {
+  const keysFile = localQueryApiKeysFile(stateDir)
+  const { keys, token } = renewKey(
+    readApiKeysFileIfPresent(keysFile) ?? [],
+    { id: localQueryApiKeyId, role: 'auditor', tenants: 'all' },
+    entropy,
+  )
+  writeApiKeysFile(keysFile, keys)
+  return { keysFile, key: token }
 }

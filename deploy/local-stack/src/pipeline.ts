@@ -3,7 +3,7 @@ import { join, relative } from 'node:path'
 import { checkStackClickHouse } from './clickhouseCheck.js'
 import { freePort } from './freePort.js'
 import { localWebhookSecretVariable, writeLocalReceiverFiles } from './localReceivers.js'
-import { writeLocalQueryApiKeys, type LocalQueryApi } from './localQueryApi.js'
+import { localQueryApiKeysFile, writeLocalQueryApiKeys, type LocalQueryApi } from './localQueryApi.js'
 import { isAlive } from './processes.js'
 import {
   describeServices,
@@ -120,6 +120,7 @@ function statusTable(
     describeServices(services, cwd),
     '',
     `  Query API:        ${queryApi.url} (OpenAPI at /openapi.json; key ${queryApi.key.split('.')[0]} in ${shown(endpointsFile(stack.state.stateDir))}, used by the CLI)`,
+    `  More API keys:    npx audit-pipeline keys create --role analyst --tenant <tenant> (kept in ${shown(localQueryApiKeysFile(stack.state.stateDir))} across restarts; keys list, keys revoke)`,
     `  Webhook inbox:    ${endpoints.inboxUrl} (forwarded events at /siem, alerts at /ops; signed, each delivery in ${shown(endpoints.webhookLog)})`,
     `  Alert rules:      deploy/alerting/rules.yaml (SIGHUP the alerting process to reload)`,
     '  Send events:      npx audit-pipeline produce --file schemas/examples/ticket-9548-B1.ndjson',

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander'
+import { systemEntropy } from '@audit-pipeline/api-keys'
 import { ConfigError } from '@audit-pipeline/config'
 import { defaultDeadLetterTopic } from '@audit-pipeline/dead-letter'
 import { defaultProducerTopic } from '@audit-pipeline/producer'
@@ -11,6 +12,14 @@ import {
   type DlqReplayFlags,
 } from './commands/dlqOptions.js'
 import { alertsCommand } from './commands/alerts.js'
+import { addClickhouseCommands } from './commands/clickhouse.js'
+import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './commands/keys.js'
+import {
+  keysListFormat,
+  parseKeysCreateFlags,
+  resolveKeysFile,
+  type KeysCreateFlags,
+} from './commands/keysOptions.js'
 import { produceCommand } from './commands/produce.js'
 import { querySearchCommand, queryTimelineCommand } from './commands/query.js'
 import { createQueryApiClient, resolveQueryApiEndpoint } from './commands/queryApiClient.js'
@@ -20,14 +29,14 @@ import { tailCommand } from './commands/tail.js'
 import { schemasCheckCommand, schemasRegisterCommand } from './commands/schemas.js'
 import { demoCommand } from './demo/runDemo.js'
 import { resolveEndpoints } from './endpoints.js'
-import { defaultStateDir, readRunningPipeline } from '@audit-pipeline/local-stack'
+import { defaultStateDir, localQueryApiKeysFile, readRunningPipeline } from '@audit-pipeline/local-stack'
 
 const out = (line: string) => void process.stdout.write(`${line}\n`)
 const err = (line: string) => void process.stderr.write(`${line}\n`)
 
 /** Runs a command and turns its outcome into the exit code; errors print as one clear message. */
 const run =
-  <A extends unknown[]>(command: (...args: A) => Promise<number>) =>
+  <A extends unknown[]>(command: (...args: A) => Promise<number> | number) =>
   async (...args: A) => {
     try {
       process.exitCode = await command(...args)
@@ -281,11 +290,76 @@ withFilters(withApi(program.command('tail')))
     }),
   )
 
+const keys = program
+  .command('keys')
+  .description(
+    'make, list and revoke query API keys (services/query-api/README.md "Keys"); a running query API applies each change at once',
+  )
+  // commander's own usage errors (a missing --role, an unknown option) exit 2, as the commands' do.
+  .exitOverride((error) => {
+    if (error.exitCode !== 0) process.exit(2)
+  })
+const withKeysFile = (command: Command) =>
+  command.option(
+    '--file <path>',
+    "the keys file (default: QUERY_API_KEYS_FILE, or the local stack's .stack/query-api-keys.json)",
+  )
+const keysFile = (flags: { file?: string }) =>
+  resolveKeysFile(flags, process.env, localQueryApiKeysFile(defaultStateDir(process.env)))
+withKeysFile(keys.command('create'))
+  .description('make a key and print its token, this once only (the file keeps its SHA-256)')
+  .requiredOption(
+    '--role <role>',
+    'auditor (sees sensitive values, may use SQL) or analyst (sees them redacted)',
+  )
+  .addOption(
+    new Option('--tenant <tenant>', 'the key reads only this tenant; repeat for more')
+      .argParser((tenant: string, previous: string[]) => [...previous, tenant])
+      .default([], 'every tenant'),
+  )
+  .option(
+    '--expires <when>',
+    'expire after 30d, 12h or 90m, or at an ISO-8601 time with its zone (default: never)',
+  )
+  .option(
+    '--id <id>',
+    'the key id, the part of the token before the dot (default: key-<8 random hex digits>)',
+  )
+  .action(
+    run((flags: KeysCreateFlags & { file?: string }) => {
+      const entropy = systemEntropy()
+      return keysCreateCommand(
+        parseKeysCreateFlags(flags, entropy.nowMs),
+        keysFile(flags),
+        queryIo(),
+        entropy,
+      )
+    }),
+  )
+withKeysFile(keys.command('list'))
+  .description('every key: id, role, tenants, created, expires, status (never a secret or hash)')
+  .addOption(new Option('--format <format>', 'table, or json (one object per line)').default('table'))
+  .action(
+    run((flags: { file?: string; format: string }) =>
+      keysListCommand({ format: keysListFormat(flags.format) }, keysFile(flags), queryIo(), Date.now()),
+    ),
+  )
+withKeysFile(keys.command('revoke'))
+  .description('refuse a key from now on; it stays listed as revoked, and its id is never reused')
+  .argument('<id>', 'the key id, as `keys list` shows it')
+  .action(
+    run((id: string, flags: { file?: string }) =>
+      keysRevokeCommand(id, keysFile(flags), queryIo(), Date.now()),
+    ),
+  )
+
 program
   .command('demo')
   .description(
     "run the scripted scenario (a ticket's life, a deleted assignment, a delete burst, malformed events) on the running `npm start`, or on a pipeline of its own; prints the timeline, alerts and dead letters and checks each",
   )
   .action(run(async () => demoCommand(process.env, queryIo())))
+
+addClickhouseCommands(program, run, { out, err })
 
 await program.parseAsync()

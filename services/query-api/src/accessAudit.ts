@@ -3,6 +3,8 @@ import type { AuditProducer } from '@audit-pipeline/producer'
 
 /** One request for audit data, allowed or refused: what the API records about its own use. */
 export type AccessRecord = {
+  /** Filed under this tenant; the pipeline's own when undefined (see app.ts, recordTenant). */
+  tenant: string | undefined
   /** The key used; null when none or an unparsable one was sent. */
   keyId: string | null
   role: string | null
@@ -48,7 +50,7 @@ export function createAccessAudit({ producer, platformTenant }: AccessAuditOptio
       await producer.read(
         { type: 'audit_query', id: access.requestId },
         {
-          tenant: tenantOf(access.filters) ?? platformTenant,
+          tenant: access.tenant ?? platformTenant,
           action: `audit_query.${access.outcome}`,
           category: 'security',
           actor: {
@@ -72,11 +74,6 @@ export function createAccessAudit({ producer, platformTenant }: AccessAuditOptio
       )
     },
   }
-}
-
-function tenantOf(filters: Record<string, unknown>): string | undefined {
-  const tenant = filters['tenant']
-  return typeof tenant === 'string' && tenant !== '' ? tenant : undefined
 }
 
 /** An AccessAudit that keeps records in memory: for tests and for running without Kafka. */

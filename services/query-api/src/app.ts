@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import swagger from '@fastify/swagger'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import rateLimit from '@fastify/rate-limit'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -11,11 +12,12 @@ import {
 import type { Logger } from '@audit-pipeline/service-runtime'
 import type { Storage } from '@audit-pipeline/storage'
 import type { AccessAudit, AccessRecord } from './accessAudit.js'
-import { scopeOf, type AccessScope } from './access/accessScope.js'
-import type { ApiKey } from './access/apiKeys.js'
-import { authenticate } from './access/authenticate.js'
+import { mayReadTenant, scopeOf, type AccessScope } from './access/accessScope.js'
+import { serverQueryIdentity } from './access/serverAccess.js'
+import { authenticate, type ApiKeyLookup } from './access/authenticate.js'
 import type { QueryApiMetrics } from './metrics.js'
-import type { SqlLimits } from './query/sqlSettings.js'
+import { defaultQueryCaps, type QueryCaps } from './query/queryCaps.js'
+import { createQueryRunner, type QueryRunner } from './query/queryRunner.js'
 import { AccessNotAudited, RequestRefused } from './requestRefused.js'
 import { registerEventRoutes } from './routes/eventRoutes.js'
 import { registerExportRoute } from './routes/exportRoute.js'
@@ -28,20 +30,39 @@ export type QueryApiLimits = {
   maxCountGroups: number
   /** Rows per export. */
   maxExportRows: number
-  sql: SqlLimits
+  /** What each query may use in ClickHouse, whichever endpoint runs it. */
+  caps: QueryCaps
+  /** Queries running at once; with caps.maxMemoryBytes, what the API can take of memory. */
+  maxConcurrentQueries: number
+  /** Queries waiting for a slot before the API answers 503. */
+  maxQueuedQueries: number
+  /** Requests one key may make per minute; 429 with Retry-After beyond. */
+  requestsPerMinute: number
+  /** Failed authentications one source address may make per minute; 429 beyond. */
+  authFailuresPerMinute: number
+  sql: {
+    /** Rows an SQL answer may have; a bigger one is refused. */
+    maxResultRows: number
+  }
 }
 
 export const defaultQueryApiLimits: QueryApiLimits = {
   maxPageRows: 1_000,
   maxCountGroups: 10_000,
   maxExportRows: 1_000_000,
-  sql: { maxExecutionSeconds: 10, maxResultRows: 10_000 },
+  caps: defaultQueryCaps,
+  maxConcurrentQueries: 4,
+  maxQueuedQueries: 64,
+  requestsPerMinute: 600,
+  authFailuresPerMinute: 30,
+  sql: { maxResultRows: 10_000 },
 }
 
 export type QueryApiOptions = {
   /** Already open; the API never closes it (in embedded mode the sink shares it). */
   storage: Storage
-  keys: readonly ApiKey[]
+  /** Looked up on each request: the process gives a KeyRing, which follows the keys file. */
+  keys: ApiKeyLookup
   audit: AccessAudit
   log: Logger
   metrics: QueryApiMetrics
@@ -60,6 +81,8 @@ declare module 'fastify' {
 /** What routes share: storage, limits, and the access record for their answer. */
 export type RouteContext = {
   storage: Storage
+  /** Every query of a route goes through it: caps, tenant filters, concurrency. */
+  queries: QueryRunner
   database: string
   limits: QueryApiLimits
   metrics: QueryApiMetrics
@@ -77,7 +100,7 @@ export type RouteContext = {
 export async function createQueryApi(options: QueryApiOptions): Promise<FastifyInstance> {
   const { storage, audit, log, metrics } = options
   const limits: QueryApiLimits = { ...defaultQueryApiLimits, ...options.limits }
-  const keys = new Map(options.keys.map((key) => [key.id, key]))
+  const { keys } = options
   const database = storage.describe().database
 
   const app = Fastify({ logger: false, genReqId: () => randomUUID(), bodyLimit: 256 * 1024 })
@@ -106,15 +129,17 @@ export async function createQueryApi(options: QueryApiOptions): Promise<FastifyI
 
   const recordAccess = async (
     request: FastifyRequest,
-    record: Omit<AccessRecord, 'ip' | 'endpoint' | 'requestId' | 'filters'>,
+    record: Omit<AccessRecord, 'ip' | 'endpoint' | 'requestId' | 'filters' | 'tenant'>,
   ) => {
     const userAgent = request.headers['user-agent']
+    const filters = filtersForRecord(request)
     await audit.record({
       ...record,
-      endpoint: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
-      filters: filtersForRecord(request),
+      tenant: recordTenant(request.scope, filters),
+      endpoint: bounded(`${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`, 256),
+      filters,
       ip: request.ip,
-      ...(userAgent !== undefined && { userAgent }),
+      ...(userAgent !== undefined && { userAgent: bounded(userAgent, 256) }),
       requestId: request.id,
     })
   }
@@ -123,9 +148,10 @@ export async function createQueryApi(options: QueryApiOptions): Promise<FastifyI
     try {
       await recordAccess(request, {
         keyId: request.scope?.keyId ?? keyIdOf(request.headers.authorization),
+        // The refusal's reason may echo the caller's input (a ClickHouse syntax error does).
         role: request.scope?.role ?? null,
         outcome: status >= 500 ? 'failed' : 'denied',
-        reason,
+        reason: bounded(reason, 2048),
         status,
       })
     } catch (error) {
@@ -135,13 +161,47 @@ export async function createQueryApi(options: QueryApiOptions): Promise<FastifyI
     }
   }
 
+  await app.register(rateLimit, { global: false })
+  // Failed authentications per source address: a guesser is stopped, and each address adds at
+  // most that many access records a minute. Checked before the key, so a guess that happens to
+  // be right is not told apart while the address is over its limit.
+  const authFailures = app.createRateLimit({
+    max: limits.authFailuresPerMinute,
+    timeWindow: 60_000,
+    // Named on both limiters: one left to the default took the other's.
+    keyGenerator: (request) => `address:${request.ip}`,
+  })
+  // Requests per key, counted once the key is known.
+  const keyRequests = app.createRateLimit({
+    max: limits.requestsPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `key:${request.scope?.keyId ?? ''}`,
+  })
+
+  // Every route needs a key except the public ones, decided on the route fastify matched, so
+  // an encoded path (`/v%31/events`) is no way around it; an unknown path needs a key too.
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/v1/')) return
-    const result = authenticate(request.headers.authorization, keys)
+    if (isPublic(request)) return
+    const failures = await authFailures(request, { increment: false })
+    if (!failures.isAllowed && (failures.isExceeded || failures.remaining <= 0)) {
+      metrics.requestsLimited.inc({ limit: 'auth_failures' })
+      return tooMany(reply, failures.ttlInSeconds, `too many failed authentications from ${request.ip}`)
+    }
+    const result = authenticate(request.headers.authorization, keys, Date.now())
     if (result.ok) {
       request.scope = scopeOf(result.key)
+      const used = await keyRequests(request)
+      if (!used.isAllowed && used.isExceeded) {
+        metrics.requestsLimited.inc({ limit: 'key_requests' })
+        return tooMany(
+          reply,
+          used.ttlInSeconds,
+          `key ${result.key.id} made more than ${limits.requestsPerMinute} requests in a minute`,
+        )
+      }
       return
     }
+    await authFailures(request)
     await recordRefusal(request, 401, result.message)
     return reply
       .code(401)
@@ -150,7 +210,7 @@ export async function createQueryApi(options: QueryApiOptions): Promise<FastifyI
   })
 
   app.addHook('onResponse', async (request, reply) => {
-    if (!request.url.startsWith('/v1/')) return
+    if (isPublic(request)) return
     metrics.requests.inc({ route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) })
   })
 
@@ -172,11 +232,13 @@ export async function createQueryApi(options: QueryApiOptions): Promise<FastifyI
             ? new RequestRefused(error.statusCode as 400, error.message)
             : undefined
     if (refused) {
-      if (request.url.startsWith('/v1/')) await recordRefusal(request, refused.status, refused.message)
+      if (!isPublic(request)) await recordRefusal(request, refused.status, refused.message)
+      if (refused.retryAfterSeconds !== undefined)
+        reply.header('retry-after', String(refused.retryAfterSeconds))
       return reply.code(refused.status).send({ error: errorName(refused.status), message: refused.message })
     }
     log.error({ err: error, requestId: request.id, route: request.routeOptions.url }, 'request failed')
-    if (request.url.startsWith('/v1/')) await recordRefusal(request, 500, 'internal error')
+    if (!isPublic(request)) await recordRefusal(request, 500, 'internal error')
     return reply.code(500).send({
       error: 'internal',
       message: `the request failed; the API log has the details under request id ${request.id}`,
@@ -185,6 +247,15 @@ export async function createQueryApi(options: QueryApiOptions): Promise<FastifyI
 
   const context: RouteContext = {
     storage,
+    queries: createQueryRunner({
+      client: storage.client,
+      database,
+      caps: limits.caps,
+      maxConcurrentQueries: limits.maxConcurrentQueries,
+      maxQueuedQueries: limits.maxQueuedQueries,
+      serverIdentity:
+        storage.describe().transport === 'http' ? (scope) => serverQueryIdentity(scope, database) : undefined,
+    }),
     database,
     limits,
     metrics,
@@ -221,20 +292,69 @@ export async function createQueryApi(options: QueryApiOptions): Promise<FastifyI
   return app
 }
 
-/** What the request asked for, as the access record keeps it: query string, path and SQL. */
+/** Routes anyone may call: the API's description. Everything else needs a key. */
+const publicRoutes = new Set(['/openapi.json'])
+
+function isPublic(request: FastifyRequest): boolean {
+  const route = request.routeOptions.url
+  return route !== undefined && publicRoutes.has(route)
+}
+
+function tooMany(reply: FastifyReply, retryAfterSeconds: number, why: string) {
+  return reply
+    .code(429)
+    .header('retry-after', String(Math.max(1, retryAfterSeconds)))
+    .send({ error: 'too_many_requests', message: `${why}: try again in ${Math.max(1, retryAfterSeconds)} s` })
+}
+
+/**
+ * What the request asked for, as the access record keeps it: query string, path, and the SQL
+ * with its parameters. Each value is cut at 4 KiB: the record is evidence, not a copy store.
+ */
 function filtersForRecord(request: FastifyRequest): Record<string, unknown> {
   const query = typeof request.query === 'object' && request.query !== null ? request.query : {}
   const params = typeof request.params === 'object' && request.params !== null ? request.params : {}
-  const body = request.body as { sql?: unknown } | undefined
-  return {
+  const body = request.body as { sql?: unknown; params?: unknown } | undefined
+  const fields: Record<string, unknown> = {
     ...(query as Record<string, unknown>),
     ...(params as Record<string, unknown>),
     ...(typeof body?.sql === 'string' && { sql: body.sql }),
+    ...(typeof body?.params === 'object' && body.params !== null && { sql_params: body.params }),
   }
+  return Object.fromEntries(
+    Object.entries(fields)
+      .slice(0, 64)
+      .map(([name, value]) => [
+        bounded(name, 128),
+        typeof value === 'string' ? bounded(value, 4096) : boundedJson(value),
+      ]),
+  )
 }
 
+/**
+ * The tenant an access record is filed under: the tenant the request named, when its key may
+ * read it; otherwise the pipeline's own. A caller who names a tenant it may not read, or has no
+ * valid key, must not write into that tenant's trail.
+ */
+function recordTenant(scope: AccessScope | null, filters: Record<string, unknown>): string | undefined {
+  const tenant = filters['tenant']
+  if (scope === null || typeof tenant !== 'string' || tenant === '') return undefined
+  return mayReadTenant(scope, tenant) ? tenant : undefined
+}
+
+function bounded(text: string, maxChars: number): string {
+  return text.length <= maxChars ? text : `${text.slice(0, maxChars)}… (${text.length} characters)`
+}
+
+function boundedJson(value: unknown): unknown {
+  const text = JSON.stringify(value) ?? ''
+  return text.length <= 4096 ? value : bounded(text, 4096)
+}
+
+/** The key id a refused request claimed, as far as it can be read; at most 64 characters. */
 function keyIdOf(header: string | undefined): string | null {
-  return /^Bearer\s+([^.\s]+)\./i.exec(header?.trim() ?? '')?.[1] ?? null
+  const claimed = /^Bearer\s+([^.\s]+)\./i.exec(header?.trim().slice(0, 512) ?? '')?.[1]
+  return claimed === undefined ? null : bounded(claimed, 64)
 }
 
 function isClientError(error: unknown): error is { statusCode: number; message: string } {
@@ -253,8 +373,14 @@ function validationMessage(error: { validation: { instancePath?: string; message
 
 function errorName(status: number): string {
   return (
-    { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 413: 'too_large' }[
-      status
-    ] ?? 'refused'
+    {
+      400: 'bad_request',
+      401: 'unauthorized',
+      403: 'forbidden',
+      404: 'not_found',
+      413: 'too_large',
+      429: 'too_many_requests',
+      503: 'unavailable',
+    }[status] ?? 'refused'
   )
 }

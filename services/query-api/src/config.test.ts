@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { secretSha256 } from '@audit-pipeline/api-keys'
 import { ConfigError } from '@audit-pipeline/config'
-import { secretSha256 } from './access/apiKeys.js'
 import { loadQueryApiConfig } from './config.js'
 
 const keysFile = JSON.stringify({
@@ -28,7 +28,17 @@ describe('loadQueryApiConfig', () => {
         maxPageRows: 1000,
         maxCountGroups: 10000,
         maxExportRows: 1000000,
-        sql: { maxExecutionSeconds: 10, maxResultRows: 10000 },
+        caps: {
+          maxMemoryBytes: 268435456,
+          maxRowsToRead: 100000000,
+          maxResultBytes: 67108864,
+          maxExecutionSeconds: 10,
+        },
+        maxConcurrentQueries: 4,
+        maxQueuedQueries: 64,
+        requestsPerMinute: 600,
+        authFailuresPerMinute: 30,
+        sql: { maxResultRows: 10000 },
       },
       clickhouse: { kind: 'embedded', dataPath: '.stack/clickhouse', database: 'audit' },
       accessAuditTopic: 'audit.events',

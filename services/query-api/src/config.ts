@@ -14,7 +14,7 @@ import {
 } from '@audit-pipeline/config'
 import { opsEnvShape, opsSettingsFrom, type OpsSettings } from '@audit-pipeline/service-runtime'
 import { z } from 'zod'
-import { ApiKeysFileError, parseApiKeys, type ApiKey } from './access/apiKeys.js'
+import { ApiKeysError, parseApiKeys, type ApiKey } from '@audit-pipeline/api-keys'
 import { defaultQueryApiLimits, type QueryApiLimits } from './app.js'
 
 /** The query API's settings, validated. */
@@ -22,6 +22,7 @@ export type QueryApiConfig = {
   /** Where the API listens. */
   host: string
   port: number
+  /** The keys as read at start-up; the running API follows the file (access/keyRing.ts). */
   keys: ApiKey[]
   keysFile: string
   limits: QueryApiLimits
@@ -62,10 +63,22 @@ const shape = {
   QUERY_API_MAX_COUNT_GROUPS: positiveInt('10000').default(defaultQueryApiLimits.maxCountGroups),
   /** Rows per export. Default 1000000. */
   QUERY_API_MAX_EXPORT_ROWS: positiveInt('1000000').default(defaultQueryApiLimits.maxExportRows),
-  /** How long one SQL statement may run, seconds. Default 10. */
-  QUERY_API_SQL_MAX_EXECUTION_SECONDS: positiveInt('10').default(
-    defaultQueryApiLimits.sql.maxExecutionSeconds,
-  ),
+  /** Memory one query may use in ClickHouse, bytes. Default 268435456 (256 MiB). */
+  QUERY_API_MAX_MEMORY_BYTES: positiveInt('268435456').default(defaultQueryApiLimits.caps.maxMemoryBytes),
+  /** Rows one query may read. Default 100000000. */
+  QUERY_API_MAX_ROWS_TO_READ: positiveInt('100000000').default(defaultQueryApiLimits.caps.maxRowsToRead),
+  /** Bytes one answer may hold in ClickHouse. Default 67108864 (64 MiB). */
+  QUERY_API_MAX_RESULT_BYTES: positiveInt('67108864').default(defaultQueryApiLimits.caps.maxResultBytes),
+  /** How long one query may run, seconds. Default 10. */
+  QUERY_API_MAX_EXECUTION_SECONDS: positiveInt('10').default(defaultQueryApiLimits.caps.maxExecutionSeconds),
+  /** Queries running at once. Default 4. */
+  QUERY_API_MAX_CONCURRENT_QUERIES: positiveInt('4').default(defaultQueryApiLimits.maxConcurrentQueries),
+  /** Queries waiting for a slot before 503. Default 64. */
+  QUERY_API_MAX_QUEUED_QUERIES: positiveInt('64').default(defaultQueryApiLimits.maxQueuedQueries),
+  /** Requests one key may make per minute (429 beyond). Default 600. */
+  QUERY_API_RATE_LIMIT_PER_MINUTE: positiveInt('600').default(defaultQueryApiLimits.requestsPerMinute),
+  /** Failed authentications one address may make per minute (429 beyond). Default 30. */
+  QUERY_API_AUTH_FAILURES_PER_MINUTE: positiveInt('30').default(defaultQueryApiLimits.authFailuresPerMinute),
   /** Rows an SQL answer may have; a bigger one is refused. Default 10000. */
   QUERY_API_SQL_MAX_RESULT_ROWS: positiveInt('10000').default(defaultQueryApiLimits.sql.maxResultRows),
   /** Where access records are sent. Default audit.events. */
@@ -101,10 +114,17 @@ export function loadQueryApiConfig(
       maxPageRows: s.QUERY_API_MAX_PAGE_ROWS,
       maxCountGroups: s.QUERY_API_MAX_COUNT_GROUPS,
       maxExportRows: s.QUERY_API_MAX_EXPORT_ROWS,
-      sql: {
-        maxExecutionSeconds: s.QUERY_API_SQL_MAX_EXECUTION_SECONDS,
-        maxResultRows: s.QUERY_API_SQL_MAX_RESULT_ROWS,
+      caps: {
+        maxMemoryBytes: s.QUERY_API_MAX_MEMORY_BYTES,
+        maxRowsToRead: s.QUERY_API_MAX_ROWS_TO_READ,
+        maxResultBytes: s.QUERY_API_MAX_RESULT_BYTES,
+        maxExecutionSeconds: s.QUERY_API_MAX_EXECUTION_SECONDS,
       },
+      maxConcurrentQueries: s.QUERY_API_MAX_CONCURRENT_QUERIES,
+      maxQueuedQueries: s.QUERY_API_MAX_QUEUED_QUERIES,
+      requestsPerMinute: s.QUERY_API_RATE_LIMIT_PER_MINUTE,
+      authFailuresPerMinute: s.QUERY_API_AUTH_FAILURES_PER_MINUTE,
+      sql: { maxResultRows: s.QUERY_API_SQL_MAX_RESULT_ROWS },
     },
     ...connections,
     accessAuditTopic: s.QUERY_API_AUDIT_TOPIC,
@@ -131,7 +151,7 @@ function collectKeys(
   try {
     return parseApiKeys(text, file)
   } catch (error) {
-    if (!(error instanceof ApiKeysFileError)) throw error
+    if (!(error instanceof ApiKeysError)) throw error
     problems.push({ setting: 'QUERY_API_KEYS_FILE', message: error.message })
     return undefined
   }

@@ -11,5 +11,6 @@ export {
   type AccessRecord,
   type AccessAuditOptions,
 } from './accessAudit.js'
-export { parseApiKeys, secretSha256, roles, type ApiKey, type Role } from './access/apiKeys.js'
+export { parseApiKeys, secretSha256, roles, type ApiKey, type Role } from '@audit-pipeline/api-keys'
+export { watchKeyRing, type KeyRing, type KeyRingOptions } from './access/keyRing.js'
 export { alertStorage } from './answers/alertAnswer.js'

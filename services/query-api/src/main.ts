@@ -25,7 +25,9 @@ let serving = false
 try {
   const { clickhouse } = config
   const storage = await openStorage(clickhouse)
-  await storage.ensureDatabase(clickhouse.database)
+  // Embedded: `USE` needs the database before the sink has made it. A server's API user may not
+  // create databases (and runs nothing without a key's roles): there the sink's migrations do.
+  if (storage.describe().transport === 'embedded') await storage.ensureDatabase(clickhouse.database)
   const queryApi = await startQueryApi({ config, storage, kafka, log, metrics })
   const { api } = queryApi
   serving = true
@@ -35,12 +37,15 @@ try {
     registry,
     checks: {
       live: () => ({ ok: true }),
-      ready: () => ({ ok: serving, details: { keys: config.keys.length } }),
+      ready: () => ({ ok: serving, details: { keys: queryApi.keys.size } }),
     },
     log,
   })
   handleSignals({
     log,
+    // The keys file is also watched; SIGHUP is for when a watch cannot see changes (some network
+    // and container mounts).
+    reload: () => queryApi.keys.reload(),
     stop: async () => {
       serving = false
       await queryApi.close()

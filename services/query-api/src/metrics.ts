@@ -23,6 +23,12 @@ export function createQueryApiMetrics(registry: Registry) {
       labelNames: ['route'] as const,
       registers,
     }),
+    requestsLimited: new Counter({
+      name: 'audit_query_api_requests_limited_total',
+      help: 'Requests answered 429, by limit: key_requests (per key) or auth_failures (per address).',
+      labelNames: ['limit'] as const,
+      registers,
+    }),
     accessAuditFailures: new Counter({
       name: 'audit_query_api_access_audit_failures_total',
       help: 'Access records that could not be written; the request was refused with 503.',

@@ -2,8 +2,10 @@
 export class RequestRefused extends Error {
   override readonly name = 'RequestRefused'
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 413,
+    readonly status: 400 | 401 | 403 | 404 | 413 | 429 | 503,
     message: string,
+    /** Seconds after which trying again may succeed, sent as Retry-After. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message)
   }

@@ -70,6 +70,8 @@ try {
         await queryApi?.close()
         await sink.stop()
       },
+      // The query API's keys file (also watched): the sink has nothing to reload.
+      reload: () => queryApi?.keys.reload(),
       live: () => sink.live(),
       ready: () => {
         const sinkReady = sink.ready()

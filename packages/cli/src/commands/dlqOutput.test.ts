@@ -34,7 +34,10 @@ describe('deadLetterTable', () => {
     expect(lines.every((line) => line.length <= 130)).toBe(true)
     // However narrow the terminal, the message keeps 20 characters.
     expect(deadLetterTable([dead], 40)[1]).toMatch(/ {2}Unexpected token o …$/)
-    expect(deadLetterTable([dead], 200)[1]).toMatch(/ {2}Unexpected token o in JSON at position 1$/)
+    // A line break in the message is shown, not obeyed: the row stays one line.
+    expect(deadLetterTable([dead], 200)[1]).toMatch(/ {2}Unexpected token o in JSON\\nat position 1$/)
+    const hostile = { ...dead, message: 'bad input \u001b[2J\u001b]0;pwned\u0007', service: 'x\u202ey' }
+    expect(deadLetterTable([hostile], 200)[1]).toMatch(/x\\u202ey .* bad input \\x1b\[2J\\x1b\]0;pwned\\x07$/)
   })
 })
 

@@ -4,24 +4,28 @@ import type {
   DeadLetterListing,
   ReplayResult,
 } from '@audit-pipeline/dead-letter'
+import { terminalSafe } from './terminalText.js'
 
 /** The narrowest the message column gets, however wide the other columns. */
 const minMessageChars = 20
 
 /**
  * The dead letters as an aligned table, one line each; the message column gets what
- * `widthChars` leaves and is cut with an ellipsis. Line breaks in messages become spaces.
+ * `widthChars` leaves and is cut with an ellipsis. Control characters and bidi overrides (a
+ * message often quotes the rejected input) are shown escaped (terminalText.ts).
  */
 export function deadLetterTable(deadLetters: DeadLetter[], widthChars: number): string[] {
   const header = ['DLQ', 'FAILED AT', 'SERVICE', 'CLASS/REASON', 'SOURCE', 'BYTES']
-  const rows = deadLetters.map((d) => [
-    `${d.dlq.partition}/${d.dlq.offset}`,
-    d.failedAt.toISOString(),
-    d.service,
-    d.reason === undefined ? d.errorClass : `${d.errorClass}/${d.reason}`,
-    `${d.source.topic}/${d.source.partition}/${d.source.offset}`,
-    d.value === null ? 'null' : String(d.value.length),
-  ])
+  const rows = deadLetters.map((d) =>
+    [
+      `${d.dlq.partition}/${d.dlq.offset}`,
+      d.failedAt.toISOString(),
+      d.service,
+      d.reason === undefined ? d.errorClass : `${d.errorClass}/${d.reason}`,
+      `${d.source.topic}/${d.source.partition}/${d.source.offset}`,
+      d.value === null ? 'null' : String(d.value.length),
+    ].map(terminalSafe),
+  )
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
   const gap = '  '
   const fixedChars = widths.reduce((sum, w) => sum + w + gap.length, 0)
@@ -32,7 +36,7 @@ export function deadLetterTable(deadLetters: DeadLetter[], widthChars: number): 
       .trimEnd()
   return [
     line(header, 'MESSAGE'),
-    ...rows.map((cells, i) => line(cells, (deadLetters[i]?.message ?? '').replace(/\s+/g, ' '))),
+    ...rows.map((cells, i) => line(cells, terminalSafe(deadLetters[i]?.message ?? ''))),
   ]
 }
 

@@ -1,3 +1,5 @@
+import { terminalSafe } from './terminalText.js'
+
 /** An event as the query API answers it (the canonical nested form; see services/query-api). */
 export type ApiEvent = {
   event_id: string
@@ -78,12 +80,13 @@ function cellText(value: unknown): string {
 
 /**
  * An aligned table; the last column gets what `widthChars` leaves (at least 20) and is cut with
- * an ellipsis. Line breaks in cells become spaces.
+ * an ellipsis. Control characters and bidi overrides in cells, the header's included, are shown
+ * escaped (terminalText.ts), so a row is one line and shows what is stored.
  */
 export function tableLines(listing: Listing, widthChars: number): string[] {
-  const clean = (cell: string) => cell.replace(/\s+/g, ' ')
-  const rows = listing.rows.map((row) => row.map(clean))
-  const fixed = listing.header.slice(0, -1)
+  const rows = listing.rows.map((row) => row.map(terminalSafe))
+  const header = listing.header.map(terminalSafe)
+  const fixed = header.slice(0, -1)
   const widths = fixed.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
   const gap = '  '
   const lastChars = Math.max(20, widthChars - widths.reduce((sum, w) => sum + w + gap.length, 0))
@@ -91,7 +94,7 @@ export function tableLines(listing: Listing, widthChars: number): string[] {
     [...widths.map((w, i) => (cells[i] ?? '').padEnd(w)), truncate(cells.at(-1) ?? '', lastChars)]
       .join(gap)
       .trimEnd()
-  return [line(listing.header), ...rows.map(line)]
+  return [line(header), ...rows.map(line)]
 }
 
 /** RFC 4180 CSV: a header line, then one line per row; fields quoted when they need it. */

@@ -1,86 +1,72 @@
 import { describe, expect, it } from 'vitest'
-import { parseApiKeys, secretSha256 } from './apiKeys.js'
+import { parseApiKeys, secretSha256 } from '@audit-pipeline/api-keys'
 import { authenticate } from './authenticate.js'
 import { tenantTableFilters } from './tenantTableFilters.js'
 
 const hash = (secret: string) => secretSha256(secret).toString('hex')
 
-describe('parseApiKeys', () => {
-  it('reads keys with their role and tenants, holding only the hash of each secret', () => {
-    const keys = parseApiKeys(
-      JSON.stringify({
-        keys: [
-          { id: 'ops', secret_sha256: hash('s1'), role: 'auditor' },
-          { id: 'acme-bi', secret_sha256: hash('s2'), role: 'analyst', tenants: ['acme', 'acme'] },
-        ],
-      }),
-      'keys.json',
-    )
-    expect(keys).toEqual([
-      { id: 'ops', secretSha256: secretSha256('s1'), role: 'auditor', tenants: 'all' },
-      { id: 'acme-bi', secretSha256: secretSha256('s2'), role: 'analyst', tenants: ['acme'] },
-    ])
-  })
-
-  it('names the file, the key and the field at fault', () => {
-    const parse = (keys: unknown[]) => () => parseApiKeys(JSON.stringify({ keys }), 'keys.json')
-    expect(() => parseApiKeys('{', 'keys.json')).toThrow(/^keys.json: not JSON/)
-    expect(parse([{ id: 'a', secret_sha256: 'plain-secret', role: 'auditor' }])).toThrow(
-      'keys.json: keys.0.secret_sha256: expected the SHA-256 of the secret as 64 hex digits (never the secret itself)',
-    )
-    expect(parse([{ id: 'a', secret_sha256: hash('x'), role: 'admin' }])).toThrow(
-      'keys.json: keys.0.role: expected one of: auditor, analyst',
-    )
-    expect(
-      parse([{ id: 'a', secret_sha256: hash('x'), role: 'analyst', tenants: ["acme' OR 1=1"] }]),
-    ).toThrow('keys.json: keys.0.tenants.0: expected tenant names matching')
-    expect(parse([{ id: 'a', secret_sha256: hash('x'), role: 'analyst', tenants: [] }])).toThrow(
-      'list at least one tenant',
-    )
-    expect(
-      parse([
-        { id: 'a', secret_sha256: hash('x'), role: 'analyst' },
-        { id: 'a', secret_sha256: hash('y'), role: 'analyst' },
-      ]),
-    ).toThrow("keys.json: keys.1.id: 'a' is listed twice")
-    expect(parse([{ id: 'a', secret_sha256: hash('x'), role: 'analyst', secret: 'x' }])).toThrow(
-      /keys.0: Unrecognized key/,
-    )
-  })
-})
-
 describe('authenticate', () => {
+  const nowMs = Date.parse('2026-03-01T12:00:00Z')
   const keys = new Map(
     parseApiKeys(
-      JSON.stringify({ keys: [{ id: 'ops', secret_sha256: hash('s3cret'), role: 'auditor' }] }),
+      JSON.stringify({
+        keys: [
+          { id: 'ops', secret_sha256: hash('s3cret'), role: 'auditor' },
+          {
+            id: 'temp',
+            secret_sha256: hash('t3mp'),
+            role: 'analyst',
+            expires_at: '2026-03-01T13:00:00Z',
+          },
+          { id: 'gone', secret_sha256: hash('g0ne'), role: 'auditor', revoked_at: '2026-02-01T00:00:00Z' },
+        ],
+      }),
       'k',
     ).map((key) => [key.id, key]),
   )
 
   it('accepts Bearer <key id>.<secret> when the secret hashes to the stored hash', () => {
-    const result = authenticate('Bearer ops.s3cret', keys)
+    const result = authenticate('Bearer ops.s3cret', keys, nowMs)
     expect(result.ok && result.key.id).toBe('ops')
     // A secret may contain dots: only the first separates the id.
-    expect(authenticate('Bearer ops.s3cret.', keys).ok).toBe(false)
+    expect(authenticate('Bearer ops.s3cret.', keys, nowMs).ok).toBe(false)
   })
 
   it('says what is wrong otherwise, without telling an unknown id from a wrong secret', () => {
-    expect(authenticate(undefined, keys)).toEqual({
+    expect(authenticate(undefined, keys, nowMs)).toEqual({
       ok: false,
       keyId: null,
       message: 'missing API key: send Authorization: Bearer <key id>.<secret>',
     })
-    expect(authenticate('ops.s3cret', keys)).toMatchObject({ ok: false, message: /malformed/ })
-    expect(authenticate('Bearer ops.wrong', keys)).toEqual({
+    expect(authenticate('ops.s3cret', keys, nowMs)).toMatchObject({ ok: false, message: /malformed/ })
+    expect(authenticate('Bearer ops.wrong', keys, nowMs)).toEqual({
       ok: false,
       keyId: 'ops',
       message: 'invalid API key',
     })
-    expect(authenticate('Bearer nobody.s3cret', keys)).toEqual({
+    expect(authenticate('Bearer nobody.s3cret', keys, nowMs)).toEqual({
       ok: false,
       keyId: 'nobody',
       message: 'invalid API key',
     })
+  })
+
+  it('refuses a key from its expiry on, and a revoked key, telling only the holder of the secret why', () => {
+    expect(authenticate('Bearer temp.t3mp', keys, Date.parse('2026-03-01T12:59:59Z')).ok).toBe(true)
+    expect(authenticate('Bearer temp.t3mp', keys, Date.parse('2026-03-01T13:00:00Z'))).toEqual({
+      ok: false,
+      keyId: 'temp',
+      message: 'API key expired',
+    })
+    expect(authenticate('Bearer gone.g0ne', keys, nowMs)).toEqual({
+      ok: false,
+      keyId: 'gone',
+      message: 'API key revoked',
+    })
+    expect(authenticate('Bearer temp.wrong', keys, Date.parse('2026-03-02T00:00:00Z'))).toMatchObject({
+      message: 'invalid API key',
+    })
+    expect(authenticate('Bearer gone.wrong', keys, nowMs)).toMatchObject({ message: 'invalid API key' })
   })
 })
 

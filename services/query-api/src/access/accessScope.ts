@@ -1,4 +1,4 @@
-import type { ApiKey, Role } from './apiKeys.js'
+import type { ApiKey, Role } from '@audit-pipeline/api-keys'
 
 /** What a request may see: derived from its key, applied in the SQL, never left to the client. */
 export type AccessScope = {

@@ -1,5 +1,5 @@
 import { droppedValue, redactEvent } from '@audit-pipeline/event-model'
-import type { Role } from '../access/apiKeys.js'
+import type { Role } from '@audit-pipeline/api-keys'
 import type { StoredEventRow } from './eventRow.js'
 
 const droppedJson = JSON.stringify(droppedValue)

@@ -40,20 +40,3 @@ LIMIT {page_rows:UInt32}`,
     params: { ...where.params, page_rows: request.limit + 1 },
   }
 }
-
-/** Every matching event, oldest first, up to `maxRows`: the export. */
-export function eventExportQuery(
-  filters: EventFilters,
-  scope: AccessScope,
-  maxRows: number,
-): ParameterizedQuery {
-  const where = eventConditions(filters, scope)
-  return {
-    query: `SELECT ${answerColumns.join(', ')}
-FROM ${eventsView}
-${whereClause(where)}
-ORDER BY occurred_at ASC, event_id ASC
-LIMIT {export_rows:UInt64}`,
-    params: { ...where.params, export_rows: maxRows },
-  }
-}

@@ -3,8 +3,6 @@ import type { AccessScope } from '../access/accessScope.js'
 import { countQuery, countSourceFor, type CountRequest } from './countQueries.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { eventPageQuery } from './eventQueries.js'
-import { singleStatement } from './sqlStatement.js'
-import { sqlTableProblems } from './sqlTables.js'
 import { parseIsoTime } from './time.js'
 
 const acme: AccessScope = { keyId: 'k', role: 'analyst', tenants: ['acme'] }
@@ -122,78 +120,6 @@ FROM audit_events_deduplicated
 GROUP BY actor
 ORDER BY actor
 LIMIT {max_groups:UInt32}`)
-  })
-})
-
-describe('singleStatement', () => {
-  it('takes one statement, with or without a trailing semicolon', () => {
-    expect(singleStatement('SELECT 1;')).toEqual({ ok: true, sql: 'SELECT 1' })
-    expect(singleStatement('SELECT \';\' AS a, `x;y`, "q;" -- ; comment\n FROM t /* ; */')).toMatchObject({
-      ok: true,
-    })
-    expect(singleStatement("SELECT 'it''s; fine'")).toMatchObject({ ok: true })
-    expect(singleStatement("SELECT 'a\\'; DROP TABLE t; --'")).toMatchObject({ ok: true })
-  })
-
-  it('refuses several statements, an empty text and INTO OUTFILE', () => {
-    expect(singleStatement('SELECT 1; SELECT 2')).toEqual({
-      ok: false,
-      reason: 'one statement per request: the SQL holds a ";" between statements',
-    })
-    expect(singleStatement("SELECT 'x'; DROP TABLE t;")).toMatchObject({ ok: false })
-    expect(singleStatement("SELECT 'x\\\\'; DROP TABLE t")).toMatchObject({ ok: false })
-    expect(singleStatement(' ; ')).toEqual({ ok: false, reason: 'the SQL is empty' })
-    expect(singleStatement("SELECT 1 INTO OUTFILE '/tmp/x'")).toMatchObject({ ok: false, reason: /OUTFILE/ })
-    expect(singleStatement("SELECT 'INTO OUTFILE' AS text")).toMatchObject({ ok: true })
-  })
-})
-
-describe('sqlTableProblems', () => {
-  const tables = new Set(['audit_events', 'audit_changes', 'audit_changes_mv', 'schema_migrations'])
-  const ast = (...lines: string[]) => lines
-
-  it('accepts audit tables, qualified or not, and WITH aliases', () => {
-    expect(
-      sqlTableProblems(
-        ast(
-          'SelectWithUnionQuery (children 1)',
-          ' ExpressionList (children 1)',
-          '  SelectQuery (children 2)',
-          '   TablesInSelectQuery (children 2)',
-          '    TablesInSelectQueryElement (children 1)',
-          '     TableExpression (children 1)',
-          '      TableIdentifier audit.audit_events (alias a)',
-          '    TablesInSelectQueryElement (children 1)',
-          '     TableExpression (children 1)',
-          '      TableIdentifier recent',
-        ),
-        'audit',
-        tables,
-      ),
-    ).toEqual([])
-  })
-
-  it('refuses other statements, other tables and table functions', () => {
-    expect(sqlTableProblems(ast('InsertQuery (children 1)'), 'audit', tables)).toEqual([
-      'only SELECT statements are accepted (this one is InsertQuery)',
-    ])
-    const problems = sqlTableProblems(
-      ast(
-        'SelectWithUnionQuery (children 1)',
-        ' TableExpression (children 1)',
-        '  TableIdentifier system.tables',
-        ' TableExpression (children 1)',
-        '  TableIdentifier schema_migrations',
-        ' TableExpression (children 1)',
-        '  TableIdentifier other.audit_events',
-        ' TableExpression (children 1)',
-        '  Function merge (children 1)',
-      ),
-      'audit',
-      tables,
-    )
-    expect(problems).toHaveLength(4)
-    expect(problems[3]).toMatch(/^table function merge\(\) is not allowed/)
   })
 })
 

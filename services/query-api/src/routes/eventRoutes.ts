@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import type { AccessScope } from '../access/accessScope.js'
 import { alertAnswer, alertConditions } from '../answers/alertAnswer.js'
 import { eventAnswer } from '../answers/eventAnswer.js'
 import type { StoredEventRow } from '../answers/eventRow.js'
@@ -125,7 +126,7 @@ export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
       const filters = filtersOf(filterQuery)
       checkTenant(scope, filters.tenant)
       const { source, ...query } = countQuery({ filters, by, bucket, exact, maxGroups: limit }, scope)
-      const rows = await select<Record<string, string>>(context, '/v1/counts', query)
+      const rows = await select<Record<string, string>>(context, scope, '/v1/counts', query)
       const groups = rows.slice(0, limit).map(({ events, bucket: start, ...dimensions }) => ({
         ...(start !== undefined && { bucket: new Date(`${start.replace(' ', 'T')}Z`).toISOString() }),
         ...dimensions,
@@ -165,7 +166,8 @@ async function pageRows(
   route: string,
   page: EventPageRequest,
 ) {
-  const rows = await select<StoredEventRow>(context, route, eventPageQuery(page, scopeOfRequest(request)))
+  const scope = scopeOfRequest(request)
+  const rows = await select<StoredEventRow>(context, scope, route, eventPageQuery(page, scope))
   const shown = rows.slice(0, page.limit)
   const last = shown.at(-1)
   const nextCursor =
@@ -176,15 +178,19 @@ async function pageRows(
   return { rows: shown, nextCursor }
 }
 
-async function select<Row>(
+export async function select<Row>(
   context: RouteContext,
+  scope: AccessScope,
   route: string,
   { query, params }: ParameterizedQuery,
 ): Promise<Row[]> {
   const stop = context.metrics.querySeconds.startTimer({ route })
   try {
-    const result = await context.storage.client.query({ query, query_params: params, format: 'JSONEachRow' })
-    return await result.json<Row>()
+    return await context.queries.run(
+      scope,
+      { query, query_params: params, format: 'JSONEachRow' },
+      (result) => result.json<Row>(),
+    )
   } finally {
     stop()
   }

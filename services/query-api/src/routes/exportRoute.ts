@@ -1,14 +1,17 @@
 import { Readable } from 'node:stream'
-import type { Row } from '@clickhouse/client'
 import { stringify } from 'csv-stringify/sync'
-import type { Role } from '../access/apiKeys.js'
+import type { AccessScope } from '../access/accessScope.js'
+import type { Role } from '@audit-pipeline/api-keys'
 import { csvRecord } from '../answers/csvColumns.js'
 import { eventAnswer } from '../answers/eventAnswer.js'
 import type { StoredEventRow } from '../answers/eventRow.js'
 import { rowForRole } from '../answers/redaction.js'
 import type { RouteContext } from '../app.js'
+import type { PageCursor } from '../query/cursor.js'
 import { answerColumns } from '../query/eventColumns.js'
-import { eventExportQuery } from '../query/eventQueries.js'
+import type { EventFilters } from '../query/eventFilters.js'
+import { eventPageQuery } from '../query/eventQueries.js'
+import { select } from './eventRoutes.js'
 import { exportQuery, filtersOf } from './requestSchemas.js'
 import { checkTenant, scopeOfRequest } from './scopeChecks.js'
 import { bearerSecurity, type ZodApp } from './zodApp.js'
@@ -20,11 +23,17 @@ const contentTypes: Record<ExportFormat, string> = {
   csv: 'text/csv; charset=utf-8',
 }
 
+/** Rows per query of an export: what the API holds of it at a time. */
+export const exportPageRows = 2_000
+
 /**
  * Every matching event, oldest first, streamed as NDJSON (the JSON answers' event form) or CSV
- * (the stored columns). Rows are read from ClickHouse as a stream and written as they come, so
- * memory does not grow with the export. The access is recorded before the first byte is sent
- * (the row count is not known then); an export that cannot be recorded is not started.
+ * (the stored columns). The export is read a keyset page at a time, each page one capped query
+ * written out before the next is asked for, so memory stays bounded on both transports
+ * (embedded ClickHouse holds a whole answer in memory, so one streamed query would not do), and
+ * a slow client slows the reading down. The access is recorded once the first page is read and
+ * before its first byte is sent (the row count is not known then); an export that cannot be
+ * recorded is not started.
  */
 export function registerExportRoute(app: ZodApp, context: RouteContext): void {
   app.get(
@@ -42,19 +51,15 @@ export function registerExportRoute(app: ZodApp, context: RouteContext): void {
       const { format, ...filterQuery } = request.query
       const filters = filtersOf(filterQuery)
       checkTenant(scope, filters.tenant)
-      const { query, params } = eventExportQuery(filters, scope, context.limits.maxExportRows)
-      const result = await context.storage.client.query({
-        query,
-        query_params: params,
-        format: 'JSONEachRow',
-      })
-      try {
-        await context.recordRead(request, undefined)
-      } catch (error) {
-        result.close()
-        throw error
+      const pages = exportPages(context, scope, filters, context.limits.maxExportRows)
+      // The first page before the record and the headers: a refused query is still a 400.
+      const first = await pages.next()
+      await context.recordRead(request, undefined)
+      async function* all() {
+        if (!first.done) yield first.value
+        yield* pages
       }
-      const lines = exportLines(result.stream<StoredEventRow>(), format, scope.role, (rows) =>
+      const lines = exportLines(all(), format, scope.role, (rows) =>
         context.metrics.rowsReturned.inc({ route: '/v1/export' }, rows),
       )
       return reply
@@ -65,18 +70,46 @@ export function registerExportRoute(app: ZodApp, context: RouteContext): void {
   )
 }
 
-/** The export's text, a chunk per block of rows ClickHouse sends; counts rows as they go. */
+/** The matching rows, a page per query, oldest first, `maxRows` at most. */
+async function* exportPages(
+  context: RouteContext,
+  scope: AccessScope,
+  filters: EventFilters,
+  maxRows: number,
+): AsyncGenerator<StoredEventRow[]> {
+  let cursor: PageCursor | undefined
+  for (let left = maxRows; left > 0;) {
+    const limit = Math.min(exportPageRows, left)
+    const query = eventPageQuery({ filters, order: 'asc', limit, ...(cursor && { cursor }) }, scope)
+    const rows = (await select<StoredEventRow>(context, scope, '/v1/export', query)).slice(0, limit)
+    if (rows.length > 0) yield rows
+    const last = rows.at(-1)
+    if (rows.length < limit || !last) return
+    left -= rows.length
+    cursor = { occurredAt: last.occurred_at, eventId: last.event_id }
+  }
+}
+
+/**
+ * A cell starting with = + - @, a tab or a carriage return is a formula to a spreadsheet
+ * (OWASP "CSV Injection"): `escape_formulas` prefixes it with ' so it opens as text. Event
+ * values come from producers, so an actor name of `=HYPERLINK(…)` is not to run on an
+ * auditor's machine.
+ */
+const csvOptions = { columns: [...answerColumns], escape_formulas: true }
+
+/** The export's text, a chunk per page of rows; counts rows as they go. */
 export async function* exportLines(
-  blocks: AsyncIterable<Row<StoredEventRow, 'JSONEachRow'>[]>,
+  pages: AsyncIterable<StoredEventRow[]>,
   format: ExportFormat,
   role: Role,
   counted: (rows: number) => void,
 ): AsyncGenerator<string> {
-  if (format === 'csv') yield stringify([], { header: true, columns: [...answerColumns] })
-  for await (const block of blocks) {
-    const rows = block.map((row) => rowForRole(row.json(), role))
+  if (format === 'csv') yield stringify([], { ...csvOptions, header: true })
+  for await (const page of pages) {
+    const rows = page.map((row) => rowForRole(row, role))
     yield format === 'csv'
-      ? stringify(rows.map(csvRecord), { columns: [...answerColumns] })
+      ? stringify(rows.map(csvRecord), csvOptions)
       : rows.map((row) => `${JSON.stringify(eventAnswer(row))}\n`).join('')
     counted(rows.length)
   }

@@ -1,6 +1,7 @@
 import { onTestFinished } from 'vitest'
 import { Registry } from 'prom-client'
 import type { FastifyInstance } from 'fastify'
+import { secretSha256, type ApiKey, type Role } from '@audit-pipeline/api-keys'
 import { defaultRetentionPolicy, eventRow, runMigrations } from '@audit-pipeline/clickhouse-sink'
 import { parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
 import { createEventBuilder } from '@audit-pipeline/producer'
@@ -9,7 +10,6 @@ import { createLogger } from '@audit-pipeline/service-runtime'
 import type { Storage } from '@audit-pipeline/storage'
 import { openTestStorage } from '../../../../test/support/testStorage.js'
 import { recordingAccessAudit, type AccessAudit, type AccessRecord } from '../accessAudit.js'
-import { secretSha256, type ApiKey, type Role } from '../access/apiKeys.js'
 import { createQueryApi, type QueryApiLimits } from '../app.js'
 import { createQueryApiMetrics } from '../metrics.js'
 
@@ -27,12 +27,18 @@ export const bearer = (name: TestKeyName) => ({
   authorization: `Bearer ${testKeys[name].id}.${testKeys[name].secret}`,
 })
 
-export const apiKeys: ApiKey[] = Object.values(testKeys).map((key) => ({
-  id: key.id,
-  secretSha256: secretSha256(key.secret),
-  role: key.role,
-  tenants: key.tenants === 'all' ? 'all' : [...key.tenants],
-}))
+/** The test keys by id, as createQueryApi looks them up. */
+export const apiKeys: ReadonlyMap<string, ApiKey> = new Map(
+  Object.values(testKeys).map((key) => [
+    key.id,
+    {
+      id: key.id,
+      secretSha256: secretSha256(key.secret),
+      role: key.role,
+      tenants: key.tenants === 'all' ? 'all' : [...key.tenants],
+    },
+  ]),
+)
 
 const build = createEventBuilder(
   { source: { service: 'crm' }, category: 'business', snapshots: true },
