@@ -14,6 +14,7 @@ import {
   insertEvents,
   testKeys,
 } from '../../services/query-api/src/testSupport/queryApiFixture.js'
+import { queryApiUserStorage } from '../support/serverAccess.js'
 import { buildPackage, startServiceProcess } from '../support/serviceProcess.js'
 
 const stack = inject('stack')
@@ -71,7 +72,15 @@ describe('the query API process and the CLI over it', () => {
     await storage.ensureDatabase(database)
     await runMigrations(storage, { database, retention: defaultRetentionPolicy })
     await insertEvents(storage, allEvents)
-    await storage.close()
+    // On a server the API runs as its own user, with the access `clickhouse access apply` makes.
+    const serverUser = stack.clickhouseUrl
+      ? await queryApiUserStorage(storage, stack.clickhouseUrl, database, ['acme', 'witify'])
+      : undefined
+    onTestFinished(async () => {
+      await serverUser?.close()
+      await storage.close()
+    })
+    if (!serverUser) await storage.close()
 
     const keysFile = join(mkdtempSync(join(tmpdir(), 'query-api-keys-')), 'keys.json')
     writeFileSync(
@@ -88,8 +97,12 @@ describe('the query API process and the CLI over it', () => {
     const api = startServiceProcess('services/query-api/bin/audit-query-api.js', {
       KAFKA_BROKERS: stack.kafkaBrokers.join(','),
       SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
-      ...(stack.clickhouseUrl
-        ? { CLICKHOUSE_URL: stack.clickhouseUrl }
+      ...(stack.clickhouseUrl && serverUser
+        ? {
+            CLICKHOUSE_URL: stack.clickhouseUrl,
+            CLICKHOUSE_USERNAME: serverUser.username,
+            CLICKHOUSE_PASSWORD: serverUser.password,
+          }
         : { CLICKHOUSE_EMBEDDED_PATH: dataPath }),
       CLICKHOUSE_DATABASE: database,
       QUERY_API_KEYS_FILE: keysFile,

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
-import { beforeAll, describe, expect, inject, it } from 'vitest'
+import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { defaultRetentionPolicy, runMigrations } from '@audit-pipeline/clickhouse-sink'
 import { openStorage, type Storage, type StorageConfig } from '@audit-pipeline/storage'
 import { uniqueName } from '@audit-pipeline/testing'
@@ -13,6 +13,7 @@ import {
   testKeys,
   ticketEvents,
 } from '../../services/query-api/src/testSupport/queryApiFixture.js'
+import { queryApiUserStorage } from '../support/serverAccess.js'
 import { buildPackage, startServiceProcess } from '../support/serviceProcess.js'
 import { attackCategories, sqlAttacks } from './sqlAttackCorpus.js'
 
@@ -94,6 +95,18 @@ describe('POST /v1/sql under attack, with a tenant-restricted auditor key', () =
         }
       })()
 
+      // On a server the API runs as its own user, with the server's row policies and reader
+      // profile applied as `audit-pipeline clickhouse access apply` makes them.
+      const serverUser = stack.clickhouseUrl
+        ? await (async () => {
+            const admin = await openStorage(storageConfig(database))
+            onTestFinished(() => admin.close())
+            const user = await queryApiUserStorage(admin, stack.clickhouseUrl!, database, ['acme', 'witify'])
+            onTestFinished(() => user.close())
+            return user
+          })()
+        : undefined
+
       const keysFile = join(mkdtempSync(join(tmpdir(), 'sql-attacks-keys-')), 'keys.json')
       const sha256 = (secret: string) => createHash('sha256').update(secret).digest('hex')
       writeFileSync(
@@ -112,8 +125,12 @@ describe('POST /v1/sql under attack, with a tenant-restricted auditor key', () =
         {
           KAFKA_BROKERS: stack.kafkaBrokers.join(','),
           SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
-          ...(stack.clickhouseUrl
-            ? { CLICKHOUSE_URL: stack.clickhouseUrl }
+          ...(stack.clickhouseUrl && serverUser
+            ? {
+                CLICKHOUSE_URL: stack.clickhouseUrl,
+                CLICKHOUSE_USERNAME: serverUser.username,
+                CLICKHOUSE_PASSWORD: serverUser.password,
+              }
             : { CLICKHOUSE_EMBEDDED_PATH: dataPath }),
           CLICKHOUSE_DATABASE: database,
           QUERY_API_KEYS_FILE: keysFile,

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { checkStackClickHouse } from './clickhouseCheck.js'
+import { applyLocalClickHouseAccess } from './localClickHouseAccess.js'
 import { freePort } from './freePort.js'
 import { localWebhookSecretVariable, writeLocalReceiverFiles } from './localReceivers.js'
 import { localQueryApiKeysFile, writeLocalQueryApiKeys, type LocalQueryApi } from './localQueryApi.js'
@@ -58,10 +59,20 @@ export async function startPipeline(options: {
     inbox = await startWebhookInbox({ logFile: webhookLog })
     const { keysFile, key } = writeLocalQueryApiKeys(stateDir)
     const queryApiPort = Number(options.env['QUERY_API_PORT'] ?? (await freePort()))
+    const { clickhouse } = stack.state
     const local: LocalSetup = {
       receivers: writeLocalReceiverFiles(stateDir, inbox.url),
       queryApi: { keysFile, port: queryApiPort },
       env: { [localWebhookSecretVariable]: inbox.secret },
+      ...(clickhouse.kind === 'http' && {
+        clickhouseUsers: await applyLocalClickHouseAccess({
+          stateDir,
+          url: clickhouse.url,
+          database: clickhouse.database,
+          keysFile,
+          env: options.env,
+        }),
+      }),
     }
     services = await startServices(stack.state, {
       ownerPid: options.ownerPid,

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { pipelineTopics } from '@audit-pipeline/config'
 import { freePort } from './freePort.js'
+import type { LocalClickHouseUsers } from './localClickHouseAccess.js'
 import type { LocalReceiverFiles } from './localReceivers.js'
 import { deployDir, repoRoot } from './paths.js'
 import { launch, stopProcess } from './processes.js'
@@ -16,6 +17,8 @@ export type LocalSetup = {
   queryApi: { keysFile: string; port: number }
   /** Passed to every service: the local inbox's signing secret. */
   env: Record<string, string>
+  /** With a ClickHouse server: the sink's and the query API's own users (localClickHouseAccess.ts). */
+  clickhouseUsers?: LocalClickHouseUsers
 }
 
 /** A pipeline service `npm start` runs: its compiled entry point and its default settings. */
@@ -31,6 +34,8 @@ export type ServiceSpec = {
   nodeOptions?: string[]
   /** Runs only with this kind of ClickHouse; by default with both. */
   clickhouse?: 'embedded' | 'http'
+  /** With a server, the ClickHouse user it logs in as; it wins over the environment's. */
+  clickhouseUser?: keyof LocalClickHouseUsers
 }
 
 const sinkTopics = () => ({
@@ -77,6 +82,7 @@ export const pipelineServices: readonly ServiceSpec[] = [
     role: sinkRole,
     defaults: sinkTopics,
     clickhouse: 'http',
+    clickhouseUser: 'sink',
   },
   {
     name: 'query-api',
@@ -84,6 +90,7 @@ export const pipelineServices: readonly ServiceSpec[] = [
     role: queryApiRole,
     defaults: queryApiSettings,
     clickhouse: 'http',
+    clickhouseUser: 'queryApi',
   },
   {
     name: 'forwarder',
@@ -134,6 +141,7 @@ export async function startServices(
           ? { CLICKHOUSE_URL: state.clickhouse.url }
           : { CLICKHOUSE_EMBEDDED_PATH: state.clickhouse.dataPath }),
         CLICKHOUSE_DATABASE: state.clickhouse.database,
+        ...(spec.clickhouseUser && options.local.clickhouseUsers?.[spec.clickhouseUser]),
         OPS_HOST: '127.0.0.1',
         OPS_PORT: String(port),
       }

@@ -62,5 +62,13 @@ export function createdKeyLines(options: {
     `  export AUDIT_API_KEY=${token}`,
     '',
     'The CLI sends it from AUDIT_API_KEY; other clients send Authorization: Bearer <token>.',
+    // On a server the tenant's rows are the server's row policy's, which the access step makes.
+    ...(tenants === 'all'
+      ? []
+      : [
+          '',
+          `With a ClickHouse server (CLICKHOUSE_URL), give its tenants their roles before it is used:`,
+          `  audit-pipeline clickhouse access apply --keys-file ${file}`,
+        ]),
   ]
 }

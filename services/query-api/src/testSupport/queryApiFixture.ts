@@ -1,4 +1,4 @@
-import { onTestFinished } from 'vitest'
+import { inject, onTestFinished } from 'vitest'
 import { Registry } from 'prom-client'
 import type { FastifyInstance } from 'fastify'
 import { secretSha256, type ApiKey, type Role } from '@audit-pipeline/api-keys'
@@ -8,6 +8,7 @@ import { createEventBuilder } from '@audit-pipeline/producer'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { createLogger } from '@audit-pipeline/service-runtime'
 import type { Storage } from '@audit-pipeline/storage'
+import { queryApiUserStorage } from '../../../../test/support/serverAccess.js'
 import { openTestStorage } from '../../../../test/support/testStorage.js'
 import { recordingAccessAudit, type AccessAudit, type AccessRecord } from '../accessAudit.js'
 import { createQueryApi, type QueryApiLimits } from '../app.js'
@@ -130,7 +131,7 @@ export async function queryApiFixture(
   const audit = recordingAccessAudit()
   const metrics = new Registry()
   const app = await createQueryApi({
-    storage,
+    storage: await readerStorage(storage, database),
     keys: apiKeys,
     audit: options.audit ?? audit,
     log: createLogger({
@@ -143,6 +144,22 @@ export async function queryApiFixture(
   onTestFinished(() => app.close())
   return { app, storage, database, records: audit.records, metrics }
 }
+
+/**
+ * What the API reads through: embedded, the test's own storage; on a server, the query API's own
+ * user, with the access `audit-pipeline clickhouse access apply` gives it for the fixture's
+ * tenants, so the server's row policies and reader profile hold in every test there too.
+ */
+async function readerStorage(storage: Storage, database: string): Promise<Storage> {
+  const { clickhouseUrl } = inject('stack')
+  if (storage.describe().transport !== 'http' || clickhouseUrl === undefined) return storage
+  const reader = await queryApiUserStorage(storage, clickhouseUrl, database, fixtureTenants)
+  onTestFinished(() => reader.close())
+  return reader.storage
+}
+
+/** Every tenant the fixture's events have. */
+const fixtureTenants = ['acme', 'witify']
 
 export async function insertEvents(storage: Storage, events: AuditEvent[]): Promise<void> {
   await storage.client.insert({
