@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { isAlive } from '@audit-pipeline/local-stack'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { collectTopics, uniqueName, waitFor } from '@audit-pipeline/testing'
-import { buildPackage, startServiceProcess } from '../support/serviceProcess.js'
+import { buildMainJob, startServiceProcess } from '../support/serviceProcess.js'
 
 type InboxDelivery = { path: string; webhook_id: string | null; verified: boolean; body: unknown }
 
@@ -20,12 +20,7 @@ const kafka = new Kafka({
 })
 
 beforeAll(() => {
-  buildPackage('@audit-pipeline/local-stack')
-  buildPackage('@audit-pipeline/normalizer')
-  // The sink runs inside the query API's process with embedded ClickHouse.
-  buildPackage('@audit-pipeline/query-api')
-  buildPackage('@audit-pipeline/alerting')
-  buildPackage('@audit-pipeline/forwarder')
+  buildMainJob()
 }, 300_000)
 
 /**

@@ -6,19 +6,19 @@ import { promisify } from 'node:util'
 import { Kafka, logLevel } from 'kafkajs'
 import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { uniqueName, waitFor } from '@audit-pipeline/testing'
-import { buildPackage, startServiceProcess, type ServiceProcess } from '../support/serviceProcess.js'
+import {
+  buildMainJob,
+  buildPackage,
+  startServiceProcess,
+  type ServiceProcess,
+} from '../support/serviceProcess.js'
 
 const stack = inject('stack')
 const root = join(import.meta.dirname, '..', '..')
 const execute = promisify(execFile)
 
 beforeAll(() => {
-  buildPackage('@audit-pipeline/local-stack')
-  buildPackage('@audit-pipeline/normalizer')
-  // The sink runs inside the query API's process with embedded ClickHouse.
-  buildPackage('@audit-pipeline/query-api')
-  buildPackage('@audit-pipeline/alerting')
-  buildPackage('@audit-pipeline/forwarder')
+  buildMainJob()
   buildPackage('@audit-pipeline/cli')
 }, 300_000)
 

@@ -1,11 +1,10 @@
 import { execFile, spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Kafka, logLevel } from 'kafkajs'
 import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
-import { secretSha256 } from '@audit-pipeline/api-keys'
 import { defaultRetentionPolicy, runMigrations } from '@audit-pipeline/clickhouse-sink'
 import { openStorage, type StorageConfig } from '@audit-pipeline/storage'
 import { uniqueName, waitFor } from '@audit-pipeline/testing'
@@ -14,6 +13,7 @@ import {
   insertEvents,
   testKeys,
 } from '../../services/query-api/src/testSupport/queryApiFixture.js'
+import { queryApiProcessEnv, writeTestKeysFile } from '../support/queryApiProcess.js'
 import { queryApiUserStorage } from '../support/serverAccess.js'
 import { buildPackage, startServiceProcess } from '../support/serviceProcess.js'
 
@@ -82,34 +82,11 @@ describe('the query API process and the CLI over it', () => {
     })
     if (!serverUser) await storage.close()
 
-    const keysFile = join(mkdtempSync(join(tmpdir(), 'query-api-keys-')), 'keys.json')
-    writeFileSync(
-      keysFile,
-      JSON.stringify({
-        keys: Object.values(testKeys).map((key) => ({
-          id: key.id,
-          secret_sha256: secretSha256(key.secret).toString('hex'),
-          role: key.role,
-          ...(key.tenants !== 'all' && { tenants: key.tenants }),
-        })),
-      }),
+    const keysFile = writeTestKeysFile(Object.values(testKeys))
+    const api = startServiceProcess(
+      'services/query-api/bin/audit-query-api.js',
+      queryApiProcessEnv({ stack, database, dataPath, serverUser, keysFile, accessTopic }),
     )
-    const api = startServiceProcess('services/query-api/bin/audit-query-api.js', {
-      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
-      SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
-      ...(stack.clickhouseUrl && serverUser
-        ? {
-            CLICKHOUSE_URL: stack.clickhouseUrl,
-            CLICKHOUSE_USERNAME: serverUser.username,
-            CLICKHOUSE_PASSWORD: serverUser.password,
-          }
-        : { CLICKHOUSE_EMBEDDED_PATH: dataPath }),
-      CLICKHOUSE_DATABASE: database,
-      QUERY_API_KEYS_FILE: keysFile,
-      QUERY_API_PORT: '0',
-      QUERY_API_AUDIT_TOPIC: accessTopic,
-      OPS_PORT: '0',
-    })
     const ready = await api.waitForLog('ready')
     const apiUrl = ready['api'] as string
     expect((await fetch(ready['ready'] as string)).status).toBe(200)

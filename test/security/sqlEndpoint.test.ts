@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +12,7 @@ import {
   testKeys,
   ticketEvents,
 } from '../../services/query-api/src/testSupport/queryApiFixture.js'
+import { queryApiProcessEnv, writeTestKeysFile } from '../support/queryApiProcess.js'
 import { queryApiUserStorage } from '../support/serverAccess.js'
 import { buildPackage, startServiceProcess } from '../support/serviceProcess.js'
 import { attackCategories, sqlAttacks } from './sqlAttackCorpus.js'
@@ -107,38 +107,13 @@ describe('POST /v1/sql under attack, with a tenant-restricted auditor key', () =
           })()
         : undefined
 
-      const keysFile = join(mkdtempSync(join(tmpdir(), 'sql-attacks-keys-')), 'keys.json')
-      const sha256 = (secret: string) => createHash('sha256').update(secret).digest('hex')
-      writeFileSync(
-        keysFile,
-        JSON.stringify({
-          keys: [testKeys.acmeAuditor, testKeys.auditor].map((key) => ({
-            id: key.id,
-            secret_sha256: sha256(key.secret),
-            role: key.role,
-            ...(key.tenants !== 'all' && { tenants: key.tenants }),
-          })),
-        }),
-      )
+      const keysFile = writeTestKeysFile([testKeys.acmeAuditor, testKeys.auditor])
       const api = startServiceProcess(
         'services/query-api/bin/audit-query-api.js',
         {
-          KAFKA_BROKERS: stack.kafkaBrokers.join(','),
-          SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
-          ...(stack.clickhouseUrl && serverUser
-            ? {
-                CLICKHOUSE_URL: stack.clickhouseUrl,
-                CLICKHOUSE_USERNAME: serverUser.username,
-                CLICKHOUSE_PASSWORD: serverUser.password,
-              }
-            : { CLICKHOUSE_EMBEDDED_PATH: dataPath }),
-          CLICKHOUSE_DATABASE: database,
-          QUERY_API_KEYS_FILE: keysFile,
-          QUERY_API_PORT: '0',
-          QUERY_API_AUDIT_TOPIC: accessTopic,
+          ...queryApiProcessEnv({ stack, database, dataPath, serverUser, keysFile, accessTopic }),
           // The corpus is one client's burst: the per-key limit is not what is under test here.
           QUERY_API_RATE_LIMIT_PER_MINUTE: '100000',
-          OPS_PORT: '0',
         },
         [],
         hostDir,

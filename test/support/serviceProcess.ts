@@ -16,6 +16,16 @@ export function buildPackage(name: string): void {
   })
 }
 
+/**
+ * Builds what `npm start` (audit-stack run) starts: the local stack and every service; with
+ * embedded ClickHouse the sink runs inside the query API's process.
+ */
+export function buildMainJob(): void {
+  for (const name of ['local-stack', 'normalizer', 'query-api', 'alerting', 'forwarder']) {
+    buildPackage(`@audit-pipeline/${name}`)
+  }
+}
+
 /** One JSON log line of a service. */
 export type LogLine = { level: string; msg: string; [field: string]: unknown }
 
