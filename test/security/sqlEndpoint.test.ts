@@ -119,6 +119,8 @@ describe('POST /v1/sql under attack, with a tenant-restricted auditor key', () =
         hostDir,
       )
       const ready = await api.waitForLog('ready', 120_000)
+      // The baseline: the process as it stands ready, before any query.
+      const readyPeakRss = peakRssBytes(api.pid)
       const apiUrl = ready['api'] as string
       const sql = async (key: keyof typeof testKeys, statement: string) => {
         const response = await fetch(`${apiUrl}/v1/sql`, {
@@ -163,7 +165,7 @@ describe('POST /v1/sql under attack, with a tenant-restricted auditor key', () =
       console.info(
         `sql attacks: ${attacks.length} statements in ${attackCategories.length} categories (+${bombs.length} bombs at once); ` +
           `${refused} refusals, ${outcomes.length - refused} answers of tenant acme only; ` +
-          `peak RSS ${(peakRssBytes(api.pid) / 1024 ** 2).toFixed(0)} MiB`,
+          `peak RSS ${(peakRssBytes(api.pid) / 1024 ** 2).toFixed(0)} MiB (ready, before any query: ${(readyPeakRss / 1024 ** 2).toFixed(0)} MiB)`,
       )
 
       expect(peakRssBytes(api.pid)).toBeLessThan(maxPeakRssBytes)
