@@ -6,7 +6,10 @@
  * Each must be refused (4xx) or answer the key's own tenant's rows only; none may read the
  * canary, write a file, change a table or take the process past its memory cap.
  */
-export type SqlAttack = { category: AttackCategory; sql: string }
+export type SqlAttack = { category: AttackCategory; sql: string; params?: Record<string, string> }
+
+/** A statement, or one with query parameters (`{name:Type}`) the attacker fills too. */
+type Template = string | { sql: string; params: Record<string, string> }
 
 export const attackCategories = [
   'statement smuggling',
@@ -22,7 +25,7 @@ export type AttackCategory = (typeof attackCategories)[number]
 
 const nested = (depth: number) => `SELECT ${'('.repeat(depth)}1${')'.repeat(depth)}`
 
-const corpus: Record<AttackCategory, string[]> = {
+const corpus: Record<AttackCategory, Template[]> = {
   'statement smuggling': [
     'SELECT 1; DROP TABLE audit_events',
     'SELECT 1;; SELECT * FROM system.tables',
@@ -102,6 +105,10 @@ const corpus: Record<AttackCategory, string[]> = {
     'SELECT * FROM audit_events WHERE event_id IN (SELECT event_id FROM {other}.audit_events)',
     'SELECT * FROM audit_events UNION ALL SELECT * FROM {other}.audit_events',
     'WITH x AS (SELECT * FROM {other}.audit_events) SELECT * FROM x',
+    // Identifiers as parameters: ClickHouse fills them in before the check sees the tree.
+    { sql: 'SELECT * FROM {t:Identifier}', params: { t: 'system.tables' } },
+    { sql: 'SELECT * FROM audit_events WHERE tenant IN {t:Identifier}', params: { t: 'system.databases' } },
+    { sql: 'SELECT * FROM {t:Identifier}', params: { t: '{other}.audit_events' } },
   ],
   'settings overrides': [
     'SELECT * FROM audit_events SETTINGS additional_table_filters = {}',
@@ -147,13 +154,22 @@ const corpus: Record<AttackCategory, string[]> = {
 }
 
 export function sqlAttacks(values: { canary: string; outfile: string; other: string }): SqlAttack[] {
+  const filled = (text: string) =>
+    text
+      .replaceAll('{canary}', values.canary)
+      .replaceAll('{outfile}', values.outfile)
+      .replaceAll('{other}', values.other)
   return attackCategories.flatMap((category) =>
-    corpus[category].map((template) => ({
-      category,
-      sql: template
-        .replaceAll('{canary}', values.canary)
-        .replaceAll('{outfile}', values.outfile)
-        .replaceAll('{other}', values.other),
-    })),
+    corpus[category].map((template) =>
+      typeof template === 'string'
+        ? { category, sql: filled(template) }
+        : {
+            category,
+            sql: filled(template.sql),
+            params: Object.fromEntries(
+              Object.entries(template.params).map(([name, value]) => [name, filled(value)]),
+            ),
+          },
+    ),
   )
 }

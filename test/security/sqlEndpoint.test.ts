@@ -122,14 +122,14 @@ describe('POST /v1/sql under attack, with a tenant-restricted auditor key', () =
       // The baseline: the process as it stands ready, before any query.
       const readyPeakRss = peakRssBytes(api.pid)
       const apiUrl = ready['api'] as string
-      const sql = async (key: keyof typeof testKeys, statement: string) => {
+      const sql = async (key: keyof typeof testKeys, statement: string, params?: Record<string, string>) => {
         const response = await fetch(`${apiUrl}/v1/sql`, {
           method: 'POST',
           headers: {
             authorization: `Bearer ${testKeys[key].id}.${testKeys[key].secret}`,
             'content-type': 'application/json',
           },
-          body: JSON.stringify({ sql: statement }),
+          body: JSON.stringify({ sql: statement, ...(params && { params }) }),
         })
         return { status: response.status, text: await response.text() }
       }
@@ -143,12 +143,14 @@ describe('POST /v1/sql under attack, with a tenant-restricted auditor key', () =
       const outcomes: { category: string; sql: string; status: number }[] = []
       const bombs = attacks.filter((attack) => attack.category === 'resource exhaustion')
       // The bombs arrive together, as an attacker would send them, and then one by one.
-      const concurrent = await Promise.all(bombs.map((attack) => sql('acmeAuditor', attack.sql)))
+      const concurrent = await Promise.all(
+        bombs.map((attack) => sql('acmeAuditor', attack.sql, attack.params)),
+      )
       for (const [index, answer] of concurrent.entries()) {
         outcomes.push({ ...bombs[index]!, status: answer.status })
       }
       for (const attack of attacks) {
-        const answer = await sql('acmeAuditor', attack.sql)
+        const answer = await sql('acmeAuditor', attack.sql, attack.params)
         outcomes.push({ ...attack, status: answer.status })
         const label = `${attack.category}: ${attack.sql.slice(0, 200)} → ${answer.status} ${answer.text.slice(0, 300)}`
         expect([200, 400, 403, 413, 503], label).toContain(answer.status)
