@@ -20,9 +20,9 @@ function matches(token: string, hash: Buffer | undefined): boolean {
 }
 
 describe('the local query API keys', () => {
-  it('makes the keys file with the local auditor key when there is none, for its owner only', () => {
+  it('makes the keys file with the local auditor key when there is none, for its owner only', async () => {
     const dir = stateDir()
-    const { keysFile, key } = writeLocalQueryApiKeys(dir)
+    const { keysFile, key } = await writeLocalQueryApiKeys(dir)
     expect(keysFile).toBe(localQueryApiKeysFile(dir))
     expect(key.startsWith(`${localQueryApiKeyId}.`)).toBe(true)
     const keys = readApiKeysFile(keysFile)
@@ -31,9 +31,9 @@ describe('the local query API keys', () => {
     expect(statSync(keysFile).mode & 0o777).toBe(0o600)
   })
 
-  it('on the next start renews only the local auditor key, and keeps every key users made', () => {
+  it('on the next start renews only the local auditor key, and keeps every key users made', async () => {
     const dir = stateDir()
-    const first = writeLocalQueryApiKeys(dir)
+    const first = await writeLocalQueryApiKeys(dir)
     const analyst = createKey(
       readApiKeysFile(first.keysFile),
       { role: 'analyst', tenants: ['t1'] },
@@ -41,7 +41,7 @@ describe('the local query API keys', () => {
     )
     writeApiKeysFile(first.keysFile, analyst.keys)
 
-    const second = writeLocalQueryApiKeys(dir)
+    const second = await writeLocalQueryApiKeys(dir)
     const keys = readApiKeysFile(second.keysFile)
     expect(keys.map((key) => key.id)).toEqual(['local-auditor', analyst.key.id])
     expect(keys[1]).toEqual(analyst.key)
@@ -50,9 +50,11 @@ describe('the local query API keys', () => {
     expect(matches(first.key, keys[0]?.secretSha256)).toBe(false)
   })
 
-  it('refuses to start over an invalid keys file, naming it, rather than losing its keys', () => {
+  it('refuses to start over an invalid keys file, naming it, rather than losing its keys', async () => {
     const dir = stateDir()
     writeFileSync(localQueryApiKeysFile(dir), '{"keys": [{"id": "mine"}]}')
-    expect(() => writeLocalQueryApiKeys(dir)).toThrow(`${localQueryApiKeysFile(dir)}: keys.0.secret_sha256`)
+    await expect(writeLocalQueryApiKeys(dir)).rejects.toThrow(
+      `${localQueryApiKeysFile(dir)}: keys.0.secret_sha256`,
+    )
   })
 })

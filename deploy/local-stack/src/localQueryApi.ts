@@ -1,11 +1,5 @@
 import { join } from 'node:path'
-import {
-  readApiKeysFileIfPresent,
-  renewKey,
-  systemEntropy,
-  writeApiKeysFile,
-  type KeyEntropy,
-} from '@audit-pipeline/api-keys'
+import { renewKey, updateApiKeysFile, systemEntropy, type KeyEntropy } from '@audit-pipeline/api-keys'
 
 /** Where `npm start`'s query API listens and the key it accepts, for the CLI and the demo. */
 export type LocalQueryApi = { url: string; key: string }
@@ -28,16 +22,13 @@ export function localQueryApiKeysFile(stateDir: string): string {
  * README "Keys"). Throws naming the file and the entry when the file is invalid: the user's keys are
  * in it, so it is never overwritten blindly.
  */
-export function writeLocalQueryApiKeys(
+export async function writeLocalQueryApiKeys(
   stateDir: string,
   entropy: KeyEntropy = systemEntropy(),
-): { keysFile: string; key: string } {
+): Promise<{ keysFile: string; key: string }> {
   const keysFile = localQueryApiKeysFile(stateDir)
-  const { keys, token } = renewKey(
-    readApiKeysFileIfPresent(keysFile) ?? [],
-    { id: localQueryApiKeyId, role: 'auditor', tenants: 'all' },
-    entropy,
+  const { token } = await updateApiKeysFile(keysFile, (keys) =>
+    renewKey(keys ?? [], { id: localQueryApiKeyId, role: 'auditor', tenants: 'all' }, entropy),
   )
-  writeApiKeysFile(keysFile, keys)
   return { keysFile, key: token }
 }

@@ -57,7 +57,7 @@ export async function startPipeline(options: {
     mkdirSync(logDir, { recursive: true })
     const webhookLog = join(logDir, 'webhooks.ndjson')
     inbox = await startWebhookInbox({ logFile: webhookLog })
-    const { keysFile, key } = writeLocalQueryApiKeys(stateDir)
+    const { keysFile, key } = await writeLocalQueryApiKeys(stateDir)
     const queryApiPort = Number(options.env['QUERY_API_PORT'] ?? (await freePort()))
     const { clickhouse } = stack.state
     const local: LocalSetup = {

@@ -1,8 +1,8 @@
 import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { createKey } from './keyOperations.js'
 import {
   readApiKeysFile,
@@ -34,19 +34,57 @@ describe('the keys file on disk', () => {
     expect(readdirSync(join(file, '..'))).toEqual(['keys.json'])
   })
 
-  it('is changed through updateApiKeysFile, which sees no keys when there is no file yet', () => {
+  it('is changed through updateApiKeysFile, which sees no keys when there is no file yet', async () => {
     const file = join(folder(), 'keys.json')
     const seen: (ApiKey[] | undefined)[] = []
-    const first = updateApiKeysFile(file, (keys) => {
+    const first = await updateApiKeysFile(file, (keys) => {
       seen.push(keys)
       return createKey(keys ?? [], { id: 'a', role: 'auditor', tenants: 'all' }, systemEntropy())
     })
-    updateApiKeysFile(file, (keys) => {
+    await updateApiKeysFile(file, (keys) => {
       seen.push(keys)
       return createKey(keys ?? [], { id: 'b', role: 'auditor', tenants: 'all' }, systemEntropy())
     })
     expect(seen).toEqual([undefined, first.keys])
     expect(readApiKeysFile(file).map((key) => key.id)).toEqual(['a', 'b'])
+  })
+
+  it('waits for the lock another process holds before reading, so its change is not lost', async () => {
+    const file = join(folder(), 'keys.json')
+    writeApiKeysFile(file, manyKeys(1, 'auditor'))
+    // 0: not yet locked, 1: the other holder has the lock, 2: it released it.
+    const state = new Int32Array(new SharedArrayBuffer(8))
+    const holder = new Worker(
+      `const { lockSync } = require('proper-lockfile')
+       const { parentPort, workerData } = require('node:worker_threads')
+       const release = lockSync(workerData.file, { realpath: false })
+       Atomics.store(workerData.state, 0, 1)
+       parentPort.postMessage('locked')
+       while (Atomics.load(workerData.state, 1) === 0) {}
+       Atomics.store(workerData.state, 0, 2)
+       release()
+       parentPort.postMessage('released')`,
+      { eval: true, workerData: { file, state } },
+    )
+    onTestFinished(async () => {
+      await holder.terminate()
+    })
+    await new Promise<void>((resolve, reject) => {
+      holder.once('message', () => resolve())
+      holder.once('error', reject)
+    })
+    let seenWhileChanging = -1
+    const pending = updateApiKeysFile(file, (keys) => {
+      seenWhileChanging = Atomics.load(state, 0)
+      return createKey(keys ?? [], { id: 'late', role: 'analyst', tenants: ['t1'] }, systemEntropy())
+    })
+    // Asked to let go only once the change is under way: a change that did not wait for the lock
+    // has already read the file by now.
+    Atomics.store(state, 1, 1)
+    await pending
+    expect(seenWhileChanging).toBe(2)
+    expect(readApiKeysFile(file).map((key) => key.id)).toContain('late')
+    expect(readdirSync(dirname(file))).toEqual(['keys.json'])
   })
 
   it('names the file when its content is unusable', () => {

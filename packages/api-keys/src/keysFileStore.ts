@@ -10,6 +10,7 @@ import {
   writeSync,
 } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
+import { lock } from 'proper-lockfile'
 import type { ApiKey } from './apiKey.js'
 import { ApiKeysError } from './apiKeysError.js'
 import { formatApiKeys, parseApiKeys } from './keysFile.js'
@@ -68,14 +69,35 @@ export function writeApiKeysFile(path: string, keys: readonly ApiKey[]): void {
 
 /**
  * Reads the file (undefined when there is none), applies `change`, writes the result atomically,
- * and returns what `change` returned. Two changes at the same moment are not merged: the later
- * write wins, which is fine for a file people change by hand, one command at a time.
+ * and returns what `change` returned, all under the file's lock (`<file>.lock`, proper-lockfile),
+ * so two commands at the same moment are applied one after the other: a revocation is never lost
+ * to a create that read the file before it. A lock left by a process that died is taken over after
+ * 10 s.
  */
-export function updateApiKeysFile<T extends { keys: readonly ApiKey[] }>(
+export async function updateApiKeysFile<T extends { keys: readonly ApiKey[] }>(
   path: string,
   change: (keys: ApiKey[] | undefined) => T,
-): T {
-  const result = change(readApiKeysFileIfPresent(path))
-  writeApiKeysFile(path, result.keys)
-  return result
+): Promise<T> {
+  mkdirSync(dirname(path), { recursive: true })
+  let release: () => Promise<void>
+  try {
+    release = await lock(path, {
+      realpath: false,
+      stale: 10_000,
+      retries: { retries: 50, minTimeout: 20, maxTimeout: 200 },
+    })
+  } catch (error) {
+    throw new ApiKeysError(
+      'KEYS_FILE_UNREADABLE',
+      `cannot lock ${path} to change it (another keys command holds ${path}.lock): ${(error as Error).message}`,
+      { cause: error },
+    )
+  }
+  try {
+    const result = change(readApiKeysFileIfPresent(path))
+    writeApiKeysFile(path, result.keys)
+    return result
+  } finally {
+    await release()
+  }
 }

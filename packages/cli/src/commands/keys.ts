@@ -5,7 +5,6 @@ import {
   readApiKeysFileIfPresent,
   revokeKey,
   updateApiKeysFile,
-  writeApiKeysFile,
   type KeyEntropy,
   type KeyRequest,
 } from '@audit-pipeline/api-keys'
@@ -15,15 +14,15 @@ import { createdKeyLines, keyJson, keysListing, keysSummaryLine } from './keysOu
 import { tableLines } from './queryOutput.js'
 
 /** `audit-pipeline keys create`: adds a key to the file and prints its token, this once only. */
-export function keysCreateCommand(
+export async function keysCreateCommand(
   request: KeyRequest,
   file: KeysFile,
   io: QueryIo,
   entropy: KeyEntropy,
-): number {
+): Promise<number> {
   let created
   try {
-    created = updateApiKeysFile(file.path, (keys) => createKey(keys ?? [], request, entropy))
+    created = await updateApiKeysFile(file.path, (keys) => createKey(keys ?? [], request, entropy))
   } catch (error) {
     if (error instanceof ApiKeysError && error.code === 'KEY_ID_TAKEN') {
       throw new Error(`--id: ${error.message}; choose another (keys file ${file.path})`, { cause: error })
@@ -64,12 +63,16 @@ export function keysListCommand(
 }
 
 /** `audit-pipeline keys revoke ID`: the key is refused from now on; its entry stays, so its id is never reused. */
-export function keysRevokeCommand(id: string, file: KeysFile, io: QueryIo, nowMs: number): number {
-  const keys = readApiKeysFileIfPresent(file.path)
-  if (keys === undefined) throw missingFile(file)
+export async function keysRevokeCommand(
+  id: string,
+  file: KeysFile,
+  io: QueryIo,
+  nowMs: number,
+): Promise<number> {
+  if (readApiKeysFileIfPresent(file.path) === undefined) throw missingFile(file)
   let revoked
   try {
-    revoked = revokeKey(keys, id, nowMs)
+    revoked = await updateApiKeysFile(file.path, (keys) => revokeKey(keys ?? [], id, nowMs))
   } catch (error) {
     if (error instanceof ApiKeysError && error.code === 'KEY_NOT_FOUND') {
       throw new Error(`${error.message} in ${file.path}; \`audit-pipeline keys list\` shows the ids`, {
@@ -82,7 +85,6 @@ export function keysRevokeCommand(id: string, file: KeysFile, io: QueryIo, nowMs
     io.out(`Key ${id} was already revoked at ${revoked.key.revokedAt?.toISOString()}; nothing changed.`)
     return 0
   }
-  writeApiKeysFile(file.path, revoked.keys)
   io.out(`Revoked key ${id} in ${file.path}: a query API reading that file refuses it at once.`)
   return 0
 }

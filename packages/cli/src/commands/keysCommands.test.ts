@@ -65,11 +65,11 @@ describe('keys options', () => {
 })
 
 describe('keys create, list and revoke', () => {
-  it('prints the token once with how to use it, and stores only its hash', () => {
+  it('prints the token once with how to use it, and stores only its hash', async () => {
     const file = keysFile()
     const { out, io } = captured()
     const request = parseKeysCreateFlags({ role: 'analyst', tenant: ['t1'], expires: '12h' }, nowMs)
-    expect(keysCreateCommand(request, file, io, entropy(1))).toBe(0)
+    expect(await keysCreateCommand(request, file, io, entropy(1))).toBe(0)
     const token = /export AUDIT_API_KEY=(\S+)/.exec(out.join('\n'))?.[1] ?? ''
     expect(token).toMatch(/^key-01010101\.[A-Za-z0-9_-]{43}$/)
     expect(out.join('\n').split(token)).toHaveLength(2)
@@ -82,20 +82,20 @@ describe('keys create, list and revoke', () => {
     expect(readApiKeysFile(file.path)[0]?.secretSha256).toEqual(secretSha256(secret))
   })
 
-  it('refuses an id already in the file, naming it', () => {
+  it('refuses an id already in the file, naming it', async () => {
     const file = keysFile()
     const { io } = captured()
-    keysCreateCommand({ id: 'bi', role: 'analyst', tenants: 'all' }, file, io, entropy(1))
-    expect(() =>
+    await keysCreateCommand({ id: 'bi', role: 'analyst', tenants: 'all' }, file, io, entropy(1))
+    await expect(
       keysCreateCommand({ id: 'bi', role: 'auditor', tenants: 'all' }, file, io, entropy(2)),
-    ).toThrow(`--id: key id 'bi' is already in use; choose another (keys file ${file.path})`)
+    ).rejects.toThrow(`--id: key id 'bi' is already in use; choose another (keys file ${file.path})`)
   })
 
-  it('lists keys with their status, never a secret or hash; revoke refuses the key from then on', () => {
+  it('lists keys with their status, never a secret or hash; revoke refuses the key from then on', async () => {
     const file = keysFile()
     const { out, err, io } = captured()
-    keysCreateCommand({ id: 'ops', role: 'auditor', tenants: 'all' }, file, io, entropy(1))
-    keysCreateCommand(
+    await keysCreateCommand({ id: 'ops', role: 'auditor', tenants: 'all' }, file, io, entropy(1))
+    await keysCreateCommand(
       { id: 'bi', role: 'analyst', tenants: ['t1', 't2'], expiresAt: new Date(nowMs + 60_000) },
       file,
       io,
@@ -104,14 +104,14 @@ describe('keys create, list and revoke', () => {
     const hashes = readApiKeysFile(file.path).map((key) => key.secretSha256.toString('hex'))
     out.length = 0
 
-    expect(keysRevokeCommand('ops', file, io, nowMs + 1_000)).toBe(0)
+    expect(await keysRevokeCommand('ops', file, io, nowMs + 1_000)).toBe(0)
     expect(out).toEqual([
       `Revoked key ops in ${file.path}: a query API reading that file refuses it at once.`,
     ])
     out.length = 0
-    keysRevokeCommand('ops', file, io, nowMs + 2_000)
+    await keysRevokeCommand('ops', file, io, nowMs + 2_000)
     expect(out).toEqual(['Key ops was already revoked at 2026-03-01T12:00:01.000Z; nothing changed.'])
-    expect(() => keysRevokeCommand('nobody', file, io, nowMs)).toThrow(
+    await expect(keysRevokeCommand('nobody', file, io, nowMs)).rejects.toThrow(
       `no key has the id 'nobody' in ${file.path}; \`audit-pipeline keys list\` shows the ids`,
     )
 
@@ -148,14 +148,14 @@ describe('keys create, list and revoke', () => {
     for (const hash of hashes) expect(out.join('\n')).not.toContain(hash)
   })
 
-  it('says which file is missing and how to make it', () => {
+  it('says which file is missing and how to make it', async () => {
     const { io } = captured()
     const local: KeysFile = { path: '/nowhere/.stack/query-api-keys.json', origin: 'the local stack' }
     expect(() => keysListCommand({ format: 'table' }, local, io, nowMs)).toThrow(
       "the local stack's keys file /nowhere/.stack/query-api-keys.json does not exist (`npm start` makes it; QUERY_API_KEYS_FILE or --file names another); `audit-pipeline keys create` makes it with its first key",
     )
-    expect(() =>
+    await expect(
       keysRevokeCommand('x', { path: '/nowhere/k.json', origin: 'QUERY_API_KEYS_FILE' }, io, nowMs),
-    ).toThrow('the keys file /nowhere/k.json (QUERY_API_KEYS_FILE) does not exist')
+    ).rejects.toThrow('the keys file /nowhere/k.json (QUERY_API_KEYS_FILE) does not exist')
   })
 })
