@@ -148,9 +148,9 @@ export async function createQueryApi(options: QueryApiOptions): Promise<FastifyI
     try {
       await recordAccess(request, {
         keyId: request.scope?.keyId ?? keyIdOf(request.headers.authorization),
-        // The refusal's reason may echo the caller's input (a ClickHouse syntax error does).
         role: request.scope?.role ?? null,
         outcome: status >= 500 ? 'failed' : 'denied',
+        // Bounded: the reason may echo the caller's input (a ClickHouse syntax error does).
         reason: bounded(reason, 2048),
         status,
       })
