@@ -12,6 +12,12 @@ export { diffValues, type DiffOptions } from './diffValues.js'
 export { applyChanges } from './diffApply.js'
 export { snapshotJsonText } from './jsonValueSnapshot.js'
 export { JsonValueError, jsonValueErrorCodes, type JsonValueErrorCode } from './jsonValueError.js'
+export {
+  eventNestingProblem,
+  jsonNestingBeyond,
+  maxEnvelopeNestingDepth,
+  maxJsonNestingDepth,
+} from './jsonNesting.js'
 export { comparePaths, formatPath, parsePath, type PathSegment } from './jsonValuePath.js'
 export { isSensitivePath } from './redactPath.js'
 export { parsePathPatterns, type PathPatterns } from './jsonValuePathPatterns.js'

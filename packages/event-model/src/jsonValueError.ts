@@ -16,6 +16,8 @@ export const jsonValueErrorCodes = [
   'INVALID_PATH',
   /** Text that should be JSON and is not. */
   'INVALID_JSON_TEXT',
+  /** JSON text whose objects and arrays nest deeper than maxJsonNestingDepth (jsonNesting.ts). */
+  'TOO_DEEP',
   /** A change that does not fit the snapshot it is applied to (applyChanges). */
   'CHANGE_NOT_APPLICABLE',
 ] as const

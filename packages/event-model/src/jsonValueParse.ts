@@ -1,3 +1,4 @@
+import { jsonNestingBeyond, maxJsonNestingDepth } from './jsonNesting.js'
 import { JsonValueError } from './jsonValueError.js'
 import { JsonNumber, type JsonObjectTree, type JsonTree } from './jsonValueTree.js'
 
@@ -10,9 +11,19 @@ const whitespaceAt = /[ \t\n\r]*/y
 /**
  * Reads JSON text into a JsonTree without loss (see jsonValueTree.ts); accepts exactly what
  * JSON.parse accepts. A repeated key keeps its first position and its last value, as JSON.parse
- * does. Throws JsonValueError INVALID_JSON_TEXT naming `where` (the field holding the text).
+ * does. Throws JsonValueError INVALID_JSON_TEXT naming `where` (the field holding the text), or
+ * TOO_DEEP past maxJsonNestingDepth.
  */
 export function parseJsonText(text: string, where: string): JsonTree {
+  // Before the descent below, which recurses once per level.
+  const tooDeepAt = jsonNestingBeyond(text, maxJsonNestingDepth)
+  if (tooDeepAt !== undefined) {
+    throw new JsonValueError(
+      'TOO_DEEP',
+      where,
+      `${where} nests objects and arrays more than ${maxJsonNestingDepth} levels deep (at offset ${tooDeepAt})`,
+    )
+  }
   let at = 0
   // The message gives the offset only: the text may be personal data, and messages get logged.
   const invalid = (): never => {

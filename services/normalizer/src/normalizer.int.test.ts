@@ -450,6 +450,46 @@ default:
     await expectCommittedToEnd(harness)
   })
 
+  it('dead-letters events nested 6,000 deep, Avro and JSON, and delivers the event behind them', async () => {
+    const out = uniqueName('norm_out')
+    const harness = await startNormalizer(`default:\n  to: [${out}]\n`)
+    const codec = await testCodec()
+    const nested = `${'['.repeat(6_000)}1${']'.repeat(6_000)}`
+    // The poison pill of the report: a 12 KB Avro event whose `before` snapshot nests 6,000 deep.
+    const avroPill = codec.encode({
+      ...parseEventJson(JSON.parse(ticketRaised)),
+      before: `{"deep":${nested}}`,
+      recorded_at: 1,
+    })
+    const jsonPill = Buffer.from(jsonEvent(ticketRaised).replace(/"after":\{/, `"after":{"deep":${nested},`))
+    const collector = await collect(out, harness.deadLetters)
+    await harness.send([
+      { value: avroPill, headers: { 'x-test-kind': 'avro' } },
+      { value: jsonPill, headers: { 'x-test-kind': 'json' } },
+      { value: jsonEvent(ticketLowered) },
+    ])
+
+    const [good] = await decoded(await until(collector, out, 1))
+    expect(good?.event_id).toBe(parseEventJson(JSON.parse(ticketLowered)).event_id)
+    const letters = await until(collector, harness.deadLetters, 2)
+    const letterOf = (kind: string) => {
+      const raw = letters.find((m) => m.headers?.['x-test-kind']?.toString() === kind)!
+      return readDeadLetter(raw, { topic: raw.topic, partition: raw.partition, offset: raw.offset })
+    }
+    expect(letterOf('avro')).toMatchObject({
+      errorClass: 'EVENT_TOO_DEEP',
+      message: expect.stringMatching(/^before nests objects and arrays more than 64 levels deep/) as string,
+    })
+    expect(letterOf('json')).toMatchObject({
+      errorClass: 'EVENT_TOO_DEEP',
+      message: expect.stringMatching(/^message nests objects and arrays more than 72 levels deep/) as string,
+    })
+    expect(
+      await harness.metric('audit_normalizer_events_dead_lettered_total', { reason: 'EVENT_TOO_DEEP' }),
+    ).toBe(2)
+    await expectCommittedToEnd(harness)
+  })
+
   it('holds a message while the registry is unreachable, never dead-letters it, and sends it once it is back', async () => {
     const proxy = await startProxy(new URL(stack.schemaRegistryUrl))
     onTestFinished(() => proxy.close())

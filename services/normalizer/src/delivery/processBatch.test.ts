@@ -459,12 +459,25 @@ describe('processBatch: schema registry outage', () => {
     })
   })
 
-  it('lets an unexpected reader failure out without committing', async () => {
-    const bug = new TypeError('Cannot read properties of undefined')
-    const h = harness([jsonMessage(10), avroMessage(11)], { decodeAvro: () => Promise.reject(bug) })
-    await expect(h.run()).rejects.toBe(bug)
-    expect(h.commit).not.toHaveBeenCalled()
+  it('dead-letters a message whose reading throws (a bug, a stack overflow) and goes on with the next', async () => {
+    let calls = 0
+    const overflow = new RangeError('Maximum call stack size exceeded')
+    const h = harness([avroMessage(10), avroMessage(11), jsonMessage(12)], {
+      // The first message's reading overflows the stack; the one behind it reads as usual.
+      decodeAvro: (value) => (calls++ === 0 ? Promise.reject(overflow) : decodeAvro(value)),
+    })
+    expect(await h.run()).toBe('13')
     expect(h.onRegistryRetry).not.toHaveBeenCalled()
+    expect(deadLetterIn(h.sent[0], 'audit.dlq')).toMatchObject({
+      errorClass: 'RECORD_FAILED',
+      reason: 'RANGE_ERROR',
+      message: 'reading the message failed: RangeError: Maximum call stack size exceeded',
+      source: { offset: '10' },
+    })
+    expect(sentEvents(h.sent[0]?.filter((request) => request.topic !== 'audit.dlq'))).toEqual([
+      ['audit.normalized', eventId(11)],
+      ['audit.normalized', eventId(12)],
+    ])
   })
 })
 

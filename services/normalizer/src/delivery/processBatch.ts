@@ -4,7 +4,7 @@ import type { AuditEvent } from '@audit-pipeline/event-model'
 import { buildDeadLetter } from '@audit-pipeline/dead-letter'
 import { retryWithBackoff, type BackoffPolicy, type Logger } from '@audit-pipeline/service-runtime'
 import { planRecord, type RecordPlan } from '../pipeline/planRecord.js'
-import { readRecord, type RecordReader } from '../pipeline/readRecord.js'
+import { readRecord, type RecordReader, type RecordReading } from '../pipeline/readRecord.js'
 import type { RouteTable } from '../routing/routeTable.js'
 import type { DedupWindow } from './dedupWindow.js'
 import { textHeaders } from './kafkaHeaders.js'
@@ -92,41 +92,50 @@ export async function processBatch(
       headers: textHeaders(message.headers),
       timestampMs: kafkaTimestampMs(message.timestamp, () => context.now()),
     }
-    let reading
+    let reading: RecordReading
     try {
       reading = await readRecord(record, context.reader)
     } catch (error) {
-      if (!isRegistryOutage(error)) throw error
-      await flush()
-      // Retry while this instance still owns the partition and is not stopping.
-      const holding = () => control.isRunning() && !control.isStale() && !context.stopping.aborted
-      try {
-        reading = await retryWithBackoff(() => readRecord(record, context.reader), {
-          isRetriable: (retryError) => isRegistryOutage(retryError) && holding(),
-          policy: context.registryBackoff,
-          signal: context.stopping,
-          onRetry: (retryError, attempt, delayMs) => {
-            context.onRegistryRetry(retryError, attempt, delayMs)
-            // A failed heartbeat means a rebalance is under way; isStale() reports it next round.
-            control.heartbeat().catch((heartbeatError: unknown) => {
-              context.log.debug({ err: heartbeatError, topic, partition }, 'heartbeat failed while holding')
-            })
-          },
-        })
-      } catch (retryError) {
-        // Stopping, or the partition went elsewhere, while the registry is down: leave the
-        // message unresolved for whoever reads the partition next. (An abort before the first
-        // retry throws the signal's reason, not the outage.)
-        if (!holding()) break
-        throw retryError
+      if (!isRegistryOutage(error)) {
+        reading = failedRecord(error, message.offset, topic, partition, context)
+      } else {
+        await flush()
+        // Retry while this instance still owns the partition and is not stopping.
+        const holding = () => control.isRunning() && !control.isStale() && !context.stopping.aborted
+        try {
+          reading = await retryWithBackoff(() => readRecord(record, context.reader), {
+            isRetriable: (retryError) => isRegistryOutage(retryError) && holding(),
+            policy: context.registryBackoff,
+            signal: context.stopping,
+            onRetry: (retryError, attempt, delayMs) => {
+              context.onRegistryRetry(retryError, attempt, delayMs)
+              // A failed heartbeat means a rebalance is under way; isStale() reports it next round.
+              control.heartbeat().catch((heartbeatError: unknown) => {
+                context.log.debug({ err: heartbeatError, topic, partition }, 'heartbeat failed while holding')
+              })
+            },
+          })
+        } catch (retryError) {
+          // Stopping, or the partition went elsewhere, while the registry is down: leave the
+          // message unresolved for whoever reads the partition next. (An abort before the first
+          // retry throws the signal's reason, not the outage.)
+          if (!holding()) break
+          if (isRegistryOutage(retryError)) throw retryError
+          reading = failedRecord(retryError, message.offset, topic, partition, context)
+        }
       }
     }
-    const plan = planRecord(reading, {
-      routes: context.routes(),
-      encode: (event) => context.encode(event),
-      maxEventBytes: context.maxEventBytes,
-      isDuplicate: (eventId) => context.dedup.has(eventId) || pending.hasEvent(eventId),
-    })
+    let plan: RecordPlan
+    try {
+      plan = planRecord(reading, {
+        routes: context.routes(),
+        encode: (event) => context.encode(event),
+        maxEventBytes: context.maxEventBytes,
+        isDuplicate: (eventId) => context.dedup.has(eventId) || pending.hasEvent(eventId),
+      })
+    } catch (error) {
+      plan = failedRecord(error, message.offset, topic, partition, context)
+    }
     const deadLetter =
       plan.kind === 'dead-letter' ? deadLetterFor(message, topic, partition, plan, context) : undefined
     // Flush first when this message would push the request past the limit: a produce request
@@ -147,6 +156,41 @@ export async function processBatch(
 function kafkaTimestampMs(timestamp: string, now: () => Date): number {
   const ms = Number(timestamp)
   return Number.isFinite(ms) && ms >= 0 ? ms : now().getTime()
+}
+
+/**
+ * A message whose reading or planning threw (a bug, or an input no rule foresaw: a stack
+ * overflow, a failed serialisation) is dead-lettered as RECORD_FAILED with the error's name, and
+ * logged for an operator; the partition goes on. Kafka would otherwise re-deliver the same
+ * message to every restart, and nothing behind it would ever be read.
+ */
+function failedRecord(
+  error: unknown,
+  offset: string,
+  topic: string,
+  partition: number,
+  context: BatchContext,
+): Extract<RecordPlan, { kind: 'dead-letter' }> {
+  const name = error instanceof Error ? error.name : typeof error
+  const text = error instanceof Error ? error.message : String(error)
+  // A dead letter's reason is a code: RangeError becomes RANGE_ERROR.
+  const reason = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toUpperCase()
+    .replace(/[^A-Z0-9_]/g, '_')
+    .slice(0, 64)
+  context.log.error(
+    { err: error, topic, partition, offset },
+    'reading a message failed: dead-lettered as RECORD_FAILED so the partition goes on',
+  )
+  return {
+    kind: 'dead-letter',
+    cause: {
+      errorClass: 'RECORD_FAILED',
+      reason: reason || 'UNKNOWN',
+      message: `reading the message failed: ${name}: ${text}`.slice(0, 1000),
+    },
+  }
 }
 
 export function isRegistryOutage(error: unknown): boolean {

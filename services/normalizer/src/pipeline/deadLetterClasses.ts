@@ -14,6 +14,13 @@ export const deadLetterClasses = [
   'EVENT_INVALID',
   /** A message, or the normalized event it makes, over the configured size limit. */
   'EVENT_TOO_LARGE',
+  /** JSON nested deeper than every service accepts (maxJsonNestingDepth), refused before it is walked. */
+  'EVENT_TOO_DEEP',
+  /**
+   * Reading the message failed in a way no rule foresaw (reason: the error's name). The message is
+   * set aside so that the partition goes on: one record can never stop the ones behind it.
+   */
+  'RECORD_FAILED',
 ] as const
 
 export type DeadLetterClass = (typeof deadLetterClasses)[number]

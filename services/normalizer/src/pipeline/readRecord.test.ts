@@ -256,3 +256,46 @@ describe('readRecord: CloudEvents batch', () => {
     expect(cause.message).toContain('occurred_at')
   })
 })
+
+describe('readRecord: nesting', () => {
+  const nested = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`
+
+  it('dead-letters a JSON message nested 6,000 deep before any adapter walks it', async () => {
+    const text = JSON.stringify({ ...jsonLine(1), after: { deep: 0 } }).replace(
+      '{"deep":0}',
+      `{"deep":${nested(6_000)}}`,
+    )
+    const reader = readerWith()
+    expect(causeOf(await readRecord(record(text), reader))).toEqual({
+      errorClass: 'EVENT_TOO_DEEP',
+      message:
+        // The message object and `after` are two levels: the 71st bracket of `deep` is the 73rd.
+        `message nests objects and arrays more than 72 levels deep (at byte ${text.indexOf('{"deep":') + 8 + 70})`,
+    })
+  })
+
+  it('dead-letters an Avro event whose snapshot is nested 6,000 deep, naming the field', async () => {
+    const deep: AuditEvent = { ...structuredClone(decoded), before: `{"deep":${nested(6_000)}}` }
+    const reading = await readRecord(
+      record(avroValue),
+      readerWith({ decodeAvro: () => Promise.resolve(deep) }),
+    )
+    expect(causeOf(reading)).toMatchObject({
+      errorClass: 'EVENT_TOO_DEEP',
+      message: expect.stringMatching(/^before nests objects and arrays more than 64 levels deep/) as string,
+    })
+  })
+
+  it('dead-letters an Avro event whose change value is nested 6,000 deep, naming the change', async () => {
+    const change = { path: 'x', old_value: '1', new_value: nested(6_000), value_type: 'array' as const }
+    const deep: AuditEvent = { ...structuredClone(decoded), changes: [change] }
+    const reading = await readRecord(
+      record(avroValue),
+      readerWith({ decodeAvro: () => Promise.resolve(deep) }),
+    )
+    expect(causeOf(reading)).toMatchObject({
+      errorClass: 'EVENT_TOO_DEEP',
+      message: expect.stringMatching(/^changes\[0\]\.new_value nests/) as string,
+    })
+  })
+})

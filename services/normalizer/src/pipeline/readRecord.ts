@@ -1,5 +1,13 @@
 import { CodecError } from '@audit-pipeline/codec'
-import type { AuditEvent, EventInvalidError, EventPolicy } from '@audit-pipeline/event-model'
+import {
+  eventNestingProblem,
+  jsonNestingBeyond,
+  maxEnvelopeNestingDepth,
+  maxJsonNestingDepth,
+  type AuditEvent,
+  type EventInvalidError,
+  type EventPolicy,
+} from '@audit-pipeline/event-model'
 import { adaptMessage } from '../adapters/adaptMessage.js'
 import type { InputAdapter, SkipReason } from '../adapters/inputAdapter.js'
 import type { MessageHeaders } from '../adapters/inputMessage.js'
@@ -54,6 +62,17 @@ export async function readRecord(record: InputRecord, reader: RecordReader): Pro
     })
   }
 
+  // Before any parse or walk: the depth every service accepts, plus the message's own envelope.
+  if (value !== null && value[0] !== 0) {
+    const tooDeepAt = jsonNestingBeyond(value, maxJsonNestingDepth + maxEnvelopeNestingDepth)
+    if (tooDeepAt !== undefined) {
+      return deadLetter({
+        errorClass: 'EVENT_TOO_DEEP',
+        message: `message nests objects and arrays more than ${maxJsonNestingDepth + maxEnvelopeNestingDepth} levels deep (at byte ${tooDeepAt})`,
+      })
+    }
+  }
+
   let drafts: readonly EventDraft[]
   if (value !== null && value[0] === 0) {
     try {
@@ -83,6 +102,12 @@ export async function readRecord(record: InputRecord, reader: RecordReader): Pro
 
   const events: AuditEvent[] = []
   for (const [index, draft] of drafts.entries()) {
+    // JSON text inside the event (an Avro snapshot, or a JSON string holding JSON) is walked next.
+    const tooDeep = eventNestingProblem(draft)
+    if (tooDeep !== undefined) {
+      const where = drafts.length > 1 ? `event ${index} of the message: ` : ''
+      return deadLetter({ errorClass: 'EVENT_TOO_DEEP', message: where + tooDeep })
+    }
     const normalized = normalizeEvent(draft, { now: record.timestampMs, policy: reader.policy })
     if (!normalized.ok) return refused(normalized.error, drafts.length > 1 ? index : undefined)
     events.push(applyRedactionPolicy(normalized.event, reader.redaction))
