@@ -1,4 +1,5 @@
 import type { AuditEventCodec } from '@audit-pipeline/codec'
+import { eventNestingProblem, type AuditEvent } from '@audit-pipeline/event-model'
 import {
   parseRoutes,
   planRecord,
@@ -46,13 +47,21 @@ export async function normalizerStageCosts(options: {
   const read = async (i: number) => {
     readings[i] = await readRecord({ value: messages[i]!, headers: {}, timestampMs }, reader)
   }
-  const decode = await time('decode: Avro to event (codec.decode)', (i) => codec.decode(messages[i]!))
+  const decoded: AuditEvent[] = []
+  const decode = await time('decode: Avro to event (codec.decode)', async (i) => {
+    decoded[i] = await codec.decode(messages[i]!)
+  })
+  // Part of readRecord: every JSON text of the event counted for nesting before it is walked.
+  const nesting = await time('  of which the nesting check (eventNestingProblem)', (i) =>
+    eventNestingProblem(decoded[i]!),
+  )
   const readCost = await time('readRecord: decode + normalize + redact', read)
   const refused = readings.find((reading) => reading.kind !== 'events')
   if (refused) throw new Error(`the bench's input should normalize, got ${JSON.stringify(refused)}`)
   return [
     decode,
     readCost,
+    nesting,
     await time('planRecord, one topic: route + encode + key', plan(['out_a'])),
     await time('planRecord, two topics (fan-out)', plan(['out_a', 'out_b'])),
   ]
