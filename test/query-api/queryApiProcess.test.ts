@@ -3,7 +3,6 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { Kafka, logLevel } from 'kafkajs'
 import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { defaultRetentionPolicy, runMigrations } from '@audit-pipeline/clickhouse-sink'
 import { openStorage, type StorageConfig } from '@audit-pipeline/storage'
@@ -13,7 +12,7 @@ import {
   insertEvents,
   testKeys,
 } from '../../services/query-api/src/testSupport/queryApiFixture.js'
-import { queryApiProcessEnv, writeTestKeysFile } from '../support/queryApiProcess.js'
+import { createAccessTopic, queryApiProcessEnv, writeTestKeysFile } from '../support/queryApiProcess.js'
 import { queryApiUserStorage } from '../support/serverAccess.js'
 import { buildPackage, startServiceProcess } from '../support/serviceProcess.js'
 
@@ -51,16 +50,7 @@ async function cli(args: string[], key: keyof typeof testKeys, apiUrl: string) {
  */
 describe('the query API process and the CLI over it', () => {
   it('serves the audit data to the CLI, then stops cleanly on SIGTERM', { timeout: 240_000 }, async () => {
-    const kafka = new Kafka({
-      clientId: 'query-api-process-test',
-      brokers: stack.kafkaBrokers,
-      logLevel: logLevel.NOTHING,
-    })
-    const accessTopic = uniqueName('query_api_access')
-    const admin = kafka.admin()
-    await admin.connect()
-    await admin.createTopics({ topics: [{ topic: accessTopic, numPartitions: 1 }], waitForLeaders: true })
-    await admin.disconnect()
+    const accessTopic = await createAccessTopic(stack, 'query_api_access')
 
     const database = stack.clickhouseUrl ? uniqueName('query_api') : 'audit'
     const dataPath = mkdtempSync(join(tmpdir(), 'query-api-chdb-'))

@@ -111,6 +111,36 @@ describe('the API around the queries', () => {
     expect(flood.userAgent!.length).toBeLessThan(300)
   })
 
+  it('refuses oversized input before reading it: a 5 MB body, statement or filter value', async () => {
+    const { app, records } = await queryApiFixture()
+    const fiveMegabytes = 'x'.repeat(5 * 1024 * 1024)
+    const body = await app.inject({
+      method: 'POST',
+      url: '/v1/sql',
+      headers: { ...bearer('auditor'), 'content-type': 'application/json' },
+      payload: JSON.stringify({ sql: `SELECT '${fiveMegabytes}'` }),
+    })
+    expect(body.statusCode).toBe(413)
+    const statement = await app.inject({
+      method: 'POST',
+      url: '/v1/sql',
+      headers: bearer('auditor'),
+      payload: { sql: `SELECT '${'x'.repeat(200_000)}'` },
+    })
+    expect(statement.statusCode).toBe(400)
+    expect(statement.json<{ message: string }>().message).toMatch(/sql/)
+    const filter = await app.inject({
+      method: 'GET',
+      url: `/v1/events?actor=${fiveMegabytes}`,
+      headers: bearer('analyst'),
+    })
+    expect(filter.statusCode).toBe(400)
+    expect(filter.json<{ message: string }>().message).toMatch(/actor/)
+    // Each refusal is on record, and no record holds the megabytes.
+    expect(records.map((record) => record.status)).toEqual([413, 400, 400])
+    for (const record of records) expect(JSON.stringify(record).length).toBeLessThan(20_000)
+  })
+
   it('records the SQL with its parameters', async () => {
     const { app, records } = await queryApiFixture()
     const response = await app.inject({

@@ -1,7 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Kafka, logLevel } from 'kafkajs'
 import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { defaultRetentionPolicy, runMigrations } from '@audit-pipeline/clickhouse-sink'
 import { openStorage, type Storage, type StorageConfig } from '@audit-pipeline/storage'
@@ -12,7 +11,7 @@ import {
   testKeys,
   ticketEvents,
 } from '../../services/query-api/src/testSupport/queryApiFixture.js'
-import { queryApiProcessEnv, writeTestKeysFile } from '../support/queryApiProcess.js'
+import { createAccessTopic, queryApiProcessEnv, writeTestKeysFile } from '../support/queryApiProcess.js'
 import { queryApiUserStorage } from '../support/serverAccess.js'
 import { buildPackage, startServiceProcess } from '../support/serviceProcess.js'
 import { attackCategories, sqlAttacks } from './sqlAttackCorpus.js'
@@ -51,16 +50,7 @@ describe('POST /v1/sql under attack, with a tenant-restricted auditor key', () =
     'refuses every attack or answers its own tenant only, leaks and writes nothing, stays under 1.5 GiB',
     { timeout: 600_000 },
     async () => {
-      const kafka = new Kafka({
-        clientId: 'sql-attacks',
-        brokers: stack.kafkaBrokers,
-        logLevel: logLevel.NOTHING,
-      })
-      const accessTopic = uniqueName('sql_attacks_access')
-      const admin = kafka.admin()
-      await admin.connect()
-      await admin.createTopics({ topics: [{ topic: accessTopic, numPartitions: 1 }], waitForLeaders: true })
-      await admin.disconnect()
+      const accessTopic = await createAccessTopic(stack, 'sql_attacks_access')
 
       const hostDir = mkdtempSync(join(tmpdir(), 'sql-attacks-host-'))
       const canarySecret = `canary-${uniqueName('secret')}`

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { StackEndpoints } from '@audit-pipeline/testing'
+import { Kafka, logLevel } from 'kafkajs'
+import { uniqueName, type StackEndpoints } from '@audit-pipeline/testing'
 import type { testKeys } from '../../services/query-api/src/testSupport/queryApiFixture.js'
 
 type TestKey = (typeof testKeys)[keyof typeof testKeys]
@@ -55,4 +56,18 @@ export function queryApiProcessEnv(options: {
     QUERY_API_AUDIT_TOPIC: options.accessTopic,
     OPS_PORT: '0',
   }
+}
+
+/** A fresh topic for a query API process's access records, on the run's broker; its name. */
+export async function createAccessTopic(stack: StackEndpoints, prefix: string): Promise<string> {
+  const topic = uniqueName(prefix)
+  const kafka = new Kafka({ clientId: prefix, brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING })
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+  } finally {
+    await admin.disconnect()
+  }
+  return topic
 }
