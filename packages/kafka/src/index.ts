@@ -6,3 +6,4 @@ export {
   type StructuredLogger,
 } from './createKafka.js'
 export { chunksOfBytes, recordBytes } from './chunksOfBytes.js'
+export * from './runtime/index.js'

@@ -3,3 +3,9 @@ export { uniqueName } from './uniqueName.js'
 export { collectTopics, type CollectedMessage, type TopicCollector } from './topicCollector.js'
 export { waitForCommittedToEnd } from './committedOffsets.js'
 export type { StackEndpoints } from './stackEndpoints.js'
+export {
+  compareDelivery,
+  type AcknowledgedEvent,
+  type DeliveryReport,
+  type ObservedEvent,
+} from './deliveryOracle.js'
