@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Kafka, logLevel, Partitioners, type Message } from 'kafkajs'
 import type { AuditEventCodec } from '@audit-pipeline/codec'
-import { parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
-import { partitionKeyFor } from '@audit-pipeline/producer'
+import { parseEventJson, partitionKeyFor, type AuditEvent } from '@audit-pipeline/event-model'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 
 export type FilledInput = {

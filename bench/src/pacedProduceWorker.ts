@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { Kafka, logLevel, Partitioners, type Message } from 'kafkajs'
 import { createAuditEventCodec } from '@audit-pipeline/codec'
-import { partitionKeyFor } from '@audit-pipeline/producer'
+import { partitionKeyFor } from '@audit-pipeline/event-model'
 import { concurrentSends, sinkEvent, sinkEventTemplate } from './sinkInput.js'
 
 /** What the worker is told: see pacedProduce in sinkLatency.ts. */

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
-import { createAuditProducer, partitionKeyFor } from '@audit-pipeline/producer'
+import { partitionKeyFor } from '@audit-pipeline/event-model'
+import { createAuditProducer } from '@audit-pipeline/producer'
 
 export type ThroughputRow = { name: string; events: number; seconds: number; bytes: number }
 

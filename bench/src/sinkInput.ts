@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { Kafka, logLevel, Partitioners, type Message, type Producer } from 'kafkajs'
 import type { AuditEventCodec } from '@audit-pipeline/codec'
-import { parseEventJson, type AuditEvent, type AuditEventDraft } from '@audit-pipeline/event-model'
-import { partitionKeyFor } from '@audit-pipeline/producer'
+import {
+  parseEventJson,
+  partitionKeyFor,
+  type AuditEvent,
+  type AuditEventDraft,
+} from '@audit-pipeline/event-model'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 
 /** The reference story's third event: a priority lowered with a solution, changes and snapshots. */

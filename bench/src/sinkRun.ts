@@ -1,8 +1,8 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { Kafka, logLevel } from 'kafkajs'
 import { Registry } from 'prom-client'
+import { auditTables } from '@audit-pipeline/clickhouse-schema'
 import {
-  auditTables,
   createSink,
   createSinkMetrics,
   loadSinkConfig,

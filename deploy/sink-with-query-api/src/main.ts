@@ -3,6 +3,7 @@
 // can be opened by one process only, so the two share one storage. With a ClickHouse server
 // (CLICKHOUSE_URL) run them as their own processes instead (audit-clickhouse-sink, audit-query-api).
 // Both read their own settings (SINK_*, QUERY_API_*) and share the connections and the ops server.
+// It lives in deploy/ because it composes two services, and no service imports another.
 import {
   createSink,
   createSinkMetrics,
@@ -15,11 +16,16 @@ import {
   configOrExit,
   createLogger,
   createMetricsRegistry,
+  exitAfterStartFailure,
+  exitCodes,
   serveService,
 } from '@audit-pipeline/service-runtime'
-import { loadQueryApiConfig } from './config.js'
-import { createQueryApiMetrics } from './metrics.js'
-import { startQueryApi, type RunningQueryApi } from './startQueryApi.js'
+import {
+  createQueryApiMetrics,
+  loadQueryApiConfig,
+  startQueryApi,
+  type RunningQueryApi,
+} from '@audit-pipeline/query-api'
 
 const program = 'audit-sink-with-query-api'
 const sinkConfig = configOrExit(program, () => loadSinkConfig(process.env))
@@ -44,8 +50,8 @@ try {
     storage,
     metrics: createSinkMetrics(registry),
     log,
-    // The batch is read again after the restart; exiting is safer than running on without commits.
-    onFatal: () => setImmediate(() => process.exit(1)),
+    // Only when KAFKA_OUTAGE_GIVE_UP_MS is set and failures outlast it; a supervisor restarts us.
+    onGiveUp: () => setImmediate(() => process.exit(exitCodes.failed)),
   })
   let queryApi: RunningQueryApi | undefined
   await serveService({
@@ -87,6 +93,5 @@ try {
     readyDetails: { storage: storage.describe() },
   })
 } catch (error) {
-  log.fatal({ err: error }, 'could not start')
-  process.exit(1)
+  exitAfterStartFailure(program, log, error)
 }

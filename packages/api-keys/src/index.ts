@@ -11,7 +11,7 @@ export {
   type KeyStatus,
   type Role,
 } from './apiKey.js'
-export { ApiKeysError, apiKeysErrorCodes, type ApiKeysErrorCode } from './apiKeysError.js'
+export { ApiKeysError, apiKeysErrorCodes, KeysFileError, type ApiKeysErrorCode } from './apiKeysError.js'
 export { expiresAtFrom, expiryRule } from './expiry.js'
 export { formatApiKeys, parseApiKeys } from './keysFile.js'
 export {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { ConfigFileError } from '@audit-pipeline/config'
+import { KeysFileError } from './apiKeysError.js'
 import { formatApiKeys, parseApiKeys } from './keysFile.js'
 import { secretSha256 } from './secrets.js'
 
@@ -46,7 +48,9 @@ describe('parseApiKeys', () => {
 
   it('names the file, the key and the field at fault', () => {
     const parse = (keys: unknown[]) => () => parseApiKeys(JSON.stringify({ keys }), 'keys.json')
-    expect(() => parseApiKeys('{', 'keys.json')).toThrow(/^keys.json: not JSON/)
+    expect(() => parseApiKeys('{', 'keys.json')).toThrow(
+      /^invalid API keys file keys\.json \(1 problem\):\n {2}keys\.json: not JSON: /,
+    )
     expect(parse([{ id: 'a', secret_sha256: 'plain-secret', role: 'auditor' }])).toThrow(
       'keys.json: keys.0.secret_sha256: expected the SHA-256 of the secret as 64 hex digits (never the secret itself)',
     )
@@ -75,6 +79,38 @@ describe('parseApiKeys', () => {
     )
     expect(parse([])).toThrow('keys.json: keys: list at least one key')
     expect(parse([])).toThrow(expect.objectContaining({ code: 'KEYS_FILE_INVALID' }))
+  })
+
+  it('lists every problem at once, as a config-file error', () => {
+    const text = JSON.stringify({
+      keys: [
+        { id: 'a', secret_sha256: 'plain-secret', role: 'admin' },
+        { id: 'b', secret_sha256: hash('x'), role: 'analyst' },
+      ],
+    })
+    const error = (() => {
+      try {
+        parseApiKeys(text, 'keys.json')
+      } catch (caught) {
+        return caught
+      }
+      throw new Error('expected parseApiKeys to throw')
+    })()
+    expect(error).toBeInstanceOf(ConfigFileError)
+    expect(error).toBeInstanceOf(KeysFileError)
+    expect((error as KeysFileError).problems.map((problem) => problem.path)).toEqual([
+      'keys.0.secret_sha256',
+      'keys.0.role',
+    ])
+    expect((error as Error).message).toMatch(/^invalid API keys file keys\.json \(2 problems\):\n/)
+    expect(() =>
+      parseApiKeys(
+        JSON.stringify({
+          keys: ['a', 'b', 'a', 'a'].map((id) => ({ id, secret_sha256: hash(id), role: 'analyst' })),
+        }),
+        'keys.json',
+      ),
+    ).toThrow("keys.json: keys.2.id: 'a' is listed twice\n  keys.json: keys.3.id: 'a' is listed twice")
   })
 })
 

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { keyIdPattern, keyIdRule, roles, tenantNamePattern, type ApiKey } from './apiKey.js'
-import { ApiKeysError } from './apiKeysError.js'
+import { KeysFileError } from './apiKeysError.js'
 import { isoTimeRule, parseIsoTime } from './isoTime.js'
 
 const isoTime = z.string().refine((text) => parseIsoTime(text) !== undefined, `expected ${isoTimeRule}`)
@@ -33,35 +33,37 @@ const fileSchema = z.object({ keys: z.array(keySchema).min(1, 'list at least one
 
 /**
  * Parses the keys file (JSON: `{"keys": [{"id", "secret_sha256", "role", "tenants"?, "created_at"?,
- * "expires_at"?, "revoked_at"?}]}`). Throws ApiKeysError (KEYS_FILE_INVALID) naming the file, the
- * key's position and field, and what is accepted.
+ * "expires_at"?, "revoked_at"?}]}`). Throws KeysFileError (KEYS_FILE_INVALID) listing every
+ * problem with the file, the key's position and field, and what is accepted.
  */
 export function parseApiKeys(text: string, fileName: string): ApiKey[] {
+  const problem = (path: readonly PropertyKey[], message: string) => ({
+    file: fileName,
+    path: path.map(String).join('.'),
+    message,
+  })
   let raw: unknown
   try {
     raw = JSON.parse(text)
   } catch (error) {
-    throw new ApiKeysError('KEYS_FILE_INVALID', `${fileName}: not JSON: ${(error as Error).message}`)
+    throw new KeysFileError(fileName, [problem([], `not JSON: ${(error as Error).message}`)])
   }
   const parsed = fileSchema.safeParse(raw)
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const where = issue.path.length === 0 ? '(file)' : issue.path.map(String).join('.')
-      return `${where}: ${issue.message}`
-    })
-    throw new ApiKeysError('KEYS_FILE_INVALID', `${fileName}: ${problems.join('; ')}`)
+    throw new KeysFileError(
+      fileName,
+      parsed.error.issues.map((issue) => problem(issue.path, issue.message)),
+    )
   }
-  const seen = new Set<string>()
-  return parsed.data.keys.map((entry, index) => {
-    if (seen.has(entry.id)) {
-      throw new ApiKeysError(
-        'KEYS_FILE_INVALID',
-        `${fileName}: keys.${index}.id: '${entry.id}' is listed twice`,
-      )
-    }
-    seen.add(entry.id)
-    return keyFromEntry(entry)
+  const firstIndex = new Map<string, number>()
+  const repeated = parsed.data.keys.flatMap((entry, index) => {
+    if (!firstIndex.has(entry.id)) firstIndex.set(entry.id, index)
+    return firstIndex.get(entry.id) === index
+      ? []
+      : [problem(['keys', index, 'id'], `'${entry.id}' is listed twice`)]
   })
+  if (repeated.length > 0) throw new KeysFileError(fileName, repeated)
+  return parsed.data.keys.map(keyFromEntry)
 }
 
 /** The file's text for `keys`: what parseApiKeys reads back as the same keys. */

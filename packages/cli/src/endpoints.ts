@@ -1,5 +1,5 @@
 import { loadConnectionSettings, type ConnectionSettings } from '@audit-pipeline/config'
-import { isStackRunning, readStackState } from '@audit-pipeline/local-stack'
+import { isStackRunning, readStackState } from '@audit-pipeline/stack-state'
 
 export type Endpoints = {
   settings: ConnectionSettings

@@ -29,7 +29,7 @@ import { tailCommand } from './commands/tail.js'
 import { schemasCheckCommand, schemasRegisterCommand } from './commands/schemas.js'
 import { demoCommand } from './demo/runDemo.js'
 import { resolveEndpoints } from './endpoints.js'
-import { defaultStateDir, localQueryApiKeysFile, readRunningPipeline } from '@audit-pipeline/local-stack'
+import { defaultStateDir, localQueryApiKeysFile, readRunningPipeline } from '@audit-pipeline/stack-state'
 
 const out = (line: string) => void process.stdout.write(`${line}\n`)
 const err = (line: string) => void process.stderr.write(`${line}\n`)
@@ -356,7 +356,7 @@ withKeysFile(keys.command('revoke'))
 program
   .command('demo')
   .description(
-    "run the scripted scenario (a ticket's life, a deleted assignment, a delete burst, malformed events) on the running `npm start`, or on a pipeline of its own; prints the timeline, alerts and dead letters and checks each",
+    "run the scripted scenario (a ticket's life, a deleted assignment, a delete burst, malformed events) on the running pipeline (`npm start`; `npm run demo` starts one if none runs); prints the timeline, alerts and dead letters and checks each",
   )
   .action(run(async () => demoCommand(process.env, queryIo())))
 

@@ -1,8 +1,8 @@
 /**
  * The questions analysts ask most, as SQL with `{name:Type}` parameters (clickhouse-client:
- * `--param_tenant=witify`; `@clickhouse/client`: `query_params`). docs/analyst-queries.md shows
- * each one verbatim, and a test runs each one on the ticket 9548-B1 example and checks that the
- * document still shows it as written here.
+ * `--param_tenant=witify`; `@clickhouse/client`: `query_params`).
+ * services/clickhouse-sink/docs/analyst-queries.md shows each one verbatim, and a test runs each
+ * one on the ticket 9548-B1 example and checks that the document still shows it as written here.
  */
 export type AnalystQuery = {
   readonly title: string

@@ -3,7 +3,7 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import type { Storage } from '@audit-pipeline/storage'
-import { openTestStorage } from '../../../../test/support/testStorage.js'
+import { openTestStorage } from '../../../test/support/testStorage.js'
 import { analystQueries } from './analystQueries.js'
 import { auditTables, retentionStatements } from './auditTables.js'
 import { eventRow, type AuditEventRow } from './eventRow.js'
@@ -290,9 +290,12 @@ describe('retention', () => {
 })
 
 describe('the analyst queries', () => {
-  const document = readFileSync(new URL('../../docs/analyst-queries.md', import.meta.url), 'utf8')
+  const document = readFileSync(
+    new URL('../../../services/clickhouse-sink/docs/analyst-queries.md', import.meta.url),
+    'utf8',
+  )
 
-  it('are shown in docs/analyst-queries.md exactly as they run', () => {
+  it('are shown in services/clickhouse-sink/docs/analyst-queries.md exactly as they run', () => {
     for (const [name, query] of Object.entries(analystQueries)) {
       expect(document, name).toContain(`\n\`\`\`sql\n${query.sql}\n\`\`\`\n`)
     }

@@ -123,7 +123,8 @@ export const shardingKey = 'cityHash64(tenant, object_type, object_id)'
 
 /**
  * Migration 1: the events table, the per-change table and the hourly counts with the views that
- * fill them, and the deduplicated view. See docs/storage-schema.md for why each part is shaped so.
+ * fill them, and the deduplicated view. See services/clickhouse-sink/docs/storage-schema.md for
+ * why each part is shaped so.
  */
 export function auditTablesV1(options: MigrationOptions): string[] {
   const layout = tableLayout(options)
@@ -139,7 +140,8 @@ export function auditTablesV1(options: MigrationOptions): string[] {
 
   return [
     // The skip index and the projection serve the session and actor queries, which name no
-    // record; a bloom filter on actor_id skipped nothing (docs/storage-schema.md, measured).
+    // record; a bloom filter on actor_id skipped nothing (measured in
+    // services/clickhouse-sink/docs/storage-schema.md).
     `CREATE TABLE IF NOT EXISTS ${events}${onCluster}
 (
 ${columnList(eventColumns)},
@@ -200,9 +202,10 @@ SETTINGS optimize_move_to_prewhere_if_final = 1`,
 /**
  * The statements that make existing tables delete by `options.retention`. Tables take the policy
  * in force when they were created; a later change of SINK_RETENTION takes effect only through
- * these (docs/storage-schema.md, "Changing retention"). Each runs as a mutation that applies the
- * new TTL to existing parts (`materialize_ttl_after_modify`, on by default), rewriting the parts
- * holding rows that expire: an operator's decision on a big table, so the sink does not run them.
+ * these (services/clickhouse-sink/docs/storage-schema.md, "Changing retention"). Each runs as a
+ * mutation that applies the new TTL to existing parts (`materialize_ttl_after_modify`, on by
+ * default), rewriting the parts holding rows that expire: an operator's decision on a big table,
+ * so the sink does not run them.
  */
 export function retentionStatements(options: MigrationOptions): string[] {
   const layout = tableLayout(options)

@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { Storage } from '@audit-pipeline/storage'
-import { openTestStorage } from '../../../../test/support/testStorage.js'
+import { openTestStorage } from '../../../test/support/testStorage.js'
 import { migrations, type Migration, type MigrationOptions } from './migrations.js'
 import { defaultRetentionPolicy, parseRetentionPolicy } from './retention.js'
 import { runMigrations } from './runMigrations.js'

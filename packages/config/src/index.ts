@@ -1,4 +1,12 @@
 export { ConfigError, type ConfigProblem } from './configError.js'
+export {
+  ConfigFileError,
+  formatConfigFileProblem,
+  isConfigInvalid,
+  type ConfigFileErrorInit,
+  type ConfigFileProblem,
+} from './configFileError.js'
+export { checkReadableFiles } from './readableFiles.js'
 export { parseSettings } from './parseSettings.js'
 export {
   loadConnectionSettings,

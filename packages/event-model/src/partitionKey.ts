@@ -1,4 +1,4 @@
-import type { AuditEvent } from '@audit-pipeline/event-model'
+import type { AuditEvent } from './auditEvent.js'
 
 /**
  * The Kafka message key: tenant, object type and the object's full id, so every event about one

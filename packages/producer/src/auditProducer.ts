@@ -7,6 +7,7 @@ import {
   assertEventAcceptable,
   defaultEventPolicy,
   parseEventJson,
+  partitionKeyFor,
   redactEvent,
   type AuditEvent,
   type AuditEventDraft,
@@ -21,7 +22,6 @@ import {
   type EventDefaults,
   type ObjectInput,
 } from './eventBuilder.js'
-import { partitionKeyFor } from './partitionKey.js'
 import { ProducerError } from './producerError.js'
 
 /** The topic producers write to unless told otherwise; the normalizer reads it. */

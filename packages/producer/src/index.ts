@@ -13,5 +13,6 @@ export {
   type ObjectInput,
 } from './eventBuilder.js'
 export { createBatcher, type Batcher, type BatcherOptions } from './batcher.js'
-export { partitionKeyFor } from './partitionKey.js'
+// The key moved to the event model, which every service shares; kept here for the SDK's users.
+export { partitionKeyFor } from '@audit-pipeline/event-model'
 export { ProducerError, producerErrorCodes, type ProducerErrorCode } from './producerError.js'

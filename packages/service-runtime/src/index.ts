@@ -25,5 +25,6 @@ export {
 export { backoffDelayMs, defaultBackoffPolicy, type BackoffPolicy } from './backoff.js'
 export { retryWithBackoff, type RetryOptions } from './retry.js'
 export { createMetricsRegistry, type MetricsRegistryOptions } from './serviceMetrics.js'
-export { configOrExit } from './configOrExit.js'
+export { configOrExit, exitAfterStartFailure } from './configOrExit.js'
+export { exitCodes, type ExitCode } from './exitCodes.js'
 export { serveService, type ServeServiceOptions, type ServiceLifecycle } from './serveService.js'

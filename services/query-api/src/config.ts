@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import {
   collectProblems,
   ConfigError,
+  formatConfigFileProblem,
   envValues,
   serviceConnections,
   unknownSettings,
@@ -14,7 +15,7 @@ import {
 } from '@audit-pipeline/config'
 import { opsEnvShape, opsSettingsFrom, type OpsSettings } from '@audit-pipeline/service-runtime'
 import { z } from 'zod'
-import { ApiKeysError, parseApiKeys, type ApiKey } from '@audit-pipeline/api-keys'
+import { KeysFileError, parseApiKeys, type ApiKey } from '@audit-pipeline/api-keys'
 import { defaultQueryApiLimits, type QueryApiLimits } from './app.js'
 
 /** The query API's settings, validated. */
@@ -151,8 +152,11 @@ function collectKeys(
   try {
     return parseApiKeys(text, file)
   } catch (error) {
-    if (!(error instanceof ApiKeysError)) throw error
-    problems.push({ setting: 'QUERY_API_KEYS_FILE', message: error.message })
+    if (!(error instanceof KeysFileError)) throw error
+    // One line per problem, beside the other settings' (`QUERY_API_KEYS_FILE: keys.json: keys.0.role: …`).
+    for (const problem of error.problems) {
+      problems.push({ setting: 'QUERY_API_KEYS_FILE', message: formatConfigFileProblem(problem) })
+    }
     return undefined
   }
 }

@@ -6,6 +6,7 @@ import {
   configOrExit,
   createLogger,
   createMetricsRegistry,
+  exitAfterStartFailure,
   handleSignals,
   startOpsServer,
 } from '@audit-pipeline/service-runtime'
@@ -63,6 +64,5 @@ try {
     'ready',
   )
 } catch (error) {
-  log.fatal({ err: error }, 'could not start')
-  process.exit(1)
+  exitAfterStartFailure('audit-query-api', log, error)
 }

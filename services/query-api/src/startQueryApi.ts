@@ -20,7 +20,7 @@ export type RunningQueryApi = {
 /**
  * The query API of a process, over a storage the process opened: its keys, following the keys
  * file, its access-audit producer and the listening server. Its own process (main.ts) and the
- * sink's process (sinkWithQueryApi.ts, for embedded ClickHouse) both start it this way.
+ * sink's process (deploy/sink-with-query-api, for embedded ClickHouse) both start it this way.
  */
 export async function startQueryApi(options: {
   config: QueryApiConfig

@@ -1,5 +1,5 @@
 import { loadConnectionSettings } from '@audit-pipeline/config'
-import { isStackRunning, readStackState } from '@audit-pipeline/local-stack'
+import { isStackRunning, readStackState } from '@audit-pipeline/stack-state'
 import type { Endpoints } from '../endpoints.js'
 
 /** What the dead-letter commands need: Kafka only. */

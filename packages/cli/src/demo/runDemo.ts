@@ -7,9 +7,8 @@ import {
   defaultStateDir,
   readRunningPipeline,
   readStackState,
-  startPipeline,
   type PipelineEndpoints,
-} from '@audit-pipeline/local-stack'
+} from '@audit-pipeline/stack-state'
 import { createAuditProducer, defaultProducerTopic } from '@audit-pipeline/producer'
 import { defaultDeadLetterTopic } from '@audit-pipeline/dead-letter'
 import { printEvents, type QueryIo } from '../commands/query.js'
@@ -22,47 +21,40 @@ import { demoScenario, type Scenario } from './scenario.js'
 const settleTimeoutMs = 120_000
 
 /**
- * `audit-pipeline demo` (`npm run demo`): on the running `npm start`, or else on a pipeline of its
- * own started and stopped here, produces the scripted scenario, waits until its effects are in
- * (or a deadline passes), prints the ticket's timeline, the alerts and the dead letters, and
- * checks each expectation. Exit code 0 only if every check passed.
+ * `audit-pipeline demo`: on the running pipeline (`npm start`, or the one `npm run demo` starts for
+ * it through deploy/local-stack), produces the scripted scenario, waits until its effects are in
+ * (or a deadline passes), prints the ticket's timeline, the alerts and the dead letters, and checks
+ * each expectation. Exit code 0 only if every check passed, 2 if no pipeline is running: starting
+ * one is the local stack's job, not the CLI's.
  */
-export async function demoCommand(env: NodeJS.ProcessEnv, io: QueryIo): Promise<number> {
+export async function demoCommand(
+  env: NodeJS.ProcessEnv,
+  io: QueryIo,
+  /** Who started this process: `npm run demo`'s pipeline owner runs the CLI as its child. */
+  parentPid: number = process.ppid,
+): Promise<number> {
   const stateDir = defaultStateDir(env)
-  const running = readRunningPipeline(stateDir)
-  if (!running)
-    io.err('Starting the pipeline: Kafka, the schema registry, embedded ClickHouse and every service…')
-  const own = running
-    ? undefined
-    : await startPipeline({ env, ownerPid: process.pid, log: (line) => io.err(`  ${line}`) })
-  const stopOwn = async () => {
-    if (!own) return
-    io.err('Stopping the pipeline…')
-    await own.stop()
-  }
-  const interrupted = () => void stopOwn().finally(() => process.exit(130))
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
-  try {
-    const endpoints = own?.endpoints ?? running!
+  const endpoints = readRunningPipeline(stateDir)
+  if (!endpoints) {
     io.err(
-      own
-        ? `Pipeline up (${own.services.map((s) => s.name).join(', ')}).`
-        : `Using the pipeline \`npm start\` runs (pid ${endpoints.ownerPid}).`,
+      `audit-pipeline demo: no pipeline is running in ${stateDir}: ` +
+        '`npm run demo` starts one for the demo, or run `npm start` in another terminal first',
     )
-    const stack = own?.stack.state ?? readStackState(stateDir)
-    if (!stack) throw new Error(`no stack state in ${stateDir}`)
-    const brokers = stack.kafka.brokers
-    const scenario = demoScenario({ runId: runIdOf(new Date()), nowMs: Date.now() })
-    await produceScenario(scenario, { brokers, registryUrl: stack.schemaRegistry.url }, io)
-    const client = createQueryApiClient(endpoints.queryApi)
-    const seen = await settle(scenario, { client, endpoints, brokers }, io)
-    return report(scenario, seen, io)
-  } finally {
-    process.off('SIGINT', interrupted)
-    process.off('SIGTERM', interrupted)
-    await stopOwn()
+    return 2
   }
+  const stack = readStackState(stateDir)
+  if (!stack) throw new Error(`no stack state in ${stateDir}`)
+  io.err(
+    endpoints.ownerPid === parentPid
+      ? `Using the pipeline \`npm run demo\` started (pid ${endpoints.ownerPid}).`
+      : `Using the pipeline \`npm start\` runs (pid ${endpoints.ownerPid}).`,
+  )
+  const brokers = stack.kafka.brokers
+  const scenario = demoScenario({ runId: runIdOf(new Date()), nowMs: Date.now() })
+  await produceScenario(scenario, { brokers, registryUrl: stack.schemaRegistry.url }, io)
+  const client = createQueryApiClient(endpoints.queryApi)
+  const seen = await settle(scenario, { client, endpoints, brokers }, io)
+  return report(scenario, seen, io)
 }
 
 async function produceScenario(

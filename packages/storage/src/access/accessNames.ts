@@ -2,7 +2,7 @@ import { quoteDatabaseName } from '../databaseName.js'
 
 /**
  * The four tables a reader may query (the query API's SQL endpoint and analysts alike): the
- * ClickHouse sink creates them (services/clickhouse-sink/src/schema/auditTables.ts). Each gets
+ * ClickHouse sink creates them (packages/clickhouse-schema/src/auditTables.ts). Each gets
  * SELECT for readers and a tenant row policy; nothing else in the database does.
  */
 export const readableAuditTables = [

@@ -1,4 +1,4 @@
-import type { AuditEventRow } from '@audit-pipeline/clickhouse-sink'
+import type { AuditEventRow } from '@audit-pipeline/clickhouse-schema'
 
 /**
  * An `audit_events` row as the answers read it (JSONEachRow, the columns of answerColumns): the

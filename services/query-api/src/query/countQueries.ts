@@ -1,4 +1,4 @@
-import { auditTables } from '@audit-pipeline/clickhouse-sink'
+import { auditTables } from '@audit-pipeline/clickhouse-schema'
 import type { AccessScope } from '../access/accessScope.js'
 import { eventsView } from './eventColumns.js'
 import { eventConditions, whereClause, type EventFilters } from './eventFilters.js'

@@ -1,4 +1,4 @@
-import { eventColumns } from '@audit-pipeline/clickhouse-sink'
+import { eventColumns } from '@audit-pipeline/clickhouse-schema'
 
 /**
  * The `audit_events` columns answers carry: every column of the event, not where it was read

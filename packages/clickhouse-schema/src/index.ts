@@ -1,0 +1,24 @@
+// The ClickHouse table contract: what the sink writes and the query API, the CLI and analysts read.
+// Table and column names, the row an event becomes, the migrations that make the tables and how
+// they are applied, the retention they delete by, and the analysts' queries over them.
+export { auditTables, eventColumns, retentionStatements } from './auditTables.js'
+export { eventRow, type AuditEventRow, type ChangeRow, type KafkaSource } from './eventRow.js'
+export { migrations, type Migration, type MigrationOptions } from './migrations.js'
+export { migrationChecksum, runMigrations, schemaMigrationsTable } from './runMigrations.js'
+export {
+  SchemaMigrationError,
+  schemaMigrationErrorCodes,
+  type SchemaMigrationErrorCode,
+} from './schemaMigrationError.js'
+export {
+  defaultRetentionPolicy,
+  formatRetentionPeriod,
+  maxRetentionYears,
+  parseRetentionPolicy,
+  retentionSettings,
+  retentionUnits,
+  type RetentionPeriod,
+  type RetentionPolicy,
+  type RetentionUnit,
+} from './retention.js'
+export { analystQueries, type AnalystQuery } from './analystQueries.js'
