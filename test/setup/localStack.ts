@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { startStack } from '@audit-pipeline/local-stack'
+import { requestedClusterSize, startStack } from '@audit-pipeline/local-stack'
 import type { StackEndpoints } from '@audit-pipeline/testing'
 
 /**
@@ -12,12 +12,22 @@ import type { StackEndpoints } from '@audit-pipeline/testing'
  * - AUDIT_TEST_INFRA=containers: the rest runs in containers (needs a Docker engine).
  * - Otherwise: the local stack, in a folder of its own so it never touches a developer's
  *   `npm run stack`, owned by this process (if the run is killed, its watchdog stops it).
+ *   AUDIT_STACK_BROKERS=3 makes its Kafka a three-node cluster (replication factor 3,
+ *   min.insync.replicas 2); a test breaks it on purpose with
+ *   `kafkaClusterControl(inject('stackStateDir'))` from @audit-pipeline/local-stack.
  */
 export default async function setup(project: TestProject) {
   const stateDir = mkdtempSync(join(tmpdir(), 'audit-test-stack-'))
   project.provide('stackStateDir', stateDir)
 
+  // Checked first, so a bad value fails the run before anything starts.
+  const brokers = requestedClusterSize(process.env)
   if (process.env['AUDIT_TEST_INFRA'] === 'containers') {
+    if (brokers !== undefined && brokers !== 1) {
+      throw new Error(
+        `AUDIT_STACK_BROKERS=${brokers} needs the local stack; AUDIT_TEST_INFRA=containers runs one Kafka broker: unset one of them`,
+      )
+    }
     const { startContainers } = await import('./containers.js')
     const containers = await startContainers()
     project.provide('stack', containers.endpoints)
@@ -33,7 +43,10 @@ export default async function setup(project: TestProject) {
     ownerPid: process.pid,
     log: (line) => console.log(`[local stack] ${line}`),
   })
-  console.log(`[local stack] ready in ${stack.startSeconds.toFixed(1)} s (${stateDir})`)
+  const nodes = stack.state.kafka.nodes?.length
+  console.log(
+    `[local stack] ready in ${stack.startSeconds.toFixed(1)} s (${stateDir}${nodes ? `, ${nodes} Kafka node${nodes === 1 ? '' : 's'}` : ''})`,
+  )
   const endpoints: StackEndpoints = {
     kafkaBrokers: stack.state.kafka.brokers,
     schemaRegistryUrl: stack.state.schemaRegistry.url,

@@ -1,5 +1,5 @@
 import { openStorage } from '@audit-pipeline/storage'
-import type { StackState } from './stackState.js'
+import type { StackState } from '@audit-pipeline/stack-state'
 
 /**
  * Opens the embedded ClickHouse data folder once, so a stack that reports ready has a usable

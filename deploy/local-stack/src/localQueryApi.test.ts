@@ -9,7 +9,8 @@ import {
   systemEntropy,
   writeApiKeysFile,
 } from '@audit-pipeline/api-keys'
-import { localQueryApiKeysFile, localQueryApiKeyId, writeLocalQueryApiKeys } from './localQueryApi.js'
+import { localQueryApiKeysFile } from '@audit-pipeline/stack-state'
+import { localQueryApiKeyId, writeLocalQueryApiKeys } from './localQueryApi.js'
 
 const stateDir = () => mkdtempSync(join(tmpdir(), 'local-query-api-'))
 

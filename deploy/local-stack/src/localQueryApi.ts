@@ -1,19 +1,8 @@
-import { join } from 'node:path'
 import { renewKey, updateApiKeysFile, systemEntropy, type KeyEntropy } from '@audit-pipeline/api-keys'
-
-/** Where `npm start`'s query API listens and the key it accepts, for the CLI and the demo. */
-export type LocalQueryApi = { url: string; key: string }
+import { localQueryApiKeysFile } from '@audit-pipeline/stack-state'
 
 /** The key `npm start` makes for itself: an auditor (sees sensitive values), every tenant. */
 export const localQueryApiKeyId = 'local-auditor'
-
-/**
- * The local query API's keys file. It outlives each `npm start` (nothing that empties part of the
- * state folder at start-up touches it), so keys made with `audit-pipeline keys create` stay.
- */
-export function localQueryApiKeysFile(stateDir: string): string {
-  return join(stateDir, 'query-api-keys.json')
-}
 
 /**
  * Gives the local auditor key a fresh secret in the API's keys file (made when missing), keeping

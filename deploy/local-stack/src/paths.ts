@@ -8,11 +8,6 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../
 /** Maven poms and component configuration shipped with the repository. */
 export const deployDir = join(repoRoot, 'deploy')
 
-/** Where a stack keeps its PIDs, ports, data and logs (one stack per folder). */
-export function defaultStateDir(env: NodeJS.ProcessEnv): string {
-  return resolve(env['AUDIT_STACK_DIR'] ?? join(repoRoot, '.stack'))
-}
-
 /** Downloads shared by every stack and clone on this machine, so only the first run fetches. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   return resolve(

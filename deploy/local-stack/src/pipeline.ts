@@ -1,11 +1,20 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import {
+  localQueryApiKeysFile,
+  pipelineEndpointsFile,
+  removePipelineEndpoints,
+  removeSupervisionState,
+  stackStateFile,
+  writePipelineEndpoints,
+  writeSupervisionState,
+  type PipelineEndpoints,
+} from '@audit-pipeline/stack-state'
 import { checkStackClickHouse } from './clickhouseCheck.js'
 import { applyLocalClickHouseAccess } from './localClickHouseAccess.js'
 import { freePort } from './freePort.js'
 import { localWebhookSecretVariable, writeLocalReceiverFiles } from './localReceivers.js'
-import { localQueryApiKeysFile, writeLocalQueryApiKeys, type LocalQueryApi } from './localQueryApi.js'
-import { isAlive } from './processes.js'
+import { writeLocalQueryApiKeys } from './localQueryApi.js'
 import {
   describeServices,
   startServices,
@@ -13,57 +22,116 @@ import {
   type LocalSetup,
   type RunningService,
 } from './pipelineServices.js'
+import { stopProcess } from './processes.js'
 import { startStack, type StackHandle } from './stack.js'
+import { relaunchStackProcess } from './stackProcessControl.js'
+import { restartPolicyFrom, type KafkaClusterSize } from './stackSettings.js'
 import { describeStack } from './statusTable.js'
-import { startWebhookInbox, type WebhookInbox } from './webhookInbox.js'
-
-/** What a running `npm start` offers its users, written to the state folder for the CLI and the demo. */
-export type PipelineEndpoints = {
-  ownerPid: number
-  queryApi: LocalQueryApi
-  /** Every webhook the local inbox received, one JSON line each (path, webhook id, verified, body). */
-  webhookLog: string
-  inboxUrl: string
-}
+import { createSupervisor, type Supervisor } from './supervisor.js'
+import { watchProcesses } from './watchdog.js'
+import { newWebhookSecret } from './webhookInbox.js'
+import { webhookInboxProcess } from './webhookInboxProcess.js'
 
 export type RunningPipeline = {
   stack: StackHandle
   services: RunningService[]
   endpoints: PipelineEndpoints
+  /** Restarts whatever this call started when it exits (supervisor.ts). */
+  supervisor: Supervisor
   /** The status table: endpoints, topics, services, files. */
   describe(cwd?: string): string
-  /** Services first (they finish their batch and commit while the broker is up), then the inbox and the stack. */
+  /**
+   * Restarts stop first, then the services (they finish their batch and commit while the broker is
+   * up), then the inbox and the stack, each by the PID it has now.
+   */
   stop(): Promise<void>
 }
 
-const endpointsFile = (stateDir: string) => join(stateDir, 'pipeline.json')
+/** The name the webhook inbox goes by in the supervisor's lines and `audit-stack status`. */
+export const webhookInboxName = 'webhook-inbox'
 
 /**
  * The main job: the local stack, the webhook inbox standing in for ops and the SIEM, and every
- * pipeline service with the defaults from deploy/ (the environment wins), each waited for.
+ * pipeline service with the defaults from deploy/ (the environment wins), each waited for. Every
+ * process it starts is supervised from the moment it starts: one that exits is started again with
+ * backoff, said in the log and recorded where `audit-stack status` reads it.
  */
 export async function startPipeline(options: {
   env: NodeJS.ProcessEnv
   ownerPid: number
   log: (line: string) => void
+  /** Kafka nodes (`--brokers`); by default AUDIT_STACK_BROKERS, else 1. */
+  brokers?: KafkaClusterSize
 }): Promise<RunningPipeline> {
-  const stack = await startStack({ env: options.env, log: options.log, ownerPid: options.ownerPid })
+  // Checked before anything starts, so a bad value costs no start-up.
+  const policy = restartPolicyFrom(options.env)
+  const stack = await startStack({
+    env: options.env,
+    log: options.log,
+    ownerPid: options.ownerPid,
+    ...(options.brokers !== undefined && { brokers: options.brokers }),
+  })
   const { stateDir } = stack.state
-  let inbox: WebhookInbox | undefined
+  const supervisor = createSupervisor({
+    policy,
+    report: (line) => options.log(`[supervisor ${new Date().toTimeString().slice(0, 8)}] ${line}`),
+    onChange: (processes) =>
+      writeSupervisionState(stateDir, {
+        ownerPid: options.ownerPid,
+        updatedAt: new Date().toISOString(),
+        processes,
+      }),
+  })
+  for (const { name, launched } of stack.processes) {
+    supervisor.watch(
+      {
+        name,
+        logFile: launched.logFile,
+        restart: () => relaunchStackProcess(stateDir, name),
+        // `audit-stack down` from another shell stopped the stack on purpose.
+        wanted: () => existsSync(stackStateFile(stateDir)),
+      },
+      launched,
+    )
+  }
+
+  let inboxPid: number | undefined
   let services: RunningService[] = []
+  const stopInbox = async () => {
+    if (inboxPid !== undefined) await stopProcess(inboxPid)
+  }
   try {
     await checkStackClickHouse(stack.state)
     const logDir = join(stateDir, 'logs')
     mkdirSync(logDir, { recursive: true })
     const webhookLog = join(logDir, 'webhooks.ndjson')
-    inbox = await startWebhookInbox({ logFile: webhookLog })
+    const secret = newWebhookSecret()
+    const inbox = webhookInboxProcess({
+      port: await freePort(),
+      secret,
+      webhookLog,
+      logFile: join(logDir, `${webhookInboxName}.log`),
+    })
+    const startInbox = () => {
+      const launched = inbox.start()
+      inboxPid = launched.pid
+      watchProcesses(options.ownerPid, stateDir, [launched.pid])
+      return launched
+    }
+    const inboxLaunched = startInbox()
+    supervisor.watch(
+      { name: webhookInboxName, logFile: inboxLaunched.logFile, restart: startInbox },
+      inboxLaunched,
+    )
+    await inbox.waitUntilReady(inboxLaunched.pid)
+
     const { keysFile, key } = await writeLocalQueryApiKeys(stateDir)
     const queryApiPort = Number(options.env['QUERY_API_PORT'] ?? (await freePort()))
     const { clickhouse } = stack.state
     const local: LocalSetup = {
       receivers: writeLocalReceiverFiles(stateDir, inbox.url),
       queryApi: { keysFile, port: queryApiPort },
-      env: { [localWebhookSecretVariable]: inbox.secret },
+      env: { [localWebhookSecretVariable]: secret },
       ...(clickhouse.kind === 'http' && {
         clickhouseUsers: await applyLocalClickHouseAccess({
           stateDir,
@@ -79,6 +147,7 @@ export async function startPipeline(options: {
       env: options.env,
       local,
       log: options.log,
+      supervise: (spec, launched) => supervisor.watch(spec, launched),
     })
     const endpoints: PipelineEndpoints = {
       ownerPid: options.ownerPid,
@@ -86,34 +155,30 @@ export async function startPipeline(options: {
       webhookLog,
       inboxUrl: inbox.url,
     }
-    writeFileSync(endpointsFile(stateDir), `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 })
-    const startedInbox = inbox
+    writePipelineEndpoints(stateDir, endpoints)
     return {
       stack,
       services,
       endpoints,
+      supervisor,
       describe: (cwd = process.cwd()) => statusTable(stack, services, endpoints, cwd),
       stop: async () => {
-        rmSync(endpointsFile(stateDir), { force: true })
+        supervisor.stop()
+        removePipelineEndpoints(stateDir)
         await stopServices(services)
-        await startedInbox.close()
+        await stopInbox()
         await stack.stop()
+        removeSupervisionState(stateDir)
       },
     }
   } catch (error) {
+    supervisor.stop()
     await stopServices(services)
-    await inbox?.close()
+    await stopInbox()
     await stack.stop()
+    removeSupervisionState(stateDir)
     throw error
   }
-}
-
-/** The endpoints of the `npm start` running in `stateDir`, if one is. */
-export function readRunningPipeline(stateDir: string): PipelineEndpoints | undefined {
-  const file = endpointsFile(stateDir)
-  if (!existsSync(file)) return undefined
-  const endpoints = JSON.parse(readFileSync(file, 'utf8')) as PipelineEndpoints
-  return isAlive(endpoints.ownerPid) ? endpoints : undefined
 }
 
 function statusTable(
@@ -130,10 +195,11 @@ function statusTable(
     '\n  Services (metrics at /metrics, health at /healthz and /readyz):',
     describeServices(services, cwd),
     '',
-    `  Query API:        ${queryApi.url} (OpenAPI at /openapi.json; key ${queryApi.key.split('.')[0]} in ${shown(endpointsFile(stack.state.stateDir))}, used by the CLI)`,
+    `  Query API:        ${queryApi.url} (OpenAPI at /openapi.json; key ${queryApi.key.split('.')[0]} in ${shown(pipelineEndpointsFile(stack.state.stateDir))}, used by the CLI)`,
     `  More API keys:    npx audit-pipeline keys create --role analyst --tenant <tenant> (kept in ${shown(localQueryApiKeysFile(stack.state.stateDir))} across restarts; keys list, keys revoke)`,
     `  Webhook inbox:    ${endpoints.inboxUrl} (forwarded events at /siem, alerts at /ops; signed, each delivery in ${shown(endpoints.webhookLog)})`,
     `  Alert rules:      deploy/alerting/rules.yaml (SIGHUP the alerting process to reload)`,
+    `  Supervision:      ${stack.reused ? 'a service or the inbox' : 'a process'} that exits is started again (backoff 1 s to 30 s), said here; npm run stack:status shows each one's state, restarts and last error`,
     '  Send events:      npx audit-pipeline produce --file schemas/examples/ticket-9548-B1.ndjson',
     '  Look at them:     npx audit-pipeline query timeline ticket 9548-B1; npx audit-pipeline alerts',
     '  Dead letters:     npx audit-pipeline dlq list',

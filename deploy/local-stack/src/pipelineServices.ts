@@ -5,10 +5,11 @@ import { freePort } from './freePort.js'
 import type { LocalClickHouseUsers } from './localClickHouseAccess.js'
 import type { LocalReceiverFiles } from './localReceivers.js'
 import { deployDir, repoRoot } from './paths.js'
-import { launch, stopProcess } from './processes.js'
-import { watchProcesses } from './stack.js'
-import type { StackState } from './stackState.js'
+import type { StackState } from '@audit-pipeline/stack-state'
+import { launch, stopProcess, type LaunchedProcess } from './processes.js'
+import type { SupervisedSpec } from './supervisor.js'
 import { waitUntilReady } from './waitUntilReady.js'
+import { watchProcesses } from './watchdog.js'
 
 /** Files and endpoints `npm start` makes for the services before starting them. */
 export type LocalSetup = {
@@ -71,7 +72,7 @@ export const pipelineServices: readonly ServiceSpec[] = [
   // Embedded ClickHouse opens in one process only: the sink and the query API share it.
   {
     name: 'clickhouse-sink+query-api',
-    bin: 'services/query-api/bin/audit-sink-with-query-api.js',
+    bin: 'deploy/sink-with-query-api/bin/audit-sink-with-query-api.js',
     role: 'audit.normalized, audit.alerts → ClickHouse; the query API (below) over the same data folder',
     defaults: (local) => ({ ...sinkTopics(), ...queryApiSettings(local) }),
     clickhouse: 'embedded',
@@ -109,6 +110,7 @@ export function servicesFor(clickhouse: 'embedded' | 'http'): ServiceSpec[] {
   return pipelineServices.filter((spec) => (spec.clickhouse ?? clickhouse) === clickhouse)
 }
 
+/** A running service; `pid` changes when the supervisor starts it again. */
 export type RunningService = { name: string; role: string; pid: number; logFile: string; opsUrl: string }
 
 /**
@@ -118,7 +120,14 @@ export type RunningService = { name: string; role: string; pid: number; logFile:
  */
 export async function startServices(
   state: StackState,
-  options: { ownerPid: number; env: NodeJS.ProcessEnv; local: LocalSetup; log: (line: string) => void },
+  options: {
+    ownerPid: number
+    env: NodeJS.ProcessEnv
+    local: LocalSetup
+    log: (line: string) => void
+    /** Handed each service as soon as it is started, with how to start it again (same port, files, settings). */
+    supervise?: (spec: SupervisedSpec, launched: LaunchedProcess) => void
+  },
 ): Promise<RunningService[]> {
   const logDir = join(state.stateDir, 'logs')
   mkdirSync(logDir, { recursive: true })
@@ -145,14 +154,32 @@ export async function startServices(
         OPS_HOST: '127.0.0.1',
         OPS_PORT: String(port),
       }
-      const { pid } = launch(process.execPath, [...(spec.nodeOptions ?? []), bin], {
-        cwd: repoRoot,
-        logFile,
-        env,
-      })
-      watchProcesses(options.ownerPid, state.stateDir, [pid])
+      const start = () => {
+        const launched = launch(process.execPath, [...(spec.nodeOptions ?? []), bin], {
+          cwd: repoRoot,
+          logFile,
+          env,
+        })
+        watchProcesses(options.ownerPid, state.stateDir, [launched.pid])
+        return launched
+      }
+      const launched = start()
+      const { pid } = launched
       const opsUrl = `http://127.0.0.1:${port}`
-      running.push({ name: spec.name, role: spec.role, pid, logFile, opsUrl })
+      const service: RunningService = { name: spec.name, role: spec.role, pid, logFile, opsUrl }
+      running.push(service)
+      options.supervise?.(
+        {
+          name: spec.name,
+          logFile,
+          restart: () => {
+            const again = start()
+            service.pid = again.pid
+            return again
+          },
+        },
+        launched,
+      )
       await waitUntilReady({
         what: spec.name,
         pid,

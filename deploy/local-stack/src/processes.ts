@@ -1,7 +1,18 @@
 import { spawn } from 'node:child_process'
-import { closeSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
+import { isAlive, type LaunchCommand } from '@audit-pipeline/stack-state'
 
-export type LaunchedProcess = { pid: number; logFile: string }
+/** How a process ended: its exit code, or the signal that ended it. */
+export type ExitStatus = { code: number | null; signal: NodeJS.Signals | null }
+
+export type LaunchedProcess = {
+  pid: number
+  logFile: string
+  /** The command, kept so the process can be started again the same way. */
+  launch: LaunchCommand
+  /** Settles when the process ends (for any reason), so a supervisor hears of it at once. */
+  exited: Promise<ExitStatus>
+}
 
 /**
  * Starts a long-running program in its own process group, output appended to `logFile`.
@@ -21,35 +32,21 @@ export function launch(
       detached: true,
       stdio: ['ignore', log, log],
     })
+    const exited = new Promise<ExitStatus>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }))
+      // A spawn failure (ENOENT, EACCES) comes as 'error' without 'exit'; it is also why pid is unset.
+      child.once('error', () => resolve({ code: null, signal: null }))
+    })
     if (child.pid === undefined) throw new Error(`could not start ${command}`)
     child.unref()
-    return { pid: child.pid, logFile: options.logFile }
+    return {
+      pid: child.pid,
+      logFile: options.logFile,
+      launch: { command, args: [...args], cwd: options.cwd },
+      exited,
+    }
   } finally {
     closeSync(log)
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: it exists but is not ours, which for our purposes means "not the process we started".
-    return false
-  }
-}
-
-/**
- * True when `pid` is alive and its command line mentions `marker` (the stack's state folder),
- * so a PID the OS has since given to an unrelated program is never mistaken for ours.
- */
-export function isOurProcess(pid: number, marker: string): boolean {
-  if (!isAlive(pid)) return false
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)
-  } catch {
-    // No /proc (macOS): fall back to liveness alone.
-    return process.platform !== 'linux'
   }
 }
 
@@ -76,5 +73,24 @@ export function tailOf(file: string, lines = 20): string {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
   } catch {
     return '(no log)'
+  }
+}
+
+/** The last `maxBytes` of a log file ('' when there is none): a JVM's log can be large. */
+export function logTail(file: string, maxBytes = 64 * 1024): string {
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch {
+    return ''
+  }
+  try {
+    const { size } = fstatSync(fd)
+    const length = Math.min(size, maxBytes)
+    const buffer = Buffer.alloc(length)
+    readSync(fd, buffer, 0, length, size - length)
+    return buffer.toString('utf8')
+  } finally {
+    closeSync(fd)
   }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { freePort } from './freePort.js'
 import { fetchOnceWithMaven } from './mavenFetch.js'
 import { deployDir } from './paths.js'
-import { launch, type LaunchedProcess } from './processes.js'
+import { launch, stopProcess, type LaunchedProcess } from './processes.js'
 import { waitUntilReady } from './waitUntilReady.js'
 
 /** The Apicurio Registry release the local stack runs; override with AUDIT_APICURIO_VERSION. */
@@ -41,9 +41,13 @@ export async function fetchApicurio(options: Pick<SchemaRegistryOptions, 'versio
 export const apicurioMinJavaMajor = 21
 
 /**
- * Starts Apicurio with in-memory storage (3.x's SQL storage on an in-memory H2 database), HTTP
- * on 127.0.0.1 only. Its management interface (health, metrics) is compiled in and cannot be
- * turned off at run time, so it gets a second loopback port rather than its default 0.0.0.0:9000.
+ * Starts Apicurio with 3.x's SQL storage on an H2 database file in `dir` (emptied with Kafka at
+ * each new stack), HTTP on 127.0.0.1 only. A file rather than H2's in-memory mode so the registry
+ * can be restarted (by `npm start`'s supervisor, or a test) without losing its schemas: ids it gave
+ * out earlier are in Kafka's messages, and a registry that handed them out again for other schemas
+ * would make consumers decode with the wrong schema. Its management interface (health, metrics) is
+ * compiled in and cannot be turned off at run time, so it gets a second loopback port rather than
+ * its default 0.0.0.0:9000.
  */
 export async function startSchemaRegistry(options: SchemaRegistryOptions): Promise<RunningSchemaRegistry> {
   const { dir: appDir } = await fetchApicurio(options)
@@ -66,7 +70,7 @@ export async function startSchemaRegistry(options: SchemaRegistryOptions): Promi
       `-Dquarkus.management.port=${managementPort}`,
       '-Dapicurio.storage.kind=sql',
       '-Dapicurio.storage.sql.kind=h2',
-      `-Dapicurio.datasource.url=jdbc:h2:mem:registry-${port}`,
+      `-Dapicurio.datasource.url=jdbc:h2:file:${join(options.dir, 'data', 'registry')}`,
       // Confluent's default; Apicurio's own is NONE, which would accept any change.
       '-Dapicurio.rules.global.compatibility=BACKWARD',
       '-Dquarkus.log.level=WARN',
@@ -82,13 +86,19 @@ export async function startSchemaRegistry(options: SchemaRegistryOptions): Promi
     { cwd: options.dir, logFile },
   )
   const base = `http://127.0.0.1:${port}`
-  await waitUntilReady({
-    what: `Apicurio Registry on ${base}`,
-    pid: processInfo.pid,
-    logFile,
-    timeoutMs: 90_000,
-    probe: () => registryAnswers(`${base}${confluentCompatPath}`),
-  })
+  try {
+    await waitUntilReady({
+      what: `Apicurio Registry on ${base}`,
+      pid: processInfo.pid,
+      logFile,
+      timeoutMs: 90_000,
+      probe: () => registryAnswers(`${base}${confluentCompatPath}`),
+    })
+  } catch (error) {
+    // Not ready in time: it may still be running, and nothing else knows its PID yet.
+    await stopProcess(processInfo.pid)
+    throw error
+  }
   return { ...processInfo, url: `${base}${confluentCompatPath}`, version: options.version }
 }
 

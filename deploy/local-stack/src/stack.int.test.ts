@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { waitFor } from '@audit-pipeline/testing'
-import { isAlive } from './processes.js'
+import { isAlive, readStackState, stackProcesses } from '@audit-pipeline/stack-state'
 import { startStack, stopStack } from './stack.js'
-import { readStackState } from './stackState.js'
 
 const endpoints = inject('stack')
 const runStateDir = inject('stackStateDir')
@@ -23,9 +22,7 @@ describe('local stack', () => {
 
     await second.stop()
     expect(readStackState(runStateDir)).toEqual(before)
-    for (const pid of [before!.kafka.process?.pid, before!.schemaRegistry.process?.pid]) {
-      if (pid !== undefined) expect(isAlive(pid)).toBe(true)
-    }
+    for (const { process } of stackProcesses(before!)) expect(isAlive(process.pid)).toBe(true)
   })
 
   it('stops itself when the process that owns it dies without cleaning up', async () => {
@@ -45,7 +42,7 @@ describe('local stack', () => {
       ownerPid: owner.pid!,
     })
     const registryPid = stack.state.schemaRegistry.process?.pid
-    expect(stack.state.kafka.process).toBeUndefined()
+    expect(stack.state.kafka.nodes).toBeUndefined()
     expect(registryPid).toBeDefined()
     expect(isAlive(registryPid!)).toBe(true)
 

@@ -1,12 +1,25 @@
-import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConnectionSettings } from '@audit-pipeline/config'
-import { defaultKafkaVersion, startKafka, type RunningKafka } from './kafkaBroker.js'
+import {
+  defaultStateDir,
+  isOurProcess,
+  isStackRunning,
+  kafkaNodeName,
+  readStackState,
+  removeStackState,
+  schemaRegistryName,
+  stackProcesses,
+  writeStackState,
+  type KafkaNode,
+  type ManagedProcess,
+  type StackState,
+} from '@audit-pipeline/stack-state'
+import { defaultKafkaVersion, startKafkaCluster, stopKafkaNodes, type RunningKafka } from './kafkaBroker.js'
 import { createPipelineTopics } from './pipelineTopics.js'
-import { repoRoot, defaultCacheDir, defaultStateDir } from './paths.js'
+import { defaultCacheDir } from './paths.js'
 import { checkMaven, findJava, javaCandidates } from './prerequisites.js'
-import { isOurProcess, stopProcess } from './processes.js'
+import { stopProcess, type LaunchedProcess } from './processes.js'
 import {
   apicurioMinJavaMajor,
   defaultApicurioVersion,
@@ -14,15 +27,8 @@ import {
   type RunningSchemaRegistry,
 } from './schemaRegistry.js'
 import { acquireStackLock } from './stackLock.js'
-import {
-  isStackRunning,
-  managedProcesses,
-  readStackState,
-  removeStackState,
-  writeStackState,
-  type ManagedProcess,
-  type StackState,
-} from './stackState.js'
+import { requestedClusterSize, type KafkaClusterSize } from './stackSettings.js'
+import { watchProcesses } from './watchdog.js'
 
 export type StartStackOptions = {
   env: NodeJS.ProcessEnv
@@ -31,7 +37,12 @@ export type StartStackOptions = {
   /** Stop the stack when this process exits, however it exits. */
   ownerPid?: number
   log?: (line: string) => void
+  /** Kafka nodes (`--brokers`); by default AUDIT_STACK_BROKERS, else 1 (stackSettings.ts). */
+  brokers?: KafkaClusterSize
 }
+
+/** A process this call started, for `npm start` to supervise. */
+export type StartedStackProcess = { name: string; launched: LaunchedProcess }
 
 export type StackHandle = {
   state: StackState
@@ -39,37 +50,53 @@ export type StackHandle = {
   reused: boolean
   /** Seconds from call to ready. */
   startSeconds: number
+  /** What this call started (none when it reused a stack): Kafka's nodes, the schema registry. */
+  processes: StartedStackProcess[]
   /** Stops what this call started; a reused stack is left running for whoever started it. */
   stop(): Promise<void>
 }
 
 /**
  * Brings up whatever part of the stack the environment does not provide: Kafka unless
- * KAFKA_BROKERS is set, the schema registry unless SCHEMA_REGISTRY_URL is set, and an embedded
- * ClickHouse data folder unless CLICKHOUSE_URL is set. Reuses a stack already running in the
- * state folder.
+ * KAFKA_BROKERS is set (one node, or three with AUDIT_STACK_BROKERS=3 / `brokers: 3`), the schema
+ * registry unless SCHEMA_REGISTRY_URL is set, and an embedded ClickHouse data folder unless
+ * CLICKHOUSE_URL is set. Reuses a stack already running in the state folder, unless it has another
+ * number of Kafka nodes than was asked for.
  */
 export async function startStack(options: StartStackOptions): Promise<StackHandle> {
   const started = Date.now()
   const log = options.log ?? (() => undefined)
   const settings = loadConnectionSettings(options.env)
+  const requestedSize = options.brokers ?? requestedClusterSize(options.env)
   const stateDir = options.stateDir ?? defaultStateDir(options.env)
   const cacheDir = options.cacheDir ?? defaultCacheDir(options.env)
+  const needKafka = !settings.kafka.brokers
+  const needRegistry = !settings.schemaRegistry
   const release = acquireStackLock(stateDir)
   try {
     const existing = readStackState(stateDir)
     if (existing && isStackRunning(existing)) {
+      const runningSize = existing.kafka.nodes?.length
+      if (
+        needKafka &&
+        requestedSize !== undefined &&
+        runningSize !== undefined &&
+        runningSize !== requestedSize
+      ) {
+        throw new Error(
+          `a local stack with ${runningSize} Kafka node${runningSize === 1 ? '' : 's'} is already running in ${stateDir} (since ${existing.startedAt}), and ${requestedSize} were asked for; stop it first (npm run stack:down), or ask for ${runningSize}`,
+        )
+      }
       return {
         state: existing,
         reused: true,
         startSeconds: (Date.now() - started) / 1000,
+        processes: [],
         stop: async () => {},
       }
     }
     if (existing) await stopLeftovers(existing)
 
-    const needKafka = !settings.kafka.brokers
-    const needRegistry = !settings.schemaRegistry
     let kafka: RunningKafka | undefined
     let registry: RunningSchemaRegistry | undefined
     let topics: string[] = []
@@ -95,9 +122,13 @@ export async function startStack(options: StartStackOptions): Promise<StackHandl
         log(`fetching from Maven Central into ${cacheDir} (first run only)…`)
       }
       const kafkaDir = join(stateDir, 'kafka')
-      // Fresh broker storage each start (see startKafka).
-      rmSync(kafkaDir, { recursive: true, force: true })
-      mkdirSync(kafkaDir, { recursive: true })
+      const registryDir = join(stateDir, 'schema-registry')
+      // Fresh broker and registry storage each start (see startKafkaCluster, startSchemaRegistry).
+      if (needKafka) {
+        rmSync(kafkaDir, { recursive: true, force: true })
+        mkdirSync(kafkaDir, { recursive: true })
+      }
+      if (needRegistry) rmSync(join(registryDir, 'data'), { recursive: true, force: true })
       // The stack's own ClickHouse folder goes with it: the sink resumes each partition after the
       // highest offset it stored, and a fresh topic's offsets start at 0 again.
       if (
@@ -110,15 +141,16 @@ export async function startStack(options: StartStackOptions): Promise<StackHandl
       const common = { cacheDir, marker: stateDir }
       const [kafkaResult, registryResult] = await Promise.allSettled([
         needKafka
-          ? startKafka({ ...common, java: kafkaJava, version: kafkaVersion, dir: kafkaDir })
+          ? startKafkaCluster({
+              ...common,
+              java: kafkaJava,
+              version: kafkaVersion,
+              dir: kafkaDir,
+              size: requestedSize ?? 1,
+            })
           : undefined,
         needRegistry
-          ? startSchemaRegistry({
-              ...common,
-              java: registryJava,
-              version: apicurioVersion,
-              dir: join(stateDir, 'schema-registry'),
-            })
+          ? startSchemaRegistry({ ...common, java: registryJava, version: apicurioVersion, dir: registryDir })
           : undefined,
       ])
       kafka = kafkaResult.status === 'fulfilled' ? kafkaResult.value : undefined
@@ -129,7 +161,10 @@ export async function startStack(options: StartStackOptions): Promise<StackHandl
         if (kafka) topics = await createPipelineTopics(kafka.brokers)
       } catch (error) {
         // Leave nothing half-started behind.
-        await Promise.all([kafka, registry].flatMap((p) => (p ? [stopProcess(p.pid)] : [])))
+        await Promise.all([
+          stopKafkaNodes(kafka?.nodes.map((node) => node.pid) ?? []),
+          registry ? stopProcess(registry.pid) : undefined,
+        ])
         throw error
       }
     }
@@ -139,10 +174,14 @@ export async function startStack(options: StartStackOptions): Promise<StackHandl
       startedAt: new Date().toISOString(),
       ...(options.ownerPid !== undefined && { ownerPid: options.ownerPid }),
       kafka: kafka
-        ? { brokers: kafka.brokers, topics, process: managed(kafka) }
+        ? {
+            brokers: kafka.brokers,
+            topics,
+            nodes: kafka.nodes.map((node) => kafkaNode(node, kafka.version)),
+          }
         : { brokers: settings.kafka.brokers ?? [], topics },
       schemaRegistry: registry
-        ? { url: registry.url, process: managed(registry) }
+        ? { url: registry.url, process: managed(registry, registry.version) }
         : { url: settings.schemaRegistry?.url ?? '' },
       clickhouse:
         settings.clickhouse.kind === 'http'
@@ -154,11 +193,21 @@ export async function startStack(options: StartStackOptions): Promise<StackHandl
             },
     }
     writeStackState(state)
-    if (options.ownerPid !== undefined) startWatchdog(options.ownerPid, state)
+    if (options.ownerPid !== undefined) {
+      watchProcesses(
+        options.ownerPid,
+        stateDir,
+        stackProcesses(state).map(({ process }) => process.pid),
+      )
+    }
     return {
       state,
       reused: false,
       startSeconds: (Date.now() - started) / 1000,
+      processes: [
+        ...(kafka?.nodes ?? []).map((node) => ({ name: kafkaNodeName(node.id), launched: node })),
+        ...(registry ? [{ name: schemaRegistryName, launched: registry }] : []),
+      ],
       stop: () => stopStack(stateDir).then(() => undefined),
     }
   } finally {
@@ -175,14 +224,19 @@ export async function stopStack(stateDir: string): Promise<StopResult | undefine
     const state = readStackState(stateDir)
     if (!state) return undefined
     const results: StopResult = []
+    const ours = (process: ManagedProcess) => isOurProcess(process.pid, state.stateDir)
     // Registry first: nothing depends on it at shutdown, and Kafka takes longest.
-    for (const [name, proc] of [
-      ['schema registry', state.schemaRegistry.process],
-      ['kafka', state.kafka.process],
-    ] as const) {
-      if (!proc) continue
-      const outcome = isOurProcess(proc.pid, state.stateDir) ? await stopProcess(proc.pid) : 'not running'
-      results.push({ name, pid: proc.pid, outcome })
+    const registry = state.schemaRegistry.process
+    if (registry) {
+      const outcome = ours(registry) ? await stopProcess(registry.pid) : 'not running'
+      results.push({ name: schemaRegistryName, pid: registry.pid, outcome })
+    }
+    const nodes = state.kafka.nodes ?? []
+    const running = nodes.filter(ours)
+    const outcomes = await stopKafkaNodes(running.map((node) => node.pid))
+    for (const node of nodes) {
+      const outcome = outcomes[running.indexOf(node)] ?? 'not running'
+      results.push({ name: kafkaNodeName(node.id), pid: node.pid, outcome })
     }
     removeStackState(stateDir)
     return results
@@ -193,31 +247,18 @@ export async function stopStack(stateDir: string): Promise<StopResult | undefine
 
 /** A state file whose processes are partly gone: stop the rest before starting anew. */
 async function stopLeftovers(state: StackState): Promise<void> {
-  for (const proc of managedProcesses(state)) {
-    if (isOurProcess(proc.pid, state.stateDir)) await stopProcess(proc.pid)
-  }
+  await Promise.all(
+    stackProcesses(state)
+      .filter(({ process }) => isOurProcess(process.pid, state.stateDir))
+      .map(({ process }) => stopProcess(process.pid)),
+  )
   removeStackState(state.stateDir)
 }
 
-function managed(p: { pid: number; logFile: string; version: string }): ManagedProcess {
-  return { pid: p.pid, logFile: p.logFile, version: p.version }
+function managed(p: LaunchedProcess, version: string): ManagedProcess {
+  return { pid: p.pid, logFile: p.logFile, version, launch: p.launch }
 }
 
-function startWatchdog(ownerPid: number, state: StackState): void {
-  watchProcesses(
-    ownerPid,
-    state.stateDir,
-    managedProcesses(state).map((p) => p.pid),
-  )
-}
-
-/** Stops `pids` (SIGTERM, then SIGKILL) once `ownerPid` is gone, however it died. */
-export function watchProcesses(ownerPid: number, stateDir: string, pids: readonly number[]): void {
-  if (pids.length === 0) return
-  const watchdog = spawn(
-    join(repoRoot, 'deploy/local-stack/bin/watchdog.sh'),
-    [String(ownerPid), stateDir, ...pids.map(String)],
-    { detached: true, stdio: 'ignore' },
-  )
-  watchdog.unref()
+function kafkaNode(node: RunningKafka['nodes'][number], version: string): KafkaNode {
+  return { id: node.id, listener: node.listener, ...managed(node, version) }
 }

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { isAlive } from './processes.js'
+import { isAlive } from '@audit-pipeline/stack-state'
 
 /**
  * Holds `<stateDir>/.lock` while a stack starts or stops, so two commands in the same folder

@@ -1,4 +1,5 @@
-import { isAlive, tailOf } from './processes.js'
+import { isAlive } from '@audit-pipeline/stack-state'
+import { tailOf } from './processes.js'
 
 /**
  * Polls `probe` until it answers true. Fails fast, with the end of the component's log, when its

@@ -18,14 +18,25 @@ export type WebhookInbox = {
 
 const maxBodyBytes = 16 * 1024 * 1024
 
+/** A Standard Webhooks signing secret: `whsec_` and 24 random bytes, base64. */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64')}`
+}
+
 /**
  * The local stand-in for ops' alert endpoint and the SIEM's webhook: accepts Standard Webhooks
  * deliveries on 127.0.0.1, checks each signature, and appends one JSON line per delivery to
  * `logFile` (path, webhook-id, whether the signature verified, the body). A delivery whose
  * signature does not verify is answered 401, as a real receiver would, and counted as rejected.
  */
-export async function startWebhookInbox(options: { logFile: string }): Promise<WebhookInbox> {
-  const secret = `whsec_${randomBytes(24).toString('base64')}`
+export async function startWebhookInbox(options: {
+  logFile: string
+  /** By default a free one. */
+  port?: number
+  /** By default a new one (newWebhookSecret). */
+  secret?: string
+}): Promise<WebhookInbox> {
+  const secret = options.secret ?? newWebhookSecret()
   const webhook = new Webhook(secret)
   const counts: Record<string, InboxCount> = {}
 
@@ -64,7 +75,7 @@ export async function startWebhookInbox(options: { logFile: string }): Promise<W
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
+    server.listen(options.port ?? 0, '127.0.0.1', resolve)
   })
   const { port } = server.address() as AddressInfo
   return {
