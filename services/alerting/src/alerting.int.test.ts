@@ -2,10 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
-import { Kafka, logLevel } from 'kafkajs'
+import kafkajs, { Kafka, logLevel, type Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { createAuditEventCodec, type AuditEventCodec } from '@audit-pipeline/codec'
+import { readDeadLetter } from '@audit-pipeline/dead-letter'
+import { maxJsonNestingDepth } from '@audit-pipeline/event-model'
 import { createLogger } from '@audit-pipeline/service-runtime'
 import { collectTopics, uniqueName, waitFor } from '@audit-pipeline/testing'
 import { newWebhookSecret, startWebhookReceiver } from '../../../test/alerting/support/webhookReceiver.js'
@@ -13,6 +15,8 @@ import { alertPayloadOf } from './alerts/alertEvent.js'
 import { loadAlertingConfig } from './config.js'
 import { createAlertingMetrics } from './metrics.js'
 import { createAlertingService } from './service/alertingService.js'
+import { auditEvent } from './testSupport/auditEvents.js'
+import { deeplyNestedChange } from './testSupport/hostileEvents.js'
 import { everyKindExpected, everyKindRules, everyKindTimeline } from './testSupport/scenarioEvents.js'
 
 const stack = inject('stack')
@@ -25,7 +29,11 @@ let sharedCodec: Promise<AuditEventCodec> | undefined
 const testCodec = () =>
   (sharedCodec ??= createAuditEventCodec({ registry: new SchemaRegistry({ host: stack.schemaRegistryUrl }) }))
 
-async function startAlerting(files: { rules: string; receivers?: string }, env: Record<string, string> = {}) {
+async function startAlerting(
+  files: { rules: string; receivers?: string },
+  env: Record<string, string> = {},
+  seams: { wrapProducer?: (producer: Producer) => Producer; onGiveUp?: (error: unknown) => void } = {},
+) {
   const input = uniqueName('alerting_in')
   const alerts = uniqueName('alerting_alerts')
   const admin = kafka.admin()
@@ -35,14 +43,16 @@ async function startAlerting(files: { rules: string; receivers?: string }, env: 
   const dir = mkdtempSync(join(tmpdir(), 'alerting-test-'))
   writeFileSync(join(dir, 'rules.yaml'), files.rules)
   if (files.receivers) writeFileSync(join(dir, 'receivers.yaml'), files.receivers)
+  const deadLetterTopic = uniqueName('alerting_dlq')
+  const groupId = uniqueName('alerting')
   const fullEnv = {
     KAFKA_BROKERS: stack.kafkaBrokers.join(','),
     SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
     ALERTING_INPUT_TOPICS: input,
     ALERTING_ALERTS_TOPIC: alerts,
     ALERTING_STATE_TOPIC: uniqueName('alerting_state'),
-    ALERTING_DEAD_LETTER_TOPIC: uniqueName('alerting_dlq'),
-    ALERTING_GROUP_ID: uniqueName('alerting'),
+    ALERTING_DEAD_LETTER_TOPIC: deadLetterTopic,
+    ALERTING_GROUP_ID: groupId,
     ALERTING_TRANSACTIONAL_ID: uniqueName('alerting_tx'),
     ALERTING_START_FROM: 'earliest',
     ALERTING_RULES_FILE: join(dir, 'rules.yaml'),
@@ -64,6 +74,7 @@ async function startAlerting(files: { rules: string; receivers?: string }, env: 
     }),
     env: fullEnv,
     source: { instance: 'test', version: null },
+    ...seams,
   })
   await service.start()
   onTestFinished(() => service.stop())
@@ -72,10 +83,40 @@ async function startAlerting(files: { rules: string; receivers?: string }, env: 
   onTestFinished(() => producer.disconnect())
   const collector = await collectTopics(kafka, [alerts])
   onTestFinished(() => collector.stop())
+  // Read committed, as every reader of the alerts topic: what is seen here was committed.
+  const deadLetterCollector = await collectTopics(kafka, [deadLetterTopic])
+  onTestFinished(() => deadLetterCollector.stop())
+  const offsetsAdmin = kafka.admin()
+  await offsetsAdmin.connect()
+  onTestFinished(() => offsetsAdmin.disconnect())
+  /** The evaluator's committed offset on the input (last evaluated + 1; -1: none). */
+  const committed = async () => {
+    const [topic] = await offsetsAdmin.fetchOffsets({ groupId, topics: [input] })
+    return topic?.partitions[0]?.offset
+  }
   return {
     service,
     dir,
+    input,
+    groupId,
+    transactionalId: fullEnv.ALERTING_TRANSACTIONAL_ID,
     alertsOnTopic: collector.messages,
+    deadLettersOnTopic: deadLetterCollector.messages,
+    committed,
+    /** Waits until the evaluator's committed offset on the input is `next` (last evaluated + 1). */
+    async committedTo(next: number) {
+      await waitFor(async () => (await committed()) === String(next), {
+        timeoutMs: 20_000,
+        description: `the input's committed offset at ${next}`,
+      })
+    },
+    /** The alerts on the topic so far, decoded. */
+    async alerts() {
+      const codec = await testCodec()
+      return Promise.all(
+        collector.messages.map(async (message) => alertPayloadOf(await codec.decode(message.value!))),
+      )
+    },
     async send(events: Parameters<AuditEventCodec['encode']>[0][]) {
       const codec = await testCodec()
       await producer.send({
@@ -248,5 +289,321 @@ rules:
     writeFileSync(join(harness.dir, 'rules.yaml'), 'rules:\n  - id: b\n    kind: match\n    severity: info\n')
     harness.service.reloadRules()
     expect(await harness.metric('audit_alerting_rules_reloads_total', { result: 'applied' })).toBe(1)
+  })
+})
+
+describe('hostile input', () => {
+  it('a change value nested 6,000 levels deep is dead-lettered as EVENT_TOO_DEEP, and the alerts of the events after it are still committed', async () => {
+    const harness = await startAlerting({
+      rules: `
+rules:
+  - id: every-delete
+    kind: match
+    severity: warning
+    filter: event.action.kind == "delete"
+  # Reads entity state: each event's changes are parsed and kept, and written to the changelog.
+  - id: priority-of-deleted
+    kind: match
+    severity: info
+    filter: event.action.kind == "delete" && "priority" in entity.fields
+`,
+    })
+    const t0 = Date.now() - 60 * 60_000
+    const before = auditEvent({ at: t0, kind: 'delete', object: { id: 'T-1' } })
+    // The same ticket: its entity state would hold the deep value, and the changelog would have to write it.
+    const deep = deeplyNestedChange({ at: t0 + 1_000, levels: 6_000, objectId: 'T-2' })
+    const after = auditEvent({ at: t0 + 2_000, kind: 'delete', object: { id: 'T-2' } })
+    await harness.send([before, deep, after])
+
+    const deadLetter = await waitFor(
+      () => {
+        const [message] = harness.deadLettersOnTopic
+        return (
+          message &&
+          readDeadLetter(message, {
+            topic: message.topic,
+            partition: message.partition,
+            offset: message.offset,
+          })
+        )
+      },
+      { timeoutMs: 30_000, description: 'the deep event’s dead letter' },
+    )
+    expect(deadLetter).toMatchObject({
+      errorClass: 'EVENT_TOO_DEEP',
+      message: `changes[0].new_value nests objects and arrays more than ${maxJsonNestingDepth} levels deep (at offset ${maxJsonNestingDepth})`,
+      service: 'alerting',
+      source: { topic: harness.input, partition: 0, offset: '1' },
+    })
+    const codec = await testCodec()
+    expect((await codec.decode(deadLetter.value!)).event_id).toBe(deep.event_id)
+
+    // The events on either side were evaluated and their alerts committed with the offsets.
+    await waitFor(async () => (await harness.alerts()).length >= 2, {
+      timeoutMs: 20_000,
+      description: 'the alerts of the deletes around it',
+    })
+    const alertsOf = async () =>
+      (await harness.alerts()).map((alert) => [alert?.rule, alert?.triggering_event_ids[0]])
+    expect(await alertsOf()).toEqual([
+      ['every-delete', before.event_id],
+      ['every-delete', after.event_id],
+    ])
+    await harness.committedTo(3)
+
+    // And the service goes on: a later event is alerted on and committed too.
+    const later = auditEvent({ at: t0 + 3_000, kind: 'delete', object: { id: 'T-3' } })
+    await harness.send([later])
+    await waitFor(async () => (await harness.alerts()).length >= 3, {
+      timeoutMs: 20_000,
+      description: 'the later delete’s alert',
+    })
+    expect((await alertsOf())[2]).toEqual(['every-delete', later.event_id])
+    await harness.committedTo(4)
+    expect(harness.deadLettersOnTopic).toHaveLength(1)
+    expect(harness.service.live()).toEqual({ ok: true })
+    expect(
+      await harness.metric('audit_alerting_events_dead_lettered_total', { reason: 'EVENT_TOO_DEEP' }),
+    ).toBe(1)
+    // Counted once the transaction is committed, which the broker may show a moment before.
+    await waitFor(async () => (await harness.metric('audit_alerting_events_evaluated_total')) === 3, {
+      timeoutMs: 5_000,
+      description: 'three events evaluated',
+    })
+  })
+
+  it('matches() with a backtracking pattern over 40,000 characters takes bounded time and gives the right answer', async () => {
+    const harness = await startAlerting({
+      rules: `
+rules:
+  - id: all-a
+    kind: match
+    severity: warning
+    filter: event.attributes.text.matches('^(a+)+$')
+`,
+    })
+    const t0 = Date.now() - 60 * 60_000
+    // A backtracking engine tries 2^40000 ways of splitting the a's before failing on the '!'.
+    const hostile = auditEvent({ at: t0, attributes: { text: `${'a'.repeat(40_000)}!` } })
+    const matching = auditEvent({ at: t0 + 1_000, attributes: { text: 'a'.repeat(40_000) } })
+    const started = performance.now()
+    await harness.send([hostile, matching])
+    await waitFor(async () => (await harness.alerts()).length >= 1, {
+      timeoutMs: 30_000,
+      description: 'the matching event’s alert',
+    })
+    const elapsedMs = performance.now() - started
+    // Generous: evaluating both takes milliseconds on RE2; the bound is Kafka's round trips and a
+    // loaded machine. JavaScript's RegExp would still be on the first event.
+    expect(elapsedMs).toBeLessThan(20_000)
+    await harness.committedTo(2)
+    const alerts = await harness.alerts()
+    expect(alerts.map((alert) => alert?.triggering_event_ids)).toEqual([[matching.event_id]])
+    await waitFor(async () => (await harness.metric('audit_alerting_events_evaluated_total')) === 2, {
+      timeoutMs: 5_000,
+      description: 'both events evaluated',
+    })
+    expect(await harness.metric('audit_alerting_expression_errors_total')).toBe(0)
+    expect(harness.deadLettersOnTopic).toHaveLength(0)
+  })
+
+  it('a rule that keeps overrunning its time budget is disabled with a pipeline alert through the alert path', async () => {
+    const harness = await startAlerting(
+      {
+        rules: `
+rules:
+  - id: pattern-from-data
+    kind: match
+    severity: warning
+    filter: event.attributes.text.matches(event.attributes.pattern)
+`,
+      },
+      {
+        ALERTING_RULE_BUDGET_MS: '20',
+        ALERTING_RULE_BUDGET_OVERRUN_LIMIT: '2',
+        ALERTING_RULE_BUDGET_WINDOW_MS: '600000',
+      },
+    )
+    const t0 = Date.now() - 60 * 60_000
+    // Linear, but heavy: each event brings a new pattern of 1,000 repetitions for RE2 to compile
+    // and run (hundreds of ms, far over 20).
+    const slow = (i: number) =>
+      auditEvent({
+        at: t0 + i * 1_000,
+        attributes: { text: 'a'.repeat(600), pattern: `(?:a?){500}a{500}$|x${i}` },
+      })
+    const events = [slow(0), slow(1), slow(2)]
+    await harness.send(events)
+    await harness.committedTo(3)
+    const alerts = await waitFor(
+      async () => {
+        const decoded = await harness.alerts()
+        return decoded.length >= 3 && decoded
+      },
+      { timeoutMs: 20_000, description: 'the alerts' },
+    )
+    // The first two events matched and raised; the second overrun disabled the rule, so the
+    // third was not evaluated by it. (Alerts of different keys may be on different partitions.)
+    const byRule = [...alerts].sort((a, b) => (a?.rule ?? '').localeCompare(b?.rule ?? ''))
+    expect(byRule.map((alert) => [alert?.rule, alert?.triggering_event_ids])).toEqual([
+      ['pattern-from-data', [events[0]?.event_id]],
+      ['pattern-from-data', [events[1]?.event_id]],
+      ['pipeline.rule-disabled', [events[0]?.event_id, events[1]?.event_id]],
+    ])
+    expect(byRule[2]).toMatchObject({
+      status: 'raised',
+      rule_kind: 'pipeline',
+      severity: 'error',
+      tenant: 'audit-pipeline',
+      group_key: 'pattern-from-data',
+      description: 'Rule pattern-from-data disabled: 2 evaluations over its 20 ms budget within 600000 ms',
+      figures: { rule: 'pattern-from-data', overruns: 2, budget_ms: 20, window_ms: 600_000 },
+    })
+    await waitFor(async () => (await harness.metric('audit_alerting_events_evaluated_total')) === 3, {
+      timeoutMs: 5_000,
+      description: 'three events evaluated',
+    })
+    expect(
+      await harness.metric('audit_alerting_rule_budget_exceeded_total', { rule: 'pattern-from-data' }),
+    ).toBe(2)
+    expect(await harness.metric('audit_alerting_rules_disabled', { rule: 'pattern-from-data' })).toBe(1)
+    expect(harness.alertsOnTopic).toHaveLength(3)
+    expect(harness.service.live()).toEqual({ ok: true })
+  })
+})
+
+describe('failures', () => {
+  const deleteRules = `
+rules:
+  - id: every-delete
+    kind: match
+    severity: warning
+    filter: event.action.kind == "delete"
+  - id: three-deletes
+    kind: threshold
+    severity: critical
+    filter: event.action.kind == "delete"
+    groupBy: event.actor.id
+    window: 10m
+    atLeast: 3
+`
+
+  it('a transaction that fails mid-run is a step failure: the evaluator restarts from the last commit, the service stays up, every alert exists once', async () => {
+    // The test seam: each evaluator generation's producer; armed, its next transaction fails
+    // after producing its alerts, as a broker going away between two requests would.
+    let failNext = false
+    let producers = 0
+    let failed = 0
+    let gaveUp: unknown
+    const harness = await startAlerting(
+      { rules: deleteRules },
+      {},
+      {
+        wrapProducer: (producer) => {
+          producers++
+          return {
+            ...producer,
+            transaction: async () => {
+              const transaction = await producer.transaction()
+              return {
+                ...transaction,
+                sendOffsets: (offsets) => {
+                  if (!failNext) return transaction.sendOffsets(offsets)
+                  failNext = false
+                  failed++
+                  return Promise.reject(
+                    new kafkajs.KafkaJSConnectionError('Connection error: connect ECONNREFUSED'),
+                  )
+                },
+              }
+            },
+          }
+        },
+        onGiveUp: (error) => (gaveUp = error),
+      },
+    )
+    const users = 30
+    const t0 = Date.now() - 60 * 60_000
+    // Each user deletes three tickets, the rounds interleaved: half of the thresholds' counts are
+    // committed before the failure, the rest evaluated after the restart from restored state.
+    const events = Array.from({ length: 3 * users }, (_, i) =>
+      auditEvent({
+        at: t0 + i * 1_000,
+        kind: 'delete',
+        actor: { id: `u-${i % users}` },
+        object: { id: `T-${i}` },
+      }),
+    )
+    const half = events.length / 2
+    await harness.send(events.slice(0, half))
+    await harness.committedTo(half)
+    expect(producers).toBe(1)
+
+    failNext = true
+    await harness.send(events.slice(half))
+    await waitFor(() => failed === 1, { timeoutMs: 20_000, description: 'the armed transaction to fail' })
+    await harness.committedTo(events.length)
+
+    // Read committed: the failed transaction's alerts were aborted, and produced again once.
+    const expectedAlerts = events.length + users
+    await waitFor(() => harness.alertsOnTopic.length >= expectedAlerts, {
+      timeoutMs: 20_000,
+      description: `${expectedAlerts} alerts on the topic`,
+    })
+    const alerts = await harness.alerts()
+    const ids = alerts.map((alert) => alert?.alert_id)
+    expect(ids).toHaveLength(expectedAlerts)
+    expect(new Set(ids).size).toBe(expectedAlerts)
+    expect(
+      new Set(alerts.filter((a) => a?.rule === 'every-delete').map((a) => a?.triggering_event_ids[0])),
+    ).toEqual(new Set(events.map((event) => event.event_id)))
+    const thresholds = alerts.filter((alert) => alert?.rule === 'three-deletes')
+    expect(thresholds.map((alert) => alert?.group_key).sort()).toEqual(
+      Array.from({ length: users }, (_, i) => `u-${i}`).sort(),
+    )
+    expect(thresholds.every((alert) => alert?.figures['count'] === 3)).toBe(true)
+
+    // A new generation: a new producer (fencing the old one), the state restored; nothing exited.
+    expect(producers).toBe(2)
+    expect(await harness.metric('audit_alerting_consumer_restarts_total', { reason: 'step' })).toBe(1)
+    expect(gaveUp).toBeUndefined()
+    expect(harness.service.live()).toEqual({ ok: true })
+    await waitFor(() => harness.service.ready().ok, { timeoutMs: 20_000, description: 'ready again' })
+  })
+
+  it('a fenced evaluator (another instance took its transactional id) commits nothing more and asks to exit', async () => {
+    let producers = 0
+    let gaveUp: unknown
+    const harness = await startAlerting(
+      { rules: deleteRules },
+      {},
+      {
+        wrapProducer: (producer) => (producers++, producer),
+        onGiveUp: (error) => (gaveUp = error),
+      },
+    )
+    const t0 = Date.now() - 60 * 60_000
+    await harness.send([auditEvent({ at: t0, kind: 'delete', object: { id: 'T-1' } })])
+    await harness.committedTo(1)
+
+    // The new owner: initialising the transactional id fences the evaluator's producer.
+    const owner = kafka.producer({
+      transactionalId: harness.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    })
+    await owner.connect()
+    onTestFinished(() => owner.disconnect())
+    await (await owner.transaction()).abort()
+
+    await harness.send([auditEvent({ at: t0 + 1_000, kind: 'delete', object: { id: 'T-2' } })])
+    await waitFor(() => gaveUp !== undefined, { timeoutMs: 20_000, description: 'the evaluator to give up' })
+    expect(harness.service.live()).toMatchObject({ ok: false, details: { evaluator: { fenced: true } } })
+    // No new producer was made (it would have fenced the new owner in turn), and the second
+    // event's transaction did not commit: its offset and alert are the new owner's to write.
+    expect(producers).toBe(1)
+    expect(await harness.metric('audit_alerting_consumer_restarts_total')).toBe(0)
+    expect(await harness.committed()).toBe('1')
+    expect(harness.alertsOnTopic).toHaveLength(1)
   })
 })

@@ -10,8 +10,10 @@ import {
   type KafkaSettings,
   type SchemaRegistrySettings,
 } from '@audit-pipeline/config'
+import { consumerEnvShape, consumerSettingsFrom, type ConsumerSettings } from '@audit-pipeline/kafka'
 import { opsEnvShape, opsSettingsFrom, type OpsSettings } from '@audit-pipeline/service-runtime'
 import { z } from 'zod'
+import { defaultRuleBudget, type RuleBudgetSettings } from './engine/ruleBudget.js'
 
 /** The alerting service's settings, validated. Durations in ms. */
 export type AlertingConfig = {
@@ -38,9 +40,13 @@ export type AlertingConfig = {
   idlePartitionMs: number
   maxGroupsPerRule: number
   maxEntities: number
+  /** Each rule's time budget per event, and when overrunning it disables the rule (engine/ruleBudget.ts). */
+  ruleBudget: RuleBudgetSettings
   sessionTimeoutMs: number
   shutdownDeadlineMs: number
   retryMaxDelayMs: number
+  /** The consumer runtime's: outages (KAFKA_OUTAGE_GIVE_UP_MS) and the evaluator's dead-letter guard (DLQ_GUARD_*). */
+  consumer: ConsumerSettings
   ops: OpsSettings
 }
 
@@ -86,6 +92,18 @@ const shape = {
   ALERTING_MAX_GROUPS_PER_RULE: positiveInt('100000').default(100_000),
   /** Objects whose last state is remembered (entity conditions). Default 100000. */
   ALERTING_MAX_ENTITIES: positiveInt('100000').default(100_000),
+  /** How long one rule may take to evaluate one event, ms. Default 50. */
+  ALERTING_RULE_BUDGET_MS: positiveInt(String(defaultRuleBudget.budgetMs)).default(
+    defaultRuleBudget.budgetMs,
+  ),
+  /** The overrun of a rule's budget that makes this many within ALERTING_RULE_BUDGET_WINDOW_MS disables it. Default 5. */
+  ALERTING_RULE_BUDGET_OVERRUN_LIMIT: positiveInt(String(defaultRuleBudget.overrunLimit)).default(
+    defaultRuleBudget.overrunLimit,
+  ),
+  /** The span over which a rule's budget overruns are counted, ms. Default 60000. */
+  ALERTING_RULE_BUDGET_WINDOW_MS: positiveInt(String(defaultRuleBudget.windowMs)).default(
+    defaultRuleBudget.windowMs,
+  ),
   /** 6000 to 300000. Default 30000. */
   ALERTING_SESSION_TIMEOUT_MS: sessionTimeoutMs().default(30_000),
   /** On SIGTERM, how long finishing the batch may take, ms. Default 20000. */
@@ -93,6 +111,7 @@ const shape = {
   /** Longest wait between webhook retries, ms. Default 60000. */
   ALERTING_RETRY_MAX_DELAY_MS: positiveInt('60000').default(60_000),
   ...opsEnvShape,
+  ...consumerEnvShape,
 }
 
 const knownVariables = new Set(Object.keys(shape))
@@ -120,6 +139,16 @@ export function loadAlertingConfig(env: Record<string, string | undefined>): Ale
       message: 'must not include the alerts or state topic (alerts would be evaluated as events)',
     })
   }
+  if (
+    s &&
+    s.ALERTING_RULE_BUDGET_WINDOW_MS < s.ALERTING_RULE_BUDGET_MS * s.ALERTING_RULE_BUDGET_OVERRUN_LIMIT
+  ) {
+    // Each overrun takes longer than the budget: fewer could never fit in the window.
+    problems.push({
+      setting: 'ALERTING_RULE_BUDGET_WINDOW_MS',
+      message: `must be at least ALERTING_RULE_BUDGET_MS × ALERTING_RULE_BUDGET_OVERRUN_LIMIT (${s.ALERTING_RULE_BUDGET_MS * s.ALERTING_RULE_BUDGET_OVERRUN_LIMIT}), or no rule could ever be disabled`,
+    })
+  }
   if (problems.length > 0 || !connections || !s) throw new ConfigError(problems)
   return {
     kafka: connections.kafka,
@@ -139,9 +168,15 @@ export function loadAlertingConfig(env: Record<string, string | undefined>): Ale
     idlePartitionMs: s.ALERTING_IDLE_PARTITION_MS,
     maxGroupsPerRule: s.ALERTING_MAX_GROUPS_PER_RULE,
     maxEntities: s.ALERTING_MAX_ENTITIES,
+    ruleBudget: {
+      budgetMs: s.ALERTING_RULE_BUDGET_MS,
+      overrunLimit: s.ALERTING_RULE_BUDGET_OVERRUN_LIMIT,
+      windowMs: s.ALERTING_RULE_BUDGET_WINDOW_MS,
+    },
     sessionTimeoutMs: s.ALERTING_SESSION_TIMEOUT_MS,
     shutdownDeadlineMs: s.ALERTING_SHUTDOWN_DEADLINE_MS,
     retryMaxDelayMs: s.ALERTING_RETRY_MAX_DELAY_MS,
+    consumer: consumerSettingsFrom(s),
     ops: opsSettingsFrom(s, { defaultPort: alertingOpsPort }),
   }
 }

@@ -3,20 +3,32 @@
 // is a module a test can build without a process (service/alertingService.ts).
 import { hostname } from 'node:os'
 import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
-import { createKafka, kafkaLogsTo } from '@audit-pipeline/kafka'
+import { checkReadableFiles } from '@audit-pipeline/config'
+import { createKafka, isOutage, kafkaLogsTo } from '@audit-pipeline/kafka'
 import {
   configOrExit,
   createLogger,
   createMetricsRegistry,
+  exitAfterStartFailure,
+  exitCodes,
+  retryWithBackoff,
   serveService,
 } from '@audit-pipeline/service-runtime'
 import { loadAlertingConfig } from './config.js'
 import { ReceiversRefusedError } from './delivery/receiverHosts.js'
 import { createAlertingMetrics } from './metrics.js'
-import { RulesConfigError } from './rules/rulesConfigError.js'
 import { createAlertingService } from './service/alertingService.js'
 
-const config = configOrExit('audit-alerting', () => loadAlertingConfig(process.env))
+const config = configOrExit('audit-alerting', () => {
+  const loaded = loadAlertingConfig(process.env)
+  // The service reads these itself (the rules again on SIGHUP); a file it cannot read is
+  // configuration too, exit code 2 like a file with problems.
+  checkReadableFiles({
+    ALERTING_RULES_FILE: loaded.rulesFile,
+    ALERTING_RECEIVERS_FILE: loaded.receiversFile,
+  })
+  return loaded
+})
 
 const log = createLogger({ service: 'alerting', level: config.ops.logLevel })
 const registry = createMetricsRegistry({ service: 'alerting' })
@@ -24,31 +36,35 @@ const metrics = createAlertingMetrics(registry)
 const kafka = createKafka(config.kafka, { logCreator: kafkaLogsTo(log.child({ component: 'kafkajs' })) })
 
 try {
-  const codec = await createAuditEventCodec({
-    registry: schemaRegistryClient(config.schemaRegistry),
-    autoRegister: false,
+  const registryClient = schemaRegistryClient(config.schemaRegistry)
+  // The registry down at start-up is waited out like Kafka is: the service comes up with it.
+  const codec = await retryWithBackoff(
+    () => createAuditEventCodec({ registry: registryClient, autoRegister: false }),
+    {
+      isRetriable: isOutage,
+      policy: config.consumer.outage.backoff,
+      onRetry: (error, attempt, delayMs) =>
+        log.warn(
+          { err: error, attempt, delayMs: Math.round(delayMs) },
+          'schema registry unavailable; waiting to start',
+        ),
+    },
+  )
+  // Reads the rules and receivers files: their problems exit with code 2, below.
+  const service = createAlertingService({
+    config,
+    kafka,
+    codec,
+    metrics,
+    log,
+    env: process.env,
+    source: { instance: hostname(), version: process.env['npm_package_version'] ?? null },
+    // Only when KAFKA_OUTAGE_GIVE_UP_MS is set, or another instance fenced the evaluator: by
+    // default a failed transaction or a broker outage restarts a consumer, never the process.
+    onGiveUp: () => setImmediate(() => process.exit(exitCodes.failed)),
   })
-  let service
-  try {
-    service = createAlertingService({
-      config,
-      kafka,
-      codec,
-      metrics,
-      log,
-      env: process.env,
-      source: { instance: hostname(), version: process.env['npm_package_version'] ?? null },
-      // Memory is ahead of what was committed: restart and restore from the changelog.
-      onFatal: () => setImmediate(() => process.exit(1)),
-    })
-  } catch (error) {
-    if (!(error instanceof RulesConfigError)) throw error
-    process.stderr.write(`audit-alerting: ${error.message}\n`)
-    process.exit(2)
-  }
-  const running = service
   await serveService({
-    service: { ...running, reload: () => running.reloadRules() },
+    service: { ...service, reload: () => service.reloadRules() },
     ops: config.ops,
     registry,
     log,
@@ -57,8 +73,7 @@ try {
   if (error instanceof ReceiversRefusedError) {
     // A receiver resolves to an address it may not reach: say which, as the forwarder does.
     log.fatal({ problem: error.message }, `could not start: ${error.message}`)
-  } else {
-    log.fatal({ err: error }, 'could not start')
+    process.exit(exitCodes.failed)
   }
-  process.exit(1)
+  exitAfterStartFailure('audit-alerting', log, error)
 }

@@ -1,9 +1,12 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { createConsumerMetrics } from '@audit-pipeline/kafka'
 
 /** Every metric the alerting service exports, declared on the registry given (a fresh one per test). */
 export function createAlertingMetrics(registry: Registry) {
   const registers = [registry]
   return {
+    /** The consumer runtime's, per consumer group (the evaluator's, each receiver's): lag, restarts, outages. */
+    consumer: createConsumerMetrics(registry, 'audit_alerting'),
     eventsEvaluated: new Counter({
       name: 'audit_alerting_events_evaluated_total',
       help: 'Events evaluated against the rules.',
@@ -19,9 +22,9 @@ export function createAlertingMetrics(registry: Registry) {
       help: 'Events older than the newest seen but within the allowed lateness: counted in their windows.',
       registers,
     }),
-    eventsUndecodable: new Counter({
+    eventsDeadLettered: new Counter({
       name: 'audit_alerting_events_dead_lettered_total',
-      help: 'Messages that did not decode, sent to the dead-letter topic, by reason.',
+      help: 'Messages sent to the dead-letter topic, by error class: one that does not decode (EVENT_UNDECODABLE, SCHEMA_UNKNOWN), JSON nested too deep (EVENT_TOO_DEEP), an evaluation that failed (RECORD_FAILED).',
       labelNames: ['reason'] as const,
       registers,
     }),
@@ -46,6 +49,18 @@ export function createAlertingMetrics(registry: Registry) {
     expressionErrors: new Counter({
       name: 'audit_alerting_expression_errors_total',
       help: 'Rule expressions that failed on an event (a field it lacks): counted as no match, by rule.',
+      labelNames: ['rule'] as const,
+      registers,
+    }),
+    ruleBudgetExceeded: new Counter({
+      name: 'audit_alerting_rule_budget_exceeded_total',
+      help: 'Evaluations of one event by one rule that took longer than ALERTING_RULE_BUDGET_MS, by rule.',
+      labelNames: ['rule'] as const,
+      registers,
+    }),
+    rulesDisabled: new Gauge({
+      name: 'audit_alerting_rules_disabled',
+      help: 'Rules disabled for overrunning their time budget too often (1), by rule, until the rules are reloaded or the service restarts.',
       labelNames: ['rule'] as const,
       registers,
     }),
@@ -83,12 +98,6 @@ export function createAlertingMetrics(registry: Registry) {
       help: 'From the alert produced to the receiver’s 2xx, retries included, seconds, by receiver.',
       labelNames: ['receiver'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600],
-      registers,
-    }),
-    deliveryBacklog: new Gauge({
-      name: 'audit_alerting_webhook_backlog',
-      help: 'Alerts on the alerts topic not yet delivered to a receiver, as of its last fetch.',
-      labelNames: ['receiver'] as const,
       registers,
     }),
   }

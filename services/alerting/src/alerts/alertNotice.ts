@@ -13,7 +13,8 @@ export type AlertNotice = {
   /** For a resolved notice: the alert it resolves. */
   resolvesAlertId?: string
   ruleId: string
-  ruleKind: RuleKind
+  /** The rule's kind; `pipeline` for an alert about the pipeline itself (pipelineAlerts.ts). */
+  ruleKind: RuleKind | 'pipeline'
   severity: Severity
   description: string
   tenant: string

@@ -197,11 +197,10 @@ rules:
 
     const before = engineWith(thresholdRule)
     const firstHalf = events.slice(0, 2).flatMap((event) => before.evaluate(event))
-    const changelog = new Map(
-      before.drainStateChanges().map(({ key, value }) => [key, JSON.stringify(value)]),
-    )
+    // The changelog holds each entry's JSON text, as sealed.
+    const changelog = new Map(before.drainStateChanges().map(({ key, value }) => [key, value]))
     const after = engineWith(thresholdRule)
-    for (const [key, value] of changelog) after.restore(key, JSON.parse(value))
+    for (const [key, value] of changelog) after.restore(key, value === null ? null : JSON.parse(value))
     const secondHalf = events.slice(2).flatMap((event) => after.evaluate(event))
     expect([...firstHalf, ...secondHalf]).toEqual(expected)
     expect(expected).toHaveLength(1)

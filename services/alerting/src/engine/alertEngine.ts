@@ -1,8 +1,10 @@
 import type { AuditEvent } from '@audit-pipeline/event-model'
 import type { AlertNotice } from '../alerts/alertNotice.js'
+import { ruleDisabledNotice } from '../alerts/pipelineAlerts.js'
 import { createEntityStates, unknownEntity, type EntityState } from '../entityState/entityStates.js'
 import type { RuleSet } from '../rules/parseRules.js'
 import { eventView } from '../rules/eventView.js'
+import { createRuleBudget, defaultRuleBudget, type RuleBudgetSettings } from './ruleBudget.js'
 import { createRuleIndex } from './ruleIndex.js'
 import {
   createRuleRunner,
@@ -26,18 +28,32 @@ export type AlertEngineOptions = {
   checkIntervalMs: number
   /** A partition read to its end without events for this long (wall clock) stops holding event time back, ms. Default 5000. */
   idlePartitionMs?: number
+  /** Each rule's time budget per event (ruleBudget.ts). Default defaultRuleBudget. */
+  ruleBudget?: RuleBudgetSettings
+  /** Measures rules' evaluation time: a monotonic clock in ms. Default performance.now; tests inject one. */
+  clock?: () => number
 }
 
 /** What the engine did since the last read, for metrics. */
-export type EngineCounters = { evaluated: number; late: number; outOfOrder: number }
+export type EngineCounters = {
+  evaluated: number
+  late: number
+  outOfOrder: number
+  /** State entries changed outside an event that could not be written when drained, and were forgotten (a bug). */
+  unwritable: number
+}
 
 /**
- * Evaluates every rule on each event, in event time: no I/O, no clock. Its whole state (windows,
- * entity state, dedup, the watermark) is a set of keyed JSON values; `drainStateChanges` gives
- * what changed since the last call (for the changelog topic) and `restore` loads them back.
+ * Evaluates every rule on each event, in event time: no I/O, and no clock but the one that times
+ * rules against their budget. Its whole state (windows, entity state, dedup, the watermark) is a
+ * set of keyed JSON values; `sealStateChanges` turns what an event changed into changelog text (or
+ * fails, and `forgetUnsealedChanges` drops it), `drainStateChanges` gives what changed since the
+ * last call (for the changelog topic) and `restore` loads them back.
  */
 export function createAlertEngine(options: AlertEngineOptions) {
-  const counters: EngineCounters = { evaluated: 0, late: 0, outOfOrder: 0 }
+  const counters: EngineCounters = { evaluated: 0, late: 0, outOfOrder: 0, unwritable: 0 }
+  const clock = options.clock ?? (() => performance.now())
+  const budgetSettings = options.ruleBudget ?? defaultRuleBudget
   const entities = createEntityStates(options.maxEntities)
   const clockStore = new TrackedStore<WatermarkState>('clock', 1)
   const watermark = createWatermark(
@@ -48,9 +64,15 @@ export function createAlertEngine(options: AlertEngineOptions) {
   )
   let runners: RuleRunner[] = []
   let index = createRuleIndex([])
+  let budget = createRuleBudget(budgetSettings)
   let readsEntity = false
   /** Changelog keys of state nobody owns any more (a rule removed or changed): written as tombstones. */
   let orphaned: string[] = []
+  /**
+   * Alerts about the pipeline itself (a rule disabled), not taken yet. Kept apart from the
+   * alerts an event raised: they stand whatever becomes of that event.
+   */
+  let pipelineAlerts: AlertNotice[] = []
 
   const install = (rules: RuleSet, previous: readonly RuleRunner[]) => {
     const kept = new Map(previous.map((runner) => [ruleNamespace(runner.rule), runner]))
@@ -64,7 +86,16 @@ export function createAlertEngine(options: AlertEngineOptions) {
     }
     readsEntity = runners.some((runner) => runner.rule.readsEntity)
     index = createRuleIndex(runners)
+    // Installing rules (a reload) gives every rule a new budget: disabled ones run again.
+    budget = createRuleBudget(budgetSettings)
   }
+  const enabled = (runner: RuleRunner) => !budget.isDisabled(runner.rule.id)
+  /** Every store, in the changelog's order: event time, entity state, the rules'. */
+  const stores = (): TrackedStore<object>[] => [
+    clockStore,
+    entities.store,
+    ...runners.map((runner) => runner.store),
+  ]
   install(options.rules, [])
 
   return {
@@ -85,15 +116,71 @@ export function createAlertEngine(options: AlertEngineOptions) {
       const entity: EntityState = readsEntity ? entities.stateOf(event) : unknownEntity
       const context = { event: view.event, changed: view.changed, entity, first: {} }
       const notices: AlertNotice[] = []
+      // One clock reading per rule: each rule's time runs from the previous one's end.
+      let mark = clock()
       for (const runner of index.candidates(view.event)) {
         const raised = runner.onEvent({ event, context, late: time.late, watermarkMs: time.watermarkMs })
         if (raised.length > 0) notices.push(...raised)
+        const ended = clock()
+        const verdict = budget.record(runner.rule.id, ended - mark, ended, event.event_id)
+        mark = ended
+        if (verdict === 'within') continue
+        runner.counters.budgetExceeded++
+        const disabled = verdict === 'disabled' && budget.disabledRule(runner.rule.id)
+        if (disabled) {
+          // The index in hand stays valid for the rest of this event; the next one goes without it.
+          index = createRuleIndex(runners.filter(enabled))
+          pipelineAlerts.push(ruleDisabledNotice(runner.rule, disabled, budgetSettings, event.occurred_at))
+        }
       }
       if (readsEntity) entities.apply(event)
       if (time.checkDue) {
-        for (const runner of runners) notices.push(...runner.onTime(time.watermarkMs))
+        for (const runner of runners) if (enabled(runner)) notices.push(...runner.onTime(time.watermarkMs))
       }
       return notices
+    },
+
+    /**
+     * Turns the rules' and entity state changes since the last call into changelog text, all or
+     * none: throws StateNotWritableError (stateEntryText.ts) when one entry cannot be written,
+     * leaving them unsealed for `forgetUnsealedChanges`. Called after each event, so a failure is
+     * that event's. Event time is sealed when drained: it holds numbers and partition names, nothing
+     * an event's data could make unwritable, and it changes with nearly every event.
+     */
+    sealStateChanges(): void {
+      let prepared: [TrackedStore<object>, [string, string | null][]][] | undefined
+      const prepare = (store: TrackedStore<object>) => {
+        if (store.hasUnsealed) (prepared ??= []).push([store, store.prepareSeal()])
+      }
+      prepare(entities.store)
+      for (const runner of runners) prepare(runner.store)
+      for (const [store, texts] of prepared ?? []) store.acceptSeal(texts)
+    },
+
+    /**
+     * Drops what the rules and entity state changed since the last seal (an event that failed, or
+     * whose state cannot be written): those entries are forgotten in memory and tombstoned in the
+     * changelog, so the two never disagree. The groups involved start afresh, as after an eviction.
+     * Event time is kept. Returns the entries forgotten.
+     */
+    forgetUnsealedChanges(): number {
+      let forgotten = entities.store.forgetUnsealed()
+      for (const runner of runners) forgotten += runner.store.forgetUnsealed()
+      return forgotten
+    },
+
+    /** The rules the time budget disabled, by id (until the rules are installed again). */
+    disabledRules: (): string[] => budget.disabledRules(),
+
+    /**
+     * Alerts about the pipeline raised since the last call (`pipeline.rule-disabled`,
+     * pipelineAlerts.ts); taken after each event, whether it was evaluated or dead-lettered.
+     */
+    takePipelineAlerts(): readonly AlertNotice[] {
+      if (pipelineAlerts.length === 0) return noAlerts
+      const taken = pipelineAlerts
+      pipelineAlerts = []
+      return taken
     },
 
     /** The input partitions now read, and which are read to their end (watermark.ts). */
@@ -110,12 +197,24 @@ export function createAlertEngine(options: AlertEngineOptions) {
 
     rules: (): RuleSet['rules'] => runners.map((runner) => runner.rule),
 
-    /** State written or removed since the last call, as changelog entries (null: tombstone). */
+    /**
+     * State written or removed since the last call, as changelog entries (JSON text; null:
+     * tombstone). What is not sealed yet (event time moved between events) is sealed first, or
+     * forgotten if it cannot be written.
+     */
     drainStateChanges(): StateChange[] {
       const changes: StateChange[] = orphaned.map((key) => ({ key, value: null }))
       orphaned = []
-      changes.push(...clockStore.drainChanges(), ...entities.store.drainChanges())
-      for (const runner of runners) changes.push(...runner.store.drainChanges())
+      for (const store of stores()) {
+        try {
+          store.seal()
+        } catch {
+          // Not an event's (those are sealed after each one): forgotten as forgetUnsealedChanges
+          // does, and counted for the service to report.
+          counters.unwritable += store.forgetUnsealed()
+        }
+        changes.push(...store.drainChanges())
+      }
       return changes
     },
 
@@ -138,7 +237,7 @@ export function createAlertEngine(options: AlertEngineOptions) {
     /** Counters since the last call, per rule and overall; resets them. */
     takeCounters(): { engine: EngineCounters; rules: { ruleId: string; counters: RuleCounters }[] } {
       const engine = { ...counters }
-      counters.evaluated = counters.late = counters.outOfOrder = 0
+      counters.evaluated = counters.late = counters.outOfOrder = counters.unwritable = 0
       const rules = runners.map((runner) => {
         const taken = { ...runner.counters }
         for (const name of Object.keys(runner.counters) as (keyof RuleCounters)[]) runner.counters[name] = 0
@@ -160,3 +259,6 @@ export function createAlertEngine(options: AlertEngineOptions) {
 }
 
 export type AlertEngine = ReturnType<typeof createAlertEngine>
+
+/** Taken after every event, and nearly always empty: one shared empty list. */
+const noAlerts: readonly AlertNotice[] = []

@@ -27,6 +27,8 @@ export type RuleCounters = {
   suppressed: number
   expressionErrors: number
   late: number
+  /** Evaluations of one event that took longer than the rule's time budget (ruleBudget.ts). */
+  budgetExceeded: number
 }
 
 export const emptyCounters = (): RuleCounters => ({
@@ -36,6 +38,7 @@ export const emptyCounters = (): RuleCounters => ({
   suppressed: 0,
   expressionErrors: 0,
   late: 0,
+  budgetExceeded: 0,
 })
 
 export type EventInput = {

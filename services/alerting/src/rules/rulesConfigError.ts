@@ -1,4 +1,4 @@
-import { AuditError } from '@audit-pipeline/errors'
+import { ConfigFileError, formatConfigFileProblem } from '@audit-pipeline/config'
 
 /** One thing wrong in a rules file: where (1-based line and column), which rule, what. */
 export type RulesConfigProblem = {
@@ -13,21 +13,23 @@ export type RulesConfigProblem = {
 }
 
 /**
- * Thrown when a rules file cannot be used, listing every problem as `file:line:column: path
- * (rule id): message`. At start-up it stops the service; on a SIGHUP reload the rules in force stay.
+ * Thrown when a rules (or receivers) file cannot be used, listing every problem as
+ * `file:line:column: path (rule id): message`. At start-up it stops the service (exit code 2, as
+ * every config-file error); on a SIGHUP reload the rules in force stay.
  */
-export class RulesConfigError extends AuditError<'CONFIG_INVALID'> {
+export class RulesConfigError extends ConfigFileError<RulesConfigProblem> {
   constructor(
-    readonly file: string,
-    readonly problems: readonly RulesConfigProblem[],
-    readonly what: ConfigFileKind = 'alert rules',
+    file: string,
+    problems: readonly RulesConfigProblem[],
+    override readonly what: ConfigFileKind = 'alert rules',
   ) {
-    super(
-      'CONFIG_INVALID',
-      `invalid ${what} ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
-        problems.map((problem) => `  ${formatRulesProblem(problem, itemLabels[what])}`).join('\n'),
-      false,
-    )
+    super({
+      code: 'CONFIG_INVALID',
+      what,
+      file,
+      problems,
+      itemOf: (problem) => itemOf(problem, itemLabels[what]),
+    })
   }
 }
 
@@ -36,9 +38,10 @@ export type ConfigFileKind = 'alert rules' | 'webhook receivers'
 const itemLabels = { 'alert rules': 'rule', 'webhook receivers': 'receiver' } as const
 
 export function formatRulesProblem(problem: RulesConfigProblem, itemLabel = 'rule'): string {
-  const where = `${problem.file}:${problem.line}:${problem.column}`
-  const rule = problem.rule === undefined ? '' : ` (${itemLabel} ${problem.rule})`
-  return problem.path === ''
-    ? `${where}: ${problem.message}`
-    : `${where}: ${problem.path}${rule}: ${problem.message}`
+  return formatConfigFileProblem(problem, itemOf(problem, itemLabel))
+}
+
+/** `rule r-1` or `receiver ops`; a problem about the whole file (no path) names none. */
+function itemOf(problem: RulesConfigProblem, itemLabel: string): string | undefined {
+  return problem.rule === undefined || problem.path === '' ? undefined : `${itemLabel} ${problem.rule}`
 }

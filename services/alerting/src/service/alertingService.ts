@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
-import type { Kafka } from 'kafkajs'
+import type { Kafka, Producer } from 'kafkajs'
 import type { AuditEventCodec } from '@audit-pipeline/codec'
+import { waitForKafka } from '@audit-pipeline/kafka'
 import type { ResolveAll } from '@audit-pipeline/outbound'
 import type { CheckReport, Logger } from '@audit-pipeline/service-runtime'
 import type { AlertSource } from '../alerts/alertEvent.js'
@@ -11,8 +12,8 @@ import { createAlertEngine } from '../engine/alertEngine.js'
 import type { AlertingMetrics } from '../metrics.js'
 import { parseRules, type RuleSet } from '../rules/parseRules.js'
 import { prepareTopics } from './alertingTopics.js'
-import { createEvaluator } from './evaluator.js'
-import { createWebhookDelivery } from './webhookDelivery.js'
+import { createEvaluator, type Evaluator } from './evaluator.js'
+import { createWebhookDelivery, type WebhookDelivery } from './webhookDelivery.js'
 
 export type AlertingServiceOptions = {
   config: AlertingConfig
@@ -23,7 +24,15 @@ export type AlertingServiceOptions = {
   env: Record<string, string | undefined>
   source: AlertSource
   readFile?: (path: string) => string
-  onFatal?: (error: unknown) => void
+  /**
+   * A consumer failed for longer than KAFKA_OUTAGE_GIVE_UP_MS (by default none ever gives up), or
+   * the evaluator was fenced by another instance: the process should exit (main.ts does). Nothing
+   * else ends the service: a failed transaction or delivery restarts that consumer from its last
+   * commit.
+   */
+  onGiveUp?: (error: unknown) => void
+  /** Test seam: wraps each transactional producer the evaluator creates (a test fails a transaction). */
+  wrapProducer?: (producer: Producer) => Producer
   /** The resolver behind the receivers' address checks (start-up and every connect); tests give their own. */
   resolve?: ResolveAll
 }
@@ -37,14 +46,18 @@ export function createAlertingService(options: AlertingServiceOptions) {
   const { config, kafka, codec, metrics, log } = options
   const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'))
   const loadRules = (): RuleSet => parseRules(readFile(config.rulesFile), config.rulesFile)
-  const engine = createAlertEngine({
-    rules: loadRules(),
-    allowedLatenessMs: config.allowedLatenessMs,
-    maxGroupsPerRule: config.maxGroupsPerRule,
-    maxEntities: config.maxEntities,
-    checkIntervalMs: config.checkIntervalMs,
-    idlePartitionMs: config.idlePartitionMs,
-  })
+  const rules = loadRules()
+  // Called at start and again after every restart of the evaluator, which restores the state.
+  const createEngine = (ruleSet: RuleSet) =>
+    createAlertEngine({
+      rules: ruleSet,
+      allowedLatenessMs: config.allowedLatenessMs,
+      maxGroupsPerRule: config.maxGroupsPerRule,
+      maxEntities: config.maxEntities,
+      checkIntervalMs: config.checkIntervalMs,
+      idlePartitionMs: config.idlePartitionMs,
+      ruleBudget: config.ruleBudget,
+    })
   const receivers =
     config.receiversFile === undefined
       ? []
@@ -53,11 +66,13 @@ export function createAlertingService(options: AlertingServiceOptions) {
     config,
     kafka,
     codec,
-    engine,
+    rules,
+    createEngine,
     metrics,
     log,
     source: options.source,
-    ...(options.onFatal && { onFatal: options.onFatal }),
+    ...(options.onGiveUp && { onGiveUp: options.onGiveUp }),
+    ...(options.wrapProducer && { wrapProducer: options.wrapProducer }),
   })
   const deliveries = receivers.map((receiver) =>
     createWebhookDelivery({
@@ -68,19 +83,24 @@ export function createAlertingService(options: AlertingServiceOptions) {
       metrics,
       log: log.child({ receiver: receiver.name }),
       ...(options.resolve && { resolve: options.resolve }),
+      ...(options.onGiveUp && { onGiveUp: options.onGiveUp }),
     }),
   )
-  const checks = () => [evaluator, ...deliveries]
-  const combine = (reports: CheckReport[]): CheckReport =>
-    reports.every((report) => report.ok)
+  const parts = () => [
+    { name: 'evaluator', part: evaluator },
+    ...deliveries.map((delivery) => ({ name: `receiver ${delivery.receiver}`, part: delivery })),
+  ]
+  /** Ok when every part is; otherwise the reports of those that are not, by part. */
+  const combine = (check: (part: Evaluator | WebhookDelivery) => CheckReport): CheckReport => {
+    const failing = parts()
+      .map(({ name, part }) => [name, check(part)] as const)
+      .filter(([, report]) => !report.ok)
+    return failing.length === 0
       ? { ok: true }
-      : {
-          ok: false,
-          details: Object.assign(
-            {},
-            ...reports.filter((report) => !report.ok).map((report) => report.details),
-          ) as Record<string, unknown>,
-        }
+      : { ok: false, details: Object.fromEntries(failing.map(([name, report]) => [name, report.details])) }
+  }
+  /** Aborted by stop: a start still waiting for Kafka gives up waiting. */
+  const stopping = new AbortController()
 
   return {
     async start() {
@@ -92,7 +112,13 @@ export function createAlertingService(options: AlertingServiceOptions) {
         )
       }
       if (hosts.refusals.length > 0) throw new ReceiversRefusedError(hosts.refusals)
-      const created = await prepareTopics(kafka, config)
+      // Started before its broker (or during a restart of it), the service comes up when Kafka does;
+      // missing input topics are the operator's to fix and stop the start at once.
+      const created = await waitForKafka('prepare the topics', () => prepareTopics(kafka, config), {
+        log,
+        outage: config.consumer.outage,
+        signal: stopping.signal,
+      })
       if (created.length > 0) log.info({ topics: created }, 'created the service’s topics')
       await evaluator.start()
       for (const delivery of deliveries) await delivery.start()
@@ -100,7 +126,7 @@ export function createAlertingService(options: AlertingServiceOptions) {
         {
           input: config.inputTopics,
           alerts: config.alertsTopic,
-          rules: engine.rules().map((rule) => rule.id),
+          rules: rules.rules.map((rule) => rule.id),
           receivers: receivers.map((receiver) => receiver.name),
         },
         'alerting started',
@@ -121,12 +147,17 @@ export function createAlertingService(options: AlertingServiceOptions) {
         throw error
       }
     },
+    /** Stops the evaluator and every delivery side by side, each within the shutdown deadline. */
     async stop() {
-      await Promise.all(deliveries.map((delivery) => delivery.stop()))
-      await evaluator.stop()
+      stopping.abort()
+      const results = await Promise.allSettled(parts().map(({ part }) => part.stop()))
+      for (const [index, result] of results.entries()) {
+        if (result.status === 'rejected')
+          log.error({ err: result.reason, part: parts()[index]?.name }, 'stopping failed')
+      }
     },
-    live: () => combine(checks().map((check) => check.live())),
-    ready: () => combine(checks().map((check) => check.ready())),
+    live: () => combine((part) => part.live()),
+    ready: () => combine((part) => part.ready()),
   }
 }
 

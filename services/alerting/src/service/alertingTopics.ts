@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs'
+import { TopicsMissingError } from '@audit-pipeline/kafka'
 import type { AlertingConfig } from '../config.js'
 
 /**
@@ -13,8 +14,10 @@ export async function prepareTopics(kafka: Kafka, config: AlertingConfig): Promi
     const existing = new Set(await admin.listTopics())
     const missing = config.inputTopics.filter((topic) => !existing.has(topic))
     if (missing.length > 0) {
-      throw new Error(
-        `input topics missing: ${missing.join(', ')} (ALERTING_INPUT_TOPICS); create them, or start the normalizer, which creates its outputs`,
+      throw new TopicsMissingError(
+        missing,
+        'ALERTING_INPUT_TOPICS',
+        'create them, or start the normalizer, which creates its outputs',
       )
     }
     const own = [

@@ -1,13 +1,21 @@
 import { randomUUID } from 'node:crypto'
-import type { Kafka, Message, Producer } from 'kafkajs'
+import kafkajs, { type Kafka, type Message, type Producer } from 'kafkajs'
+import { retryWithBackoff } from '@audit-pipeline/service-runtime'
+
+// kafkajs is CommonJS: its error classes are read from the default export under Node's ESM.
+const { KafkaJSError } = kafkajs
 import type { StateChange } from '../engine/trackedStore.js'
 
 /** The key of the marker a restoring evaluator writes and reads up to. */
 const restoreMarkerKey = '\u0000restore-marker'
 
-/** A state change as a changelog message: the key, the JSON value, a tombstone for a removal. */
+/**
+ * A state change as a changelog message: the key, the JSON text, a tombstone for a removal. The
+ * text was made when the change was sealed, after the event that made it (engine/trackedStore.ts):
+ * nothing here can fail on an entry's content.
+ */
 export function changelogMessage(change: StateChange): Message {
-  return { key: change.key, value: change.value === null ? null : JSON.stringify(change.value) }
+  return { key: change.key, value: change.value }
 }
 
 /**
@@ -28,8 +36,14 @@ export async function restoreState(options: {
   const { kafka, producer, topic } = options
   const admin = kafka.admin()
   await admin.connect()
-  const partitions = (await admin.fetchTopicOffsets(topic)).map(({ partition }) => partition)
-  await admin.disconnect()
+  // A changelog created a moment ago (prepareTopics) has its leader elected, but the broker may
+  // not act as that leader yet and answer NOT_LEADER_OR_FOLLOWER for a few ms: retried, bounded.
+  const offsets = await retryWithBackoff(() => admin.fetchTopicOffsets(topic), {
+    isRetriable: (error) => error instanceof KafkaJSError && error.retriable,
+    policy: { initialDelayMs: 50, maxDelayMs: 1_000, multiplier: 2 },
+    maxAttempts: 10,
+  }).finally(() => admin.disconnect())
+  const partitions = offsets.map(({ partition }) => partition)
 
   const marker = randomUUID()
   const transaction = await producer.transaction()
@@ -58,6 +72,13 @@ export async function restoreState(options: {
   const reached = new Promise<void>((resolve, reject) => {
     reachedAll = resolve
     failed = reject
+  })
+  // Awaited once reading runs; a failure before that must not count as unhandled.
+  reached.catch(() => undefined)
+  // A consumer kafkajs gave up on would never reach the marker: the restore fails instead of
+  // waiting for ever (the evaluator's runtime then tries again).
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) failed(payload.error)
   })
   await consumer.connect()
   try {
