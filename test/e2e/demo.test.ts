@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { defaultDeadLetterTopic, listDeadLetters } from '@audit-pipeline/dead-letter'
 import { isAlive, readStackState } from '@audit-pipeline/local-stack'
 import { waitFor } from '@audit-pipeline/testing'
-import { buildPackage, startServiceProcess } from '../support/serviceProcess.js'
+import { buildMainJob, buildPackage, startServiceProcess } from '../support/serviceProcess.js'
 
 type Endpoints = { queryApi: { url: string; key: string }; webhookLog: string }
 type ApiEvent = {
@@ -23,9 +23,8 @@ type InboxLine = {
 
 beforeAll(() => {
   buildPackage('@audit-pipeline/cli')
-  for (const service of ['normalizer', 'alerting', 'query-api', 'forwarder']) {
-    buildPackage(`@audit-pipeline/${service}`)
-  }
+  // What `npm start` runs: the local stack and every service (the CLI no longer brings the stack in).
+  buildMainJob()
 }, 300_000)
 
 /**

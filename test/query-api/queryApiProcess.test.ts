@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
-import { defaultRetentionPolicy, runMigrations } from '@audit-pipeline/clickhouse-sink'
+import { defaultRetentionPolicy, runMigrations } from '@audit-pipeline/clickhouse-schema'
 import { openStorage, type StorageConfig } from '@audit-pipeline/storage'
 import { uniqueName, waitFor } from '@audit-pipeline/testing'
 import {

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
-import { defaultRetentionPolicy, runMigrations } from '@audit-pipeline/clickhouse-sink'
+import { defaultRetentionPolicy, runMigrations } from '@audit-pipeline/clickhouse-schema'
 import { openStorage, type Storage, type StorageConfig } from '@audit-pipeline/storage'
 import { uniqueName } from '@audit-pipeline/testing'
 import {

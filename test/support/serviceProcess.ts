@@ -18,10 +18,11 @@ export function buildPackage(name: string): void {
 
 /**
  * Builds what `npm start` (audit-stack run) starts: the local stack and every service; with
- * embedded ClickHouse the sink runs inside the query API's process.
+ * embedded ClickHouse the sink and the query API run in one process (deploy/sink-with-query-api).
  */
 export function buildMainJob(): void {
-  for (const name of ['local-stack', 'normalizer', 'query-api', 'alerting', 'forwarder']) {
+  const services = ['normalizer', 'clickhouse-sink', 'query-api', 'alerting', 'forwarder']
+  for (const name of ['local-stack', ...services, 'sink-with-query-api']) {
     buildPackage(`@audit-pipeline/${name}`)
   }
 }

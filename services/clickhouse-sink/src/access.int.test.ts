@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  auditTables,
+  defaultRetentionPolicy,
+  eventRow,
+  migrations,
+  runMigrations,
+  schemaMigrationsTable,
+} from '@audit-pipeline/clickhouse-schema'
 import { parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
 import {
   accessNames,
@@ -18,12 +26,7 @@ import {
 } from '@audit-pipeline/storage'
 import { uniqueName } from '@audit-pipeline/testing'
 import { openTestStorage } from '../../../test/support/testStorage.js'
-import { lastStoredOffset } from './delivery/storedOffsets.js'
-import { auditTables } from './schema/auditTables.js'
-import { eventRow } from './schema/eventRow.js'
-import { migrations } from './schema/migrations.js'
-import { defaultRetentionPolicy } from './schema/retention.js'
-import { runMigrations, schemaMigrationsTable } from './schema/runMigrations.js'
+import { readStoredRows } from './delivery/storedRows.js'
 
 const topic = 'audit.normalized'
 const tenants = ['acme', 'globex.eu'] as const
@@ -257,7 +260,13 @@ describe.skipIf(!serverUrl)('least privilege on a ClickHouse server', () => {
       })
       expect(await result.json()).toEqual([{ tenant: 'acme' }, { tenant: 'globex.eu' }])
     }
-    expect(await lastStoredOffset(sink, `${database}.${auditTables.events}`, topic, 0)).toBe(2n)
+    const stored = await readStoredRows(sink, `${database}.${auditTables.events}`, {
+      topic,
+      partition: 0,
+      fromOffset: 1n,
+      limit: 10,
+    })
+    expect(stored.map((row) => row.offset)).toEqual([1n, 2n])
   })
 
   it("shows a key restricted to one tenant only that tenant's rows, however the SQL reaches them", async () => {

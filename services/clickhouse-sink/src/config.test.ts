@@ -31,6 +31,8 @@ describe('loadSinkConfig', () => {
       shutdownDeadlineMs: 20_000,
       migrate: true,
       ops: { host: '127.0.0.1', port: 9465, logLevel: 'info' },
+      // The consumer runtime's: never give up on Kafka; pause input past half the records dead-lettered.
+      consumer: { outage: { giveUpAfterMs: 0 }, deadLetterGuard: { maxShare: 0.5, pauseMs: 600_000 } },
     })
     expect(config.cluster).toBeUndefined()
     expect(config.retention.byCategory['debug']).toEqual({ amount: 7, unit: 'day' })

@@ -1,4 +1,9 @@
 import {
+  parseRetentionPolicy,
+  retentionSettings,
+  type RetentionPolicy,
+} from '@audit-pipeline/clickhouse-schema'
+import {
   checkShutdownDeadline,
   collectProblems,
   ConfigError,
@@ -11,10 +16,10 @@ import {
   type KafkaSettings,
   type SchemaRegistrySettings,
 } from '@audit-pipeline/config'
+import { consumerEnvShape, consumerSettingsFrom, type ConsumerSettings } from '@audit-pipeline/kafka'
 import { opsEnvShape, opsSettingsFrom, type OpsSettings } from '@audit-pipeline/service-runtime'
 import { z } from 'zod'
 import type { BatchPolicy } from './batching/batchPolicy.js'
-import { parseRetentionPolicy, retentionSettings, type RetentionPolicy } from './schema/retention.js'
 
 /** The sink's settings, validated. Durations in ms, sizes in bytes. */
 export type SinkConfig = {
@@ -27,6 +32,8 @@ export type SinkConfig = {
   deadLetterTopic: string
   batch: BatchPolicy
   partitionsConsumedConcurrently: number
+  /** Outages and the dead-letter guard (KAFKA_OUTAGE_GIVE_UP_MS, DLQ_GUARD_*): the consumer runtime's. */
+  consumer: ConsumerSettings
   sessionTimeoutMs: number
   shutdownDeadlineMs: number
   /** Longest wait between insert retries while ClickHouse is unavailable. */
@@ -79,6 +86,7 @@ const shape = {
   /** Retention per tenant and category, e.g. acme:business=10y. */
   [retentionSettings.tenants]: z.string().optional(),
   ...opsEnvShape,
+  ...consumerEnvShape,
 }
 
 const knownVariables = new Set(Object.keys(shape))
@@ -108,6 +116,7 @@ export function loadSinkConfig(env: Record<string, string | undefined>): SinkCon
       maxAgeMs: s.SINK_BATCH_MAX_AGE_MS,
     },
     partitionsConsumedConcurrently: s.SINK_CONCURRENT_PARTITIONS,
+    consumer: consumerSettingsFrom(s),
     sessionTimeoutMs: s.SINK_SESSION_TIMEOUT_MS,
     shutdownDeadlineMs: s.SINK_SHUTDOWN_DEADLINE_MS,
     retryMaxDelayMs: s.SINK_RETRY_MAX_DELAY_MS,

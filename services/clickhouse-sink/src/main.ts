@@ -7,6 +7,8 @@ import {
   configOrExit,
   createLogger,
   createMetricsRegistry,
+  exitAfterStartFailure,
+  exitCodes,
   serveService,
 } from '@audit-pipeline/service-runtime'
 import { loadSinkConfig } from './config.js'
@@ -34,8 +36,9 @@ try {
     storage,
     metrics,
     log,
-    // The batch is read again after the restart; exiting is safer than running on without commits.
-    onFatal: () => setImmediate(() => process.exit(1)),
+    // Only when Kafka failed past KAFKA_OUTAGE_GIVE_UP_MS (default never); a batch that could not
+    // be written is read again from the last commit, without exiting.
+    onGiveUp: () => setImmediate(() => process.exit(exitCodes.failed)),
   })
   await serveService({
     service: sink,
@@ -46,6 +49,5 @@ try {
     readyDetails: { storage: storage.describe() },
   })
 } catch (error) {
-  log.fatal({ err: error }, 'could not start')
-  process.exit(1)
+  exitAfterStartFailure('audit-clickhouse-sink', log, error)
 }

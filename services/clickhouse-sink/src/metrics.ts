@@ -1,9 +1,15 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { Counter, Histogram, type Registry } from 'prom-client'
+import { createConsumerMetrics } from '@audit-pipeline/kafka'
 
 /** Every metric the sink exports, declared on the registry given (a fresh one per test). */
 export function createSinkMetrics(registry: Registry) {
   const registers = [registry]
   return {
+    /**
+     * Lag (`audit_sink_consumer_lag{group,topic,partition}`), registry retries, restarts, the
+     * dead-letter guard: the consumer runtime's, as in every service.
+     */
+    consumer: createConsumerMetrics(registry, 'audit_sink'),
     rowsWritten: new Counter({
       name: 'audit_sink_rows_inserted_total',
       help: 'Rows ClickHouse confirmed, by table.',
@@ -24,7 +30,7 @@ export function createSinkMetrics(registry: Registry) {
     }),
     insertSeconds: new Histogram({
       name: 'audit_sink_insert_duration_seconds',
-      help: 'One batch insert, retries included, seconds.',
+      help: 'One batch insert and its dead letters, retries included, seconds.',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
@@ -36,24 +42,18 @@ export function createSinkMetrics(registry: Registry) {
     }),
     deadLettered: new Counter({
       name: 'audit_sink_dead_lettered_total',
-      help: 'Messages sent to the dead-letter topic, by reason (ROW_REJECTED, EVENT_UNDECODABLE, SCHEMA_UNKNOWN).',
+      help: 'Messages sent to the dead-letter topic, by reason (ROW_REJECTED, EVENT_UNDECODABLE, SCHEMA_UNKNOWN, RECORD_FAILED).',
       labelNames: ['reason'] as const,
       registers,
     }),
     alreadyStored: new Counter({
       name: 'audit_sink_already_stored_total',
-      help: 'Messages skipped because their row was stored before a crash or rebalance.',
+      help: 'Messages skipped because a row with their offset and event_id was stored before a crash or rebalance.',
       registers,
     }),
     backpressureSeconds: new Counter({
       name: 'audit_sink_backpressure_seconds_total',
-      help: 'Time partitions spent waiting for a batch to be written (ClickHouse slow or unavailable).',
-      registers,
-    }),
-    lag: new Gauge({
-      name: 'audit_sink_consumer_lag',
-      help: 'Messages in a partition after the last one read, as of the last fetch.',
-      labelNames: ['topic', 'partition'] as const,
+      help: 'Time reading waited for the batch before to be written (ClickHouse slow or unavailable), seconds.',
       registers,
     }),
   }

@@ -10,6 +10,7 @@ import {
   type KafkaSettings,
   type SchemaRegistrySettings,
 } from '@audit-pipeline/config'
+import { consumerEnvShape, consumerSettingsFrom, type ConsumerSettings } from '@audit-pipeline/kafka'
 import { opsEnvShape, opsSettingsFrom, type OpsSettings } from '@audit-pipeline/service-runtime'
 import { z } from 'zod'
 
@@ -28,7 +29,10 @@ export type ForwarderConfig = {
   createTopics: boolean
   /** Partitions of the per-destination topics the forwarder creates. */
   topicPartitions: number
+  /** Batches each destination delivers at once, each partition's in order. */
   partitionsConsumedConcurrently: number
+  /** Outages and the dead-letter guard (KAFKA_OUTAGE_GIVE_UP_MS, DLQ_GUARD_*): the consumer runtime's. */
+  consumer: ConsumerSettings
   sessionTimeoutMs: number
   shutdownDeadlineMs: number
   ops: OpsSettings
@@ -68,13 +72,14 @@ const shape = {
   FORWARDER_CREATE_TOPICS: flag().default(true),
   /** Partitions of the topics it creates. Default 1. */
   FORWARDER_TOPIC_PARTITIONS: positiveInt('1').default(1),
-  /** Partitions each destination delivers at once (each in order). Default 6. */
+  /** Batches each destination delivers at once, from different partitions (each partition in order). Default 6. */
   FORWARDER_CONCURRENT_PARTITIONS: positiveInt('6').default(6),
   /** 6000 to 300000. Default 30000. */
   FORWARDER_SESSION_TIMEOUT_MS: sessionTimeoutMs().default(30_000),
   /** On SIGTERM, how long in-flight batches may take to finish, ms. Default 20000. */
   FORWARDER_SHUTDOWN_DEADLINE_MS: positiveInt('20000').default(20_000),
   ...opsEnvShape,
+  ...consumerEnvShape,
 }
 
 const knownVariables = new Set(Object.keys(shape))
@@ -103,6 +108,7 @@ export function loadForwarderConfig(env: Record<string, string | undefined>): Fo
     createTopics: s.FORWARDER_CREATE_TOPICS,
     topicPartitions: s.FORWARDER_TOPIC_PARTITIONS,
     partitionsConsumedConcurrently: s.FORWARDER_CONCURRENT_PARTITIONS,
+    consumer: consumerSettingsFrom(s),
     sessionTimeoutMs: s.FORWARDER_SESSION_TIMEOUT_MS,
     shutdownDeadlineMs: s.FORWARDER_SHUTDOWN_DEADLINE_MS,
     ops: opsSettingsFrom(s, { defaultPort: forwarderOpsPort }),

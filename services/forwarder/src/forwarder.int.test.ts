@@ -32,12 +32,14 @@ const secret = `whsec_${Buffer.from('a test secret of thirty-two bytes').toStrin
 
 type ProjectedEvent = { event_id: string; object?: { id?: string }; attributes?: { seq?: string } }
 
-async function setUp(destinationsYaml: string) {
+async function setUp(destinationsYaml: string, options: { createInput?: boolean } = {}) {
   const input = uniqueName('fwd_in')
-  const admin = kafka.admin()
-  await admin.connect()
-  await admin.createTopics({ topics: [{ topic: input, numPartitions: 3 }], waitForLeaders: true })
-  await admin.disconnect()
+  if (options.createInput !== false) {
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic: input, numPartitions: 3 }], waitForLeaders: true })
+    await admin.disconnect()
+  }
   const prefix = uniqueName('fwd')
   const config = loadForwarderConfig({
     KAFKA_BROKERS: stack.kafkaBrokers.join(','),
@@ -79,12 +81,12 @@ async function setUp(destinationsYaml: string) {
       await forwarder.start()
       onTestFinished(() => forwarder.stop())
     },
-    async send(events: readonly AuditEvent[]) {
+    async send(events: readonly AuditEvent[], key?: string) {
       const codec = await testCodec()
       await producer.send({
         topic: input,
         acks: -1,
-        messages: events.map((event) => ({ key: event.object.id, value: codec.encode(event) })),
+        messages: events.map((event) => ({ key: key ?? event.object.id, value: codec.encode(event) })),
       })
     },
     async metric(name: string, labels: Record<string, string>) {
@@ -289,6 +291,88 @@ destinations:
     // The replay went to this destination's retry topic, which no other destination reads.
     expect(healthy.requests.length).toBe(healthyRequests)
     expect(flaky.requests.length).toBe(flakyRequests)
+  })
+
+  it('dead-letters a record whose preparation throws as RECORD_FAILED and delivers the events behind it', async () => {
+    const webhook = await startHttpReceiver()
+    const harness = await setUp(`
+destinations:
+  - name: hook
+    kind: webhook
+    url: ${webhook.url}/
+    batch: { max_events: 4, max_age_ms: 100 }
+    allowed_private_addresses: [127.0.0.1]
+`)
+    await harness.start()
+    const [before, after] = [forwardedEvents(10), forwardedEvents(10)]
+    // A snapshot nested 6,000 levels deep: redacting its sensitive field for the destination
+    // refuses to walk it (the limit every service shares). One key: one partition, in this order.
+    const poison: AuditEvent = {
+      ...forwardedEvents(1)[0]!,
+      before: `${'{"a":'.repeat(6_000)}1${'}'.repeat(6_000)}`,
+    }
+    await harness.send([...before, poison, ...after], 'one-object')
+
+    const good = [...before, ...after]
+    await waitFor(() => idsOf(deliveredEvents(webhook)).size === good.length, {
+      timeoutMs: 60_000,
+      description: 'the events before and after the poison record at the webhook',
+    })
+    expect(deliveredEvents(webhook).map((e) => e.event_id)).toEqual(good.map((e) => e.event_id))
+
+    const { deadLetterTopic, groupId } = harness.topicsOf('hook')
+    const letters = await collectTopics(kafka, [deadLetterTopic])
+    onTestFinished(() => letters.stop())
+    await waitFor(() => letters.messages.length === 1, {
+      timeoutMs: 30_000,
+      description: 'the poison record in the dead-letter topic',
+    })
+    const [letter] = letters.messages.map((m) =>
+      readDeadLetter(m, { topic: m.topic, partition: m.partition, offset: m.offset }),
+    )
+    expect(letter).toMatchObject({
+      errorClass: 'RECORD_FAILED',
+      reason: 'TOO_DEEP',
+      service: 'forwarder:hook',
+      source: { topic: harness.input, offset: '10' },
+    })
+    expect((await (await testCodec()).decode(letter!.value!)).event_id).toBe(poison.event_id)
+    await waitForCommittedToEnd(kafka, groupId, harness.input, 30_000)
+    const group = { group: groupId }
+    expect(
+      await harness.metric('audit_forwarder_records_failed_total', {
+        ...group,
+        error_class: 'RECORD_FAILED',
+      }),
+    ).toBe(1)
+    expect(await harness.metric('audit_forwarder_consumer_restarts_total', group)).toBe(0)
+    expect(await harness.metric('audit_forwarder_events_delivered_total', { destination: 'hook' })).toBe(
+      good.length,
+    )
+    await waitFor(async () => (await harness.metric('audit_forwarder_consumer_lag', group)) === 0, {
+      timeoutMs: 10_000,
+      description: 'no lag left',
+    })
+  })
+
+  it('refuses to start when an input topic is missing, naming FORWARDER_INPUT_TOPICS', async () => {
+    const webhook = await startHttpReceiver()
+    const harness = await setUp(
+      `
+destinations:
+  - name: hook
+    kind: webhook
+    url: ${webhook.url}/
+    allowed_private_addresses: [127.0.0.1]
+`,
+      { createInput: false },
+    )
+    onTestFinished(() => harness.forwarder.stop())
+    const error = await harness.forwarder.start().catch((thrown: unknown) => thrown)
+    expect(error).toBeInstanceOf(ForwarderStartError)
+    expect((error as Error).message).toBe(
+      `input topics missing: ${harness.input} (FORWARDER_INPUT_TOPICS); create them, or start the normalizer, which creates its outputs`,
+    )
   })
 
   it('refuses to start when a destination host resolves to a private address it is not allowed', async () => {

@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import type { Kafka, Producer } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
 import type { AuditEventCodec } from '@audit-pipeline/codec'
+import { renewingProducer, waitForKafka } from '@audit-pipeline/kafka'
 import { checkHost, ipLiteralOf, type ResolveAll } from '@audit-pipeline/outbound'
 import type { CheckReport, Logger } from '@audit-pipeline/service-runtime'
 import { destinationTopics, type ForwarderConfig } from './config.js'
@@ -21,12 +21,19 @@ export type ForwarderOptions = {
   now?: () => number
   /** The resolver behind the address checks (start-up and every connect); tests give their own. */
   resolve?: ResolveAll
-  /** A destination's dead letters could not be written: the process should exit (main.ts does). */
-  onFatal?: (error: unknown) => void
+  /**
+   * A destination's consumer failed for longer than KAFKA_OUTAGE_GIVE_UP_MS (by default it never
+   * gives up): the process should exit (main.ts does). Nothing else ends the forwarder: a
+   * failure while delivering restarts that destination from its last commit.
+   */
+  onGiveUp?: (error: unknown) => void
 }
 
 export type Forwarder = {
-  /** Checks topics and destination hosts, then starts every destination. */
+  /**
+   * Checks destination hosts and topics (waiting out an unavailable Kafka), then starts every
+   * destination. Throws ForwarderStartError naming what to fix when it cannot start.
+   */
   start(): Promise<void>
   /** Stops every destination: in-flight batches finish and commit within the deadline. */
   stop(): Promise<void>
@@ -40,16 +47,16 @@ export class ForwarderStartError extends Error {
 }
 
 /**
- * Delivers the forwarded topics to every configured destination, each independently
- * (destinationWorker.ts), and writes dead letters through one shared idempotent producer.
+ * Delivers the forwarded topics to every configured destination, each independently on its own
+ * consumer runtime (destinationWorker.ts), and writes dead letters through one shared idempotent
+ * producer.
  */
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const { config, destinations, kafka, codec, metrics, log } = options
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  })
+  const producer = renewingProducer(
+    () => kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
+    log,
+  )
   const workers: DestinationWorker[] = destinations.map((destination) => {
     const names = destinationTopics(config, destination.name)
     return createDestinationWorker({
@@ -63,19 +70,36 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       log,
       sessionTimeoutMs: config.sessionTimeoutMs,
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
+      consumer: config.consumer,
+      stopDeadlineMs: config.shutdownDeadlineMs,
       ...(options.now && { now: options.now }),
-      ...(options.onFatal && { onFatal: options.onFatal }),
+      ...(options.onGiveUp && { onGiveUp: options.onGiveUp }),
     })
   })
   let started = false
   let stopped = false
+  /** Aborted by stop: a start still waiting for Kafka gives up waiting. */
+  const stopping = new AbortController()
 
   return {
     async start() {
       await refusePrivateHosts(destinations, options.resolve, log)
-      await prepareTopics(kafka, config, destinations, log)
-      await producer.connect()
+      // A forwarder started before its broker (or during a restart of it) comes up when Kafka does;
+      // missing input topics are the operator's to fix and stop the start at once.
+      await waitForKafka(
+        'prepare the topics',
+        async () => {
+          await prepareTopics(kafka, config, destinations, log)
+          await producer.connect()
+        },
+        { log, outage: config.consumer.outage, signal: stopping.signal },
+      )
       started = true
+      // Stopped while the last attempt went through: start nothing that stop would not stop.
+      if (stopping.signal.aborted) {
+        await producer.disconnect()
+        return
+      }
       await Promise.all(workers.map((worker) => worker.start()))
       log.info(
         { destinations: destinations.map((d) => `${d.name} (${d.kind})`), input: config.inputTopics },
@@ -85,9 +109,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     async stop() {
       if (stopped) return
       stopped = true
+      stopping.abort()
       log.info({ deadlineMs: config.shutdownDeadlineMs }, 'stopping: finishing the batches in flight')
-      const deadline = sleep(config.shutdownDeadlineMs, undefined, { ref: false })
-      const results = await Promise.allSettled(workers.map((worker) => worker.stop(deadline)))
+      // Each destination stops within the deadline; they stop side by side.
+      const results = await Promise.allSettled(workers.map((worker) => worker.stop()))
       for (const [index, result] of results.entries()) {
         if (result.status === 'rejected')
           log.error(
@@ -149,6 +174,13 @@ async function refusePrivateHosts(
 }
 
 /**
+ * The largest message the forwarder's own topics take, bytes: an input record at Kafka's default
+ * limit (1 MiB) plus room for the headers a dead letter adds. A dead letter the topic refused
+ * would fail its batch on every restart: the partition would never go on.
+ */
+const ownTopicMaxMessageBytes = 1024 * 1024 + 64 * 1024
+
+/**
  * The input topics must exist (the normalizer creates them); each destination's dead-letter and
  * retry topics are created when missing (FORWARDER_CREATE_TOPICS), since they are the
  * forwarder's own. Without them the idempotent producer would retry a dead letter for ever.
@@ -181,7 +213,11 @@ async function prepareTopics(
       )
     }
     await admin.createTopics({
-      topics: missing.map((topic) => ({ topic, numPartitions: config.topicPartitions })),
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: config.topicPartitions,
+        configEntries: [{ name: 'max.message.bytes', value: String(ownTopicMaxMessageBytes) }],
+      })),
       waitForLeaders: true,
     })
     log.info({ topics: missing }, 'created dead-letter and retry topics')

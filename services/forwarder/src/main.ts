@@ -2,8 +2,15 @@
 // The forwarder process: configuration, destinations, clients, service, ops server, signals.
 // Everything it wires is a module a test can build without a process (forwarder.ts).
 import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
-import { createKafka, kafkaLogsTo } from '@audit-pipeline/kafka'
-import { createLogger, createMetricsRegistry, serveService } from '@audit-pipeline/service-runtime'
+import { createKafka, isOutage, kafkaLogsTo } from '@audit-pipeline/kafka'
+import {
+  createLogger,
+  createMetricsRegistry,
+  exitAfterStartFailure,
+  exitCodes,
+  retryWithBackoff,
+  serveService,
+} from '@audit-pipeline/service-runtime'
 import { loadForwarderConfig } from './config.js'
 import { loadDestinations } from './destinations/loadDestinations.js'
 import { createForwarder, ForwarderStartError } from './forwarder.js'
@@ -15,10 +22,11 @@ try {
   config = loadForwarderConfig(process.env)
   destinations = loadDestinations(config.destinationsFile, process.env)
 } catch (error) {
-  // ConfigError, DestinationsConfigError or an unreadable file: each message names what to fix.
+  // ConfigError, DestinationsConfigError or an unreadable file: each message names what to fix,
+  // and all of them are configuration (exit code 2).
   if (!(error instanceof Error)) throw error
   process.stderr.write(`audit-forwarder: ${error.message}\n`)
-  process.exit(2)
+  process.exit(exitCodes.configInvalid)
 }
 
 const log = createLogger({ service: 'forwarder', level: config.ops.logLevel })
@@ -27,10 +35,20 @@ const metrics = createForwarderMetrics(registry)
 const kafka = createKafka(config.kafka, { logCreator: kafkaLogsTo(log.child({ component: 'kafkajs' })) })
 
 try {
-  const codec = await createAuditEventCodec({
-    registry: schemaRegistryClient(config.schemaRegistry),
-    autoRegister: false,
-  })
+  const registryClient = schemaRegistryClient(config.schemaRegistry)
+  // The registry down at start-up is waited out like Kafka is: the forwarder comes up with it.
+  const codec = await retryWithBackoff(
+    () => createAuditEventCodec({ registry: registryClient, autoRegister: false }),
+    {
+      isRetriable: isOutage,
+      policy: config.consumer.outage.backoff,
+      onRetry: (error, attempt, delayMs) =>
+        log.warn(
+          { err: error, attempt, delayMs: Math.round(delayMs) },
+          'schema registry unavailable; waiting to start',
+        ),
+    },
+  )
   const forwarder = createForwarder({
     config,
     destinations,
@@ -38,15 +56,14 @@ try {
     codec,
     metrics,
     log,
-    // Nothing more is committed after dead letters failed; the restart reads the batch again.
-    onFatal: () => setImmediate(() => process.exit(1)),
+    // Only when KAFKA_OUTAGE_GIVE_UP_MS is set: by default a destination waits out any outage.
+    onGiveUp: () => setImmediate(() => process.exit(exitCodes.failed)),
   })
   await serveService({ service: forwarder, ops: config.ops, registry, log })
 } catch (error) {
   if (error instanceof ForwarderStartError) {
     log.fatal({ problem: error.message }, `could not start: ${error.message}`)
-  } else {
-    log.fatal({ err: error }, 'could not start')
+    process.exit(exitCodes.failed)
   }
-  process.exit(1)
+  exitAfterStartFailure('audit-forwarder', log, error)
 }

@@ -1,9 +1,16 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { createConsumerMetrics } from '@audit-pipeline/kafka'
 
 /** Every metric the forwarder exports, declared on the registry given (a fresh one per test). */
 export function createForwarderMetrics(registry: Registry) {
   const registers = [registry]
   return {
+    /**
+     * Lag, registry retries, restarts, records failed, the dead-letter guard: the consumer
+     * runtime's, as in every service. Declared once; each destination's runtime labels by its
+     * consumer group (`<FORWARDER_GROUP_ID_PREFIX>.<destination>`).
+     */
+    consumer: createConsumerMetrics(registry, 'audit_forwarder'),
     delivered: new Counter({
       name: 'audit_forwarder_events_delivered_total',
       help: 'Events the destination took, by destination.',
@@ -45,12 +52,6 @@ export function createForwarderMetrics(registry: Registry) {
       name: 'audit_forwarder_breaker_state',
       help: 'Circuit breaker per destination: 0 closed, 1 half open, 2 open.',
       labelNames: ['destination'] as const,
-      registers,
-    }),
-    lag: new Gauge({
-      name: 'audit_forwarder_consumer_lag',
-      help: 'Messages after the last one read, per destination and partition, as of the last fetch.',
-      labelNames: ['destination', 'topic', 'partition'] as const,
       registers,
     }),
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { ConfigError } from '@audit-pipeline/config'
 import { defaultEventPolicy } from '@audit-pipeline/event-model'
+import { defaultDeadLetterGuard, defaultOutageSettings } from '@audit-pipeline/kafka'
 import { describe, expect, it, vi } from 'vitest'
 import { loadNormalizerConfig, type ConfigFiles, type NormalizerConfig } from './config.js'
 import { defaultRedactionPolicy } from './redaction/redactionPolicy.js'
@@ -60,6 +61,10 @@ describe('loadNormalizerConfig: defaults', () => {
       maxEventBytes: 1_000_000,
       flushMaxBytes: 786_432,
       partitionsConsumedConcurrently: 6,
+      consumer: {
+        outage: defaultOutageSettings,
+        deadLetterGuard: { ...defaultDeadLetterGuard, pauseMs: 600_000 },
+      },
       sessionTimeoutMs: 30_000,
       shutdownDeadlineMs: 20_000,
       createTopics: { partitions: 6 },
@@ -88,6 +93,11 @@ describe('loadNormalizerConfig: defaults', () => {
       NORMALIZER_CREATE_TOPICS: 'false',
       NORMALIZER_TOPIC_PARTITIONS: '12',
       NORMALIZER_SCHEMA_AUTO_REGISTER: 'false',
+      KAFKA_OUTAGE_GIVE_UP_MS: '120000',
+      DLQ_GUARD_MAX_SHARE: '0.9',
+      DLQ_GUARD_MIN_RECORDS: '50',
+      DLQ_GUARD_WINDOW_MS: '30000',
+      DLQ_GUARD_PAUSE_MS: '0',
       OPS_PORT: '9500',
       LOG_LEVEL: 'debug',
     })
@@ -103,6 +113,10 @@ describe('loadNormalizerConfig: defaults', () => {
       shutdownDeadlineMs: 29_999,
       createTopics: false,
       autoRegisterSchema: false,
+      consumer: {
+        outage: { giveUpAfterMs: 120_000 },
+        deadLetterGuard: { maxShare: 0.9, minDeadLetters: 50, windowMs: 30_000, pauseMs: 0 },
+      },
       ops: { host: '127.0.0.1', port: 9500, logLevel: 'debug' },
     })
   })

@@ -1,3 +1,4 @@
+import { consumerEnvShape, consumerSettingsFrom, type ConsumerSettings } from '@audit-pipeline/kafka'
 import { readFileSync } from 'node:fs'
 import {
   checkShutdownDeadline,
@@ -42,6 +43,8 @@ export type NormalizerConfig = {
   /** A partition's pending outputs are sent once they reach this size. */
   flushMaxBytes: number
   partitionsConsumedConcurrently: number
+  /** Outages and the dead-letter guard (KAFKA_OUTAGE_GIVE_UP_MS, DLQ_GUARD_*): the consumer runtime's. */
+  consumer: ConsumerSettings
   /** A member silent this long is dropped from the group and its partitions reassigned. */
   sessionTimeoutMs: number
   shutdownDeadlineMs: number
@@ -113,6 +116,7 @@ const shape = {
   /** Secret key for the `hash` redaction method. */
   NORMALIZER_REDACTION_HMAC_KEY: z.string().optional(),
   ...opsEnvShape,
+  ...consumerEnvShape,
 }
 
 const schema = z.object(shape).superRefine((env, ctx) => {
@@ -167,6 +171,7 @@ export function loadNormalizerConfig(
     maxEventBytes: s.NORMALIZER_MAX_EVENT_BYTES,
     flushMaxBytes: s.NORMALIZER_FLUSH_MAX_BYTES,
     partitionsConsumedConcurrently: s.NORMALIZER_CONCURRENT_PARTITIONS,
+    consumer: consumerSettingsFrom(s),
     sessionTimeoutMs: s.NORMALIZER_SESSION_TIMEOUT_MS,
     shutdownDeadlineMs: s.NORMALIZER_SHUTDOWN_DEADLINE_MS,
     createTopics: s.NORMALIZER_CREATE_TOPICS ? { partitions: s.NORMALIZER_TOPIC_PARTITIONS } : false,

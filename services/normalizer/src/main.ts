@@ -2,19 +2,26 @@
 // The normalizer process: configuration, clients, service, ops server, signals. Everything it
 // wires is a module a test can build without a process (normalizer.ts).
 import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
+import { checkReadableFiles } from '@audit-pipeline/config'
 import { createKafka, kafkaLogsTo } from '@audit-pipeline/kafka'
 import {
   configOrExit,
   createLogger,
   createMetricsRegistry,
+  exitAfterStartFailure,
   serveService,
 } from '@audit-pipeline/service-runtime'
 import { loadNormalizerConfig } from './config.js'
 import { createNormalizer } from './normalizer.js'
 import { createNormalizerMetrics } from './metrics.js'
-import { RoutesConfigError } from './routing/routesConfigError.js'
 
-const config = configOrExit('audit-normalizer', () => loadNormalizerConfig(process.env))
+const config = configOrExit('audit-normalizer', () => {
+  const loaded = loadNormalizerConfig(process.env)
+  // The service reads the routes itself (and again on SIGHUP); a file it cannot read is
+  // configuration too, exit code 2 like a file with problems.
+  checkReadableFiles({ NORMALIZER_ROUTES_FILE: loaded.routesFile })
+  return loaded
+})
 
 const log = createLogger({ service: 'normalizer', level: config.ops.logLevel })
 const registry = createMetricsRegistry({ service: 'normalizer' })
@@ -38,9 +45,7 @@ try {
     readyDetails: { schemaId: codec.schemaId },
   })
 } catch (error) {
-  // Start-up errors say what is wrong (routes file line, unreachable broker); log them and exit.
-  const routes = error instanceof RoutesConfigError
-  log.fatal({ err: error }, routes ? 'the routes file has problems' : 'could not start')
-  if (routes) process.stderr.write(`audit-normalizer: ${error.message}\n`)
-  process.exit(1)
+  // Start-up errors say what is wrong: a routes file's problems (file:line:column, exit code 2),
+  // an unreachable broker (exit code 1).
+  exitAfterStartFailure('audit-normalizer', log, error)
 }

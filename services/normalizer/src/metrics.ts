@@ -1,9 +1,12 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { Counter, Histogram, type Registry } from 'prom-client'
+import { createConsumerMetrics } from '@audit-pipeline/kafka'
 
 /** Every metric the normalizer exports, declared on the registry given (a fresh one per test). */
 export function createNormalizerMetrics(registry: Registry) {
   const registers = [registry]
   return {
+    /** Lag, registry retries, restarts, the dead-letter guard: the consumer runtime's, as in every service. */
+    consumer: createConsumerMetrics(registry, 'audit_normalizer'),
     consumed: new Counter({
       name: 'audit_normalizer_messages_consumed_total',
       help: 'Input messages taken, by topic (counted once their outputs are acknowledged).',
@@ -47,19 +50,8 @@ export function createNormalizerMetrics(registry: Registry) {
     }),
     flushSeconds: new Histogram({
       name: 'audit_normalizer_flush_seconds',
-      help: 'Sending one flush of outputs with acks=all and committing its offset, seconds.',
+      help: 'Sending one flush of outputs with acks=all, until Kafka acknowledged it, seconds (its commit follows in order).',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    }),
-    lag: new Gauge({
-      name: 'audit_normalizer_consumer_lag',
-      help: 'Messages in a partition after the last one committed, as of the last fetch.',
-      labelNames: ['topic', 'partition'] as const,
-      registers,
-    }),
-    registryRetries: new Counter({
-      name: 'audit_normalizer_registry_retries_total',
-      help: 'Retries of a message whose writer schema could not be fetched (registry unavailable).',
       registers,
     }),
     routeReloads: new Counter({

@@ -405,6 +405,13 @@ default:
         errorClass: 'EVENT_TOO_LARGE',
         message: /over the 20000-byte limit/,
       },
+      {
+        // Its dead letter carries all of it: more than the room an event within the limit needs.
+        kind: 'oversize, far beyond the limit',
+        value: Buffer.from(jsonEvent(ticketCreated, { attributes: { note: 'x'.repeat(200_000) } })),
+        errorClass: 'EVENT_TOO_LARGE',
+        message: /over the 20000-byte limit/,
+      },
     ]
     const collector = await collect(out, harness.deadLetters)
     await harness.send([

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs'
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs'
+import type { Admin, Kafka } from 'kafkajs'
 import type { AuditEventCodec } from '@audit-pipeline/codec'
+import { createConsumerRuntime, renewingProducer, waitForKafka } from '@audit-pipeline/kafka'
 import type { CheckReport, Logger } from '@audit-pipeline/service-runtime'
 import type { NormalizerConfig } from './config.js'
-import { createDedupWindow } from './delivery/dedupWindow.js'
+import { createDedupWindow, type DedupWindow } from './delivery/dedupWindow.js'
 import { ensureTopics, type TopicRequest } from './delivery/ensureTopics.js'
-import { processBatch } from './delivery/processBatch.js'
+import { normalizerSteps, type Flush } from './delivery/normalizerSteps.js'
 import type { NormalizerMetrics } from './metrics.js'
 import { parseRoutes } from './routing/parseRoutes.js'
 import type { RouteTable } from './routing/routeTable.js'
@@ -41,147 +42,133 @@ export type Normalizer = {
   routes(): RouteTable
 }
 
-/** Retrying the registry: quick at first, then every 10 s at most. */
-const registryBackoff = { initialDelayMs: 200, maxDelayMs: 10_000, multiplier: 2 }
-
+/**
+ * The normalizer on the consumer runtime (packages/kafka): the runtime reads, holds partitions
+ * through outages and restarts from the last commit after a failure; the steps
+ * (delivery/normalizerSteps.ts) normalize, route, send and commit.
+ */
 export function createNormalizer(options: NormalizerOptions): Normalizer {
   const { config, kafka, codec, metrics, log } = options
   const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'))
   const now = options.now ?? (() => new Date())
 
   let routes = loadRoutes(config.routesFile, readFile)
-  const dedup = createDedupWindow({
-    windowMs: config.dedupWindowMs,
-    maxIds: config.dedupWindowMs === 0 ? 1 : config.dedupMaxIds,
-  })
   const dedupEnabled = config.dedupWindowMs > 0
-  const stopping = new AbortController()
-  const state = { joined: false, producerUp: false, crashed: undefined as string | undefined }
+  const dedup: DedupWindow = dedupEnabled
+    ? createDedupWindow({ windowMs: config.dedupWindowMs, maxIds: config.dedupMaxIds })
+    : { has: () => false, remember: () => undefined, size: 0 }
+  const state = { producerUp: false, stopping: false }
 
-  const consumer: Consumer = kafka.consumer({
-    groupId: config.groupId,
-    sessionTimeout: config.sessionTimeoutMs,
-    heartbeatInterval: Math.floor(config.sessionTimeoutMs / 10),
-    // Fetch returns once data is there; this bounds the wait on an idle partition.
-    maxWaitTimeInMs: 250,
-    allowAutoTopicCreation: false,
-  })
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    // One request in flight per broker: retries cannot reorder one object's events.
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  })
+  const producer = renewingProducer(
+    () =>
+      kafka.producer({
+        idempotent: true,
+        // One request in flight per broker: retries cannot reorder one object's events.
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      }),
+    log,
+  )
   const admin: Admin = kafka.admin()
 
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    state.joined = true
-    log.info({ memberId: payload.memberId, assigned: payload.memberAssignment }, 'joined the consumer group')
+  const runtime = createConsumerRuntime({
+    kafka,
+    log,
+    metrics: metrics.consumer,
+    group: {
+      groupId: config.groupId,
+      sessionTimeout: config.sessionTimeoutMs,
+      // Fetch returns once data is there; this bounds the wait on an idle partition.
+      maxWaitTimeInMs: 250,
+      partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
+    },
+    // A new group reads what is already there: audit events are never skipped.
+    subscription: {
+      topics: 'pattern' in config.input ? [config.input.pattern] : [...config.input.topics],
+      fromBeginning: true,
+    },
+    outage: config.consumer.outage,
+    deadLetterGuard: config.consumer.deadLetterGuard,
+    stopDeadlineMs: config.shutdownDeadlineMs,
+    createSteps: (context) =>
+      normalizerSteps(
+        {
+          reader: {
+            decodeAvro: (value) => codec.decode(value),
+            adapters: config.adapters,
+            policy: config.policy,
+            redaction: config.redaction,
+            maxEventBytes: config.maxEventBytes,
+          },
+          routes: () => routes,
+          encode: (event) => codec.encode(event),
+          dedup,
+          deadLetterTopic: config.deadLetterTopic,
+          maxEventBytes: config.maxEventBytes,
+          flushMaxBytes: config.flushMaxBytes,
+          maxFlushesInFlight: config.partitionsConsumedConcurrently,
+          send: async (topicMessages) => {
+            await producer.sendBatch({ topicMessages, acks: -1 })
+          },
+          onFlushed: (flush, seconds) => reportFlush(flush, seconds),
+          log,
+          now,
+        },
+        context,
+      ),
   })
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    state.joined = false
-    log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed')
-    if (!payload.restart) state.crashed = payload.error.message
-  })
-  consumer.on(consumer.events.REBALANCING, () => {
-    state.joined = false
-  })
+
+  /** One telemetry call per flush: the counters and the log lines cannot disagree. */
+  const reportFlush = ({ pending, consumedByTopic }: Flush, seconds: number) => {
+    const { tally } = pending
+    for (const [topic, count] of consumedByTopic) metrics.consumed.inc({ topic }, count)
+    for (const [key, count] of tally.produced) {
+      const [route = '', outputTopic = ''] = key.split('\t')
+      metrics.produced.inc({ route, topic: outputTopic }, count)
+    }
+    for (const [key, count] of tally.dropped) {
+      const [route = '', reason = ''] = key.split('\t')
+      metrics.dropped.inc({ route, reason }, count)
+    }
+    for (const [reason, count] of tally.skipped) metrics.skipped.inc({ reason }, count)
+    for (const [reason, count] of tally.deadLettered) metrics.deadLettered.inc({ reason }, count)
+    if (tally.duplicates > 0) metrics.duplicates.inc(tally.duplicates)
+    metrics.flushSeconds.observe(seconds)
+    const ackedAtMs = Date.now()
+    for (const timestampMs of pending.timestampsMs) {
+      metrics.processingSeconds.observe(Math.max(0, ackedAtMs - timestampMs) / 1000)
+    }
+    if (tally.deadLettered.size > 0) {
+      log.warn(
+        { deadLettered: Object.fromEntries(tally.deadLettered) },
+        'dead-lettered messages (audit-pipeline dlq list shows why)',
+      )
+    }
+    log.debug({ records: tally.records, seconds }, 'flushed')
+  }
 
   const wantedTopics = (table: RouteTable): TopicRequest[] => [
     ...routeTopics(table).map((topic) => ({ topic })),
     {
       topic: config.deadLetterTopic,
-      // A dead letter carries the original bytes plus headers: room for a message at the limit.
-      configEntries: [{ name: 'max.message.bytes', value: String(config.maxEventBytes + 64 * 1024) }],
+      configEntries: [{ name: 'max.message.bytes', value: String(deadLetterMaxMessageBytes(config)) }],
     },
   ]
 
   return {
     async start() {
-      await admin.connect()
-      const created = await ensureTopics(admin, wantedTopics(routes), config.createTopics)
-      if (created.length > 0) log.info({ topics: created }, 'created output topics')
-      await producer.connect()
-      state.producerUp = true
-      await consumer.connect()
-      await consumer.subscribe({
-        topics: 'pattern' in config.input ? [config.input.pattern] : [...config.input.topics],
-        // A new group reads what is already there: audit events are never skipped.
-        fromBeginning: true,
-      })
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
-        eachBatch: async (payload) => {
-          const { batch } = payload
-          await processBatch(payload, {
-            reader: {
-              decodeAvro: (value) => codec.decode(value),
-              adapters: config.adapters,
-              policy: config.policy,
-              redaction: config.redaction,
-              maxEventBytes: config.maxEventBytes,
-            },
-            routes: () => routes,
-            encode: (event) => codec.encode(event),
-            dedup: dedupEnabled ? dedup : { has: () => false, remember: () => undefined, size: 0 },
-            deadLetterTopic: config.deadLetterTopic,
-            maxEventBytes: config.maxEventBytes,
-            flushMaxBytes: config.flushMaxBytes,
-            send: async (topicMessages) => {
-              await producer.sendBatch({ topicMessages, acks: -1 })
-            },
-            commit: (topic, partition, offset) => consumer.commitOffsets([{ topic, partition, offset }]),
-            stopping: stopping.signal,
-            registryBackoff,
-            onFlushed: (flush, topic, partition, seconds) => {
-              const { tally } = flush
-              metrics.consumed.inc({ topic }, tally.records)
-              for (const [key, count] of tally.produced) {
-                const [route = '', outputTopic = ''] = key.split('\t')
-                metrics.produced.inc({ route, topic: outputTopic }, count)
-              }
-              for (const [key, count] of tally.dropped) {
-                const [route = '', reason = ''] = key.split('\t')
-                metrics.dropped.inc({ route, reason }, count)
-              }
-              for (const [reason, count] of tally.skipped) metrics.skipped.inc({ reason }, count)
-              for (const [reason, count] of tally.deadLettered) metrics.deadLettered.inc({ reason }, count)
-              if (tally.duplicates > 0) metrics.duplicates.inc(tally.duplicates)
-              metrics.flushSeconds.observe(seconds)
-              const ackedAtMs = Date.now()
-              for (const timestampMs of flush.timestampsMs) {
-                metrics.processingSeconds.observe(Math.max(0, ackedAtMs - timestampMs) / 1000)
-              }
-              if (tally.deadLettered.size > 0) {
-                log.warn(
-                  { topic, partition, deadLettered: Object.fromEntries(tally.deadLettered) },
-                  'dead-lettered messages (audit-pipeline dlq list shows why)',
-                )
-              }
-              log.debug(
-                { topic, partition, records: tally.records, offset: flush.lastOffset, seconds },
-                'flushed',
-              )
-            },
-            onRegistryRetry: (error, attempt, delayMs) => {
-              metrics.registryRetries.inc()
-              log.warn(
-                { err: error, topic: batch.topic, partition: batch.partition, attempt, delayMs },
-                'schema registry unavailable; holding the partition and retrying',
-              )
-            },
-            log,
-            now,
-          })
-          const lastOffset = batch.messages.at(-1)?.offset
-          if (lastOffset !== undefined) {
-            const lag = Number(batch.highWatermark) - Number(lastOffset) - 1
-            metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag))
-          }
+      await waitForKafka(
+        'create the output topics',
+        async () => {
+          await admin.connect()
+          const created = await ensureTopics(admin, wantedTopics(routes), config.createTopics)
+          if (created.length > 0) log.info({ topics: created }, 'created output topics')
+          await producer.connect()
         },
-      })
+        { log, outage: config.consumer.outage },
+      )
+      state.producerUp = true
+      await runtime.start()
       log.info(
         {
           input: 'pattern' in config.input ? String(config.input.pattern) : config.input.topics,
@@ -195,21 +182,10 @@ export function createNormalizer(options: NormalizerOptions): Normalizer {
     },
 
     async stop() {
-      if (stopping.signal.aborted) return
-      stopping.abort()
+      if (state.stopping) return
+      state.stopping = true
       log.info({ deadlineMs: config.shutdownDeadlineMs }, 'stopping: finishing the batch in flight')
-      const deadline = new Promise<'deadline'>((resolve) => {
-        setTimeout(() => resolve('deadline'), config.shutdownDeadlineMs).unref()
-      })
-      // kafkajs's disconnect waits for the running eachBatch: it sends, commits and returns.
-      const outcome = await Promise.race([consumer.disconnect().then(() => 'done' as const), deadline])
-      if (outcome === 'deadline') {
-        log.error(
-          { deadlineMs: config.shutdownDeadlineMs },
-          'the batch in flight did not finish in time; its uncommitted messages will be read again',
-        )
-      }
-      state.joined = false
+      await runtime.stop()
       await producer.disconnect()
       state.producerUp = false
       await admin.disconnect()
@@ -235,17 +211,30 @@ export function createNormalizer(options: NormalizerOptions): Normalizer {
       )
     },
 
-    live: () => (state.crashed ? { ok: false, details: { crashed: state.crashed } } : { ok: true }),
-    ready: () => ({
-      ok: state.joined && state.producerUp && !stopping.signal.aborted,
-      details: {
-        consumerGroupJoined: state.joined,
-        producerConnected: state.producerUp,
-        stopping: stopping.signal.aborted,
-      },
-    }),
+    live: () => runtime.live(),
+    ready: () => {
+      const consumer = runtime.ready()
+      const ok = consumer.ok && state.producerUp && !state.stopping
+      return {
+        ok,
+        details: { ...consumer.details, producerConnected: state.producerUp, stopping: state.stopping },
+      }
+    },
     routes: () => routes,
   }
+}
+
+/** Kafka's default `message.max.bytes`: how large an input message can be unless operators raised it. */
+const kafkaDefaultMaxMessageBytes = 1_048_588
+
+/**
+ * Room for the largest dead letter: the original bytes plus headers (the error message alone may
+ * take 4 KiB). A message over NORMALIZER_MAX_EVENT_BYTES is dead-lettered whole, so the room is
+ * for the largest input message, not for the limit: a dead letter the topic refused would fail
+ * its flush on every attempt and hold the partition for good.
+ */
+function deadLetterMaxMessageBytes(config: NormalizerConfig): number {
+  return Math.max(config.maxEventBytes, kafkaDefaultMaxMessageBytes) + 64 * 1024
 }
 
 function loadRoutes(file: string, readFile: (path: string) => string): RouteTable {

@@ -1,21 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { flushReason } from './batchPolicy.js'
+import { closeReason } from './batchPolicy.js'
 
 const policy = { maxRows: 100, maxBytes: 10_000, maxAgeMs: 1_000 }
 
-describe('flushReason', () => {
-  it('never closes an empty batch, however old', () => {
-    expect(flushReason({ rows: 0, bytes: 0, ageMs: 60_000 }, policy)).toBeUndefined()
+describe('closeReason', () => {
+  it('names the limit the batch reached, count before age', () => {
+    expect(closeReason({ records: 100, ageMs: 5_000, stopping: false }, policy)).toBe('rows')
+    expect(closeReason({ records: 3, ageMs: 1_000, stopping: true }, policy)).toBe('age')
   })
 
-  it('keeps filling below every limit', () => {
-    expect(flushReason({ rows: 99, bytes: 9_999, ageMs: 999 }, policy)).toBeUndefined()
-  })
-
-  it('closes on whichever limit is reached, rows before bytes before age', () => {
-    expect(flushReason({ rows: 100, bytes: 0, ageMs: 0 }, policy)).toBe('rows')
-    expect(flushReason({ rows: 1, bytes: 10_000, ageMs: 0 }, policy)).toBe('bytes')
-    expect(flushReason({ rows: 1, bytes: 1, ageMs: 1_000 }, policy)).toBe('age')
-    expect(flushReason({ rows: 100, bytes: 10_000, ageMs: 1_000 }, policy)).toBe('rows')
+  it('says shutdown for a batch closed young by stop, bytes otherwise', () => {
+    expect(closeReason({ records: 3, ageMs: 10, stopping: true }, policy)).toBe('shutdown')
+    expect(closeReason({ records: 3, ageMs: 10, stopping: false }, policy)).toBe('bytes')
   })
 })

@@ -1,20 +1,17 @@
 import { describe, expect, it } from 'vitest'
+import type { KafkaRecord } from '@audit-pipeline/kafka'
 import { ClickHouseError } from '@audit-pipeline/storage'
-import type { BatchRow } from '../batching/pendingBatch.js'
+import type { BatchRow } from '../batching/sinkBatch.js'
 import { writeRows } from './writeRows.js'
 
-type Row = { id: number; bad?: boolean }
-
-const rowsOf = (...ids: number[]): BatchRow<Row>[] =>
+/** Rows whose id ends in 7 are ones ClickHouse refuses. */
+const rowsOf = (...ids: number[]): BatchRow[] =>
   ids.map((id) => ({
-    row: { id, ...(id % 10 === 7 && { bad: true }) },
-    bytes: 1,
-    topic: 't',
-    partition: 0,
-    offset: BigInt(id),
-    message: { key: null, value: Buffer.from(String(id)), timestamp: '0' },
+    line: `{"id":${id}}\n`,
+    eventId: id % 10 === 7 ? `bad-${id}` : `event-${id}`,
+    record: { topic: 't', partition: 0, offset: String(id) } as KafkaRecord,
   }))
-const ranges = [{ topic: 't', partition: 0, first: 0n, last: 99n }]
+const idsOf = (rows: readonly BatchRow[]) => rows.map((r) => Number(r.record.offset))
 const options = (onRetry: (error: unknown) => void = () => undefined) => ({
   backoff: { initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 },
   signal: new AbortController().signal,
@@ -32,9 +29,8 @@ describe('writeRows', () => {
     const inserts: { ids: number[]; token: string }[] = []
     const rejected = await writeRows(
       rowsOf(1, 2, 3),
-      ranges,
       (rows, token) => {
-        inserts.push({ ids: rows.map((r) => r.id), token })
+        inserts.push({ ids: idsOf(rows), token })
         return Promise.resolve()
       },
       options(),
@@ -49,7 +45,6 @@ describe('writeRows', () => {
     let attempts = 0
     await writeRows(
       rowsOf(1, 2),
-      ranges,
       (_rows, token) => {
         tokens.push(token)
         return ++attempts < 4 ? Promise.reject(new Error('connect ECONNREFUSED')) : Promise.resolve()
@@ -66,16 +61,15 @@ describe('writeRows', () => {
     const tokens = new Set<string>()
     const rejected = await writeRows(
       rowsOf(...Array.from({ length: 20 }, (_, i) => i)),
-      ranges,
       (rows, token) => {
-        if (rows.some((r) => r.bad)) return Promise.reject(rejection())
+        if (rows.some((r) => r.eventId.startsWith('bad'))) return Promise.reject(rejection())
         tokens.add(token)
-        written.push(...rows.map((r) => r.id))
+        written.push(...idsOf(rows))
         return Promise.resolve()
       },
       options(),
     )
-    expect(rejected.map((r) => r.row.row.id)).toEqual([7, 17])
+    expect(rejected.map((r) => r.row.record.offset)).toEqual(['7', '17'])
     expect(rejected[0]?.reason).toMatch(/Cannot parse input/)
     expect(written.sort((a, b) => a - b)).toEqual(
       Array.from({ length: 20 }, (_, i) => i).filter((id) => id % 10 !== 7),
@@ -88,7 +82,6 @@ describe('writeRows', () => {
     const controller = new AbortController()
     const attempt = writeRows(
       rowsOf(1),
-      ranges,
       () => {
         controller.abort()
         return Promise.reject(new Error('connect ECONNREFUSED'))

@@ -1,4 +1,4 @@
-import { AuditError } from '@audit-pipeline/errors'
+import { ConfigFileError, formatConfigFileProblem } from '@audit-pipeline/config'
 
 /** One thing wrong in a destinations file: where, in which destination, what. */
 export type DestinationsProblem = {
@@ -13,27 +13,20 @@ export type DestinationsProblem = {
 }
 
 /**
- * Thrown at start-up when the destinations file cannot be used. One problem per line in the
- * compiler's `file:line:column: path (destination …): message` form, so editors link to the line.
+ * Thrown at start-up when the destinations file cannot be used (exit code 2, as every config-file
+ * error). One problem per line in the compiler's `file:line:column: path (destination …): message`
+ * form, so editors link to the line.
  */
-export class DestinationsConfigError extends AuditError<'CONFIG_INVALID'> {
-  constructor(
-    readonly file: string,
-    readonly problems: readonly DestinationsProblem[],
-  ) {
-    super(
-      'CONFIG_INVALID',
-      `invalid destinations file ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
-        problems.map((problem) => `  ${formatProblem(problem)}`).join('\n'),
-      false,
-    )
+export class DestinationsConfigError extends ConfigFileError<DestinationsProblem> {
+  constructor(file: string, problems: readonly DestinationsProblem[]) {
+    super({ code: 'CONFIG_INVALID', what: 'destinations file', file, problems, itemOf: destinationOf })
   }
 }
 
 export function formatProblem(problem: DestinationsProblem): string {
-  const where = `${problem.file}:${problem.line}:${problem.column}`
-  const destination = problem.destination === undefined ? '' : ` (destination ${problem.destination})`
-  return problem.path === ''
-    ? `${where}:${destination} ${problem.message}`
-    : `${where}: ${problem.path}${destination}: ${problem.message}`
+  return formatConfigFileProblem(problem, destinationOf(problem))
+}
+
+function destinationOf(problem: DestinationsProblem): string | undefined {
+  return problem.destination === undefined ? undefined : `destination ${problem.destination}`
 }

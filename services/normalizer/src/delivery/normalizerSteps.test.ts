@@ -1,17 +1,30 @@
-import type { IHeaders, KafkaMessage, Message, TopicMessages } from 'kafkajs'
+import type { IHeaders, Message, TopicMessages } from 'kafkajs'
 import { CodecError } from '@audit-pipeline/codec'
 import { readDeadLetter, type DeadLetter } from '@audit-pipeline/dead-letter'
-import { defaultEventPolicy, parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
-import { partitionKeyFor } from '@audit-pipeline/producer'
+import {
+  defaultEventPolicy,
+  parseEventJson,
+  partitionKeyFor,
+  type AuditEvent,
+} from '@audit-pipeline/event-model'
+import {
+  committableOf,
+  isOutage,
+  partitionId,
+  type KafkaRecord,
+  type PartitionOffset,
+  type RuntimeContext,
+} from '@audit-pipeline/kafka'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
-import { createLogger } from '@audit-pipeline/service-runtime'
+import { createLogger, retryWithBackoff } from '@audit-pipeline/service-runtime'
 import { describe, expect, it, vi } from 'vitest'
 import { auditJsonAdapter } from '../adapters/auditJsonAdapter.js'
 import { cloudEventsAdapter } from '../adapters/cloudEventsAdapter.js'
 import { defaultRedactionPolicy } from '../redaction/redactionPolicy.js'
 import { parseRoutes } from '../routing/parseRoutes.js'
-import type { FlushTally } from './pendingFlush.js'
-import { processBatch, type BatchContext, type BatchControl } from './processBatch.js'
+import type { DedupWindow } from './dedupWindow.js'
+import { normalizerSteps, type Flush, type NormalizerStepsOptions } from './normalizerSteps.js'
+import { messageBytes } from './pendingFlush.js'
 
 const topic = 'audit.events'
 const partition = 3
@@ -42,26 +55,28 @@ const decodeAvro = (value: Buffer) => Promise.resolve(decodedEvent(value.at(-1) 
 const outage = () =>
   new CodecError('REGISTRY_UNAVAILABLE', 'schema registry error: connect ECONNREFUSED', true)
 
-/** A message as kafkajs hands it to eachBatch. */
-function kafkaMessage(
+/** A message as the runtime hands it to the first step. */
+function record(
   offset: number,
   value: Buffer | string | null,
-  extra: { key?: Buffer; headers?: IHeaders } = {},
-): KafkaMessage {
+  extra: { key?: Buffer; headers?: IHeaders; partition?: number } = {},
+): KafkaRecord {
   return {
+    topic,
+    partition: extra.partition ?? partition,
     offset: String(offset),
     timestamp: String(receivedAtMs),
     key: extra.key ?? null,
     value: typeof value === 'string' ? Buffer.from(value) : value,
     headers: extra.headers ?? {},
-    attributes: 0,
   }
 }
 
 /** A JSON-form message at `offset` carrying event number `offset`. */
-const jsonMessage = (offset: number) => kafkaMessage(offset, JSON.stringify(ticketJson(offset)))
+const jsonRecord = (offset: number, onPartition = partition) =>
+  record(offset, JSON.stringify(ticketJson(offset)), { partition: onPartition })
 /** An Avro message at `offset` carrying event number `offset`. */
-const avroMessage = (offset: number) => kafkaMessage(offset, avroValue(offset))
+const avroRecord = (offset: number) => record(offset, avroValue(offset))
 
 const routes = parseRoutes(
   `
@@ -80,26 +95,35 @@ const encode = (event: AuditEvent) => Buffer.from(JSON.stringify(event))
 
 type Options = {
   decodeAvro?: (value: Buffer) => Promise<AuditEvent>
-  send?: BatchContext['send']
-  commit?: BatchContext['commit']
-  context?: Partial<Pick<BatchContext, 'routes' | 'dedup' | 'deadLetterTopic' | 'flushMaxBytes'>>
-  control?: Partial<Pick<BatchControl, 'isRunning' | 'isStale'>>
+  send?: NormalizerStepsOptions['send']
+  commit?: RuntimeContext['commit']
+  /** Called on each retry of the registry, after it is logged. */
+  onRetry?: () => void
+  steps?: Partial<
+    Pick<
+      NormalizerStepsOptions,
+      'routes' | 'dedup' | 'deadLetterTopic' | 'flushMaxBytes' | 'maxFlushesInFlight'
+    >
+  >
 }
 
 /**
- * processBatch with every Kafka call faked. `log` records the calls that matter for delivery, in
- * the order they happen: send, commit <offset>, resolve <offset>, remember <count>, flushed,
- * heartbeat, retry <attempt>. Each fake is returned as a mock to inspect.
+ * normalizerSteps with a fake runtime context and every Kafka call faked, driven as the runtime
+ * drives it. `log` records the calls that matter for delivery, in the order they happen: send,
+ * remember <count>, flushed, commit <offset>, retry <attempt>. Each fake is returned as a mock to
+ * inspect.
  */
-function harness(messages: KafkaMessage[], options: Options = {}) {
+function harness(options: Options = {}) {
   const log: string[] = []
   const sent: TopicMessages[][] = []
   const remembered = new Set<string>()
-  const tallies: FlushTally[] = []
-  const stopping = new AbortController()
+  const flushes: Flush[] = []
+  const deadLettersCounted: string[] = []
+  const retried: unknown[] = []
+  const aborting = new AbortController()
   const fakes = {
     decodeAvro: vi.fn(options.decodeAvro ?? decodeAvro),
-    send: vi.fn<BatchContext['send']>(
+    send: vi.fn<NormalizerStepsOptions['send']>(
       options.send ??
         ((topicMessages) => {
           log.push('send')
@@ -107,29 +131,51 @@ function harness(messages: KafkaMessage[], options: Options = {}) {
           return Promise.resolve()
         }),
     ),
-    commit: vi.fn<BatchContext['commit']>(
+    commit: vi.fn<RuntimeContext['commit']>(
       options.commit ??
-        ((_topic, _partition, offset) => {
-          log.push(`commit ${offset}`)
+        ((offsets) => {
+          log.push(`commit ${offsets.map((position) => position.offset).join(' ')}`)
           return Promise.resolve()
         }),
     ),
-    onFlushed: vi.fn<BatchContext['onFlushed']>((flush) => {
+    onFlushed: vi.fn<NormalizerStepsOptions['onFlushed']>((flush) => {
       log.push('flushed')
-      tallies.push(flush.tally)
-    }),
-    onRegistryRetry: vi.fn<BatchContext['onRegistryRetry']>((_error, attempt) => {
-      log.push(`retry ${attempt}`)
-    }),
-    resolveOffset: vi.fn<BatchControl['resolveOffset']>((offset) => {
-      log.push(`resolve ${offset}`)
-    }),
-    heartbeat: vi.fn<BatchControl['heartbeat']>(() => {
-      log.push('heartbeat')
-      return Promise.resolve()
+      flushes.push(flush)
     }),
   }
-  const context: BatchContext = {
+  const dedup: DedupWindow = options.steps?.dedup ?? {
+    has: (id) => remembered.has(id),
+    remember(ids) {
+      const list = [...ids]
+      log.push(`remember ${list.length}`)
+      for (const id of list) remembered.add(id)
+    },
+    get size() {
+      return remembered.size
+    },
+  }
+  // The runtime's context as far as the steps see it; whileUnavailable waits out outages as the
+  // runtime's does, with tiny delays.
+  const context: RuntimeContext = {
+    commit: fakes.commit,
+    whileUnavailable: (_what, work) =>
+      retryWithBackoff(work, {
+        isRetriable: (error) => isOutage(error) && !aborting.signal.aborted,
+        policy: { initialDelayMs: 1, maxDelayMs: 2, multiplier: 1 },
+        signal: aborting.signal,
+        onRetry: (error, attempt) => {
+          log.push(`retry ${attempt}`)
+          retried.push(error)
+          options.onRetry?.()
+        },
+      }),
+    // The steps commit through `commit`, never by other means.
+    committedElsewhere: () => undefined,
+    countDeadLetters: (errorClasses) => void deadLettersCounted.push(...errorClasses),
+    signal: aborting.signal,
+    log: createLogger({ service: 'normalizer', level: 'silent' }),
+  }
+  const stepOptions: NormalizerStepsOptions = {
     reader: {
       decodeAvro: fakes.decodeAvro,
       adapters: [auditJsonAdapter, cloudEventsAdapter],
@@ -139,66 +185,98 @@ function harness(messages: KafkaMessage[], options: Options = {}) {
     },
     routes: () => routes,
     encode,
-    dedup: {
-      has: (id) => remembered.has(id),
-      remember(ids) {
-        const list = [...ids]
-        log.push(`remember ${list.length}`)
-        for (const id of list) remembered.add(id)
-      },
-      get size() {
-        return remembered.size
-      },
-    },
+    dedup,
     deadLetterTopic: 'audit.dlq',
     maxEventBytes: 1_000_000,
     flushMaxBytes: 786_432,
+    maxFlushesInFlight: 1,
     send: fakes.send,
-    commit: fakes.commit,
-    stopping: stopping.signal,
-    registryBackoff: { initialDelayMs: 1, maxDelayMs: 2, multiplier: 1 },
     onFlushed: fakes.onFlushed,
-    onRegistryRetry: fakes.onRegistryRetry,
     log: createLogger({ service: 'normalizer', level: 'silent' }),
     now: () => now,
-    ...options.context,
+    ...options.steps,
   }
-  const lastOffset = Number(messages.at(-1)?.offset ?? '0')
-  const control: BatchControl = {
-    batch: { topic, partition, messages, highWatermark: String(lastOffset + 1) },
-    resolveOffset: fakes.resolveOffset,
-    heartbeat: fakes.heartbeat,
-    isRunning: () => true,
-    isStale: () => false,
-    ...options.control,
+  const steps = normalizerSteps(stepOptions, context)
+  const submit = (taken: KafkaRecord) => steps.submit({ payload: taken, committable: committableOf(taken) })
+  /** One fetched batch, as the runtime hands it over: each record, then a poll. */
+  const fetched = async (records: KafkaRecord[]) => {
+    for (const taken of records) await submit(taken)
+    await steps.poll()
   }
   return {
     ...fakes,
     log,
     sent,
     remembered,
-    tallies,
-    stopping,
-    context,
-    run: () => processBatch(control, context),
+    flushes,
+    deadLettersCounted,
+    retried,
+    aborting,
+    dedup,
+    steps,
+    submit,
+    fetched,
+    /** One fetched batch, then a clean stop: join finishes and commits what was read. */
+    run: async (records: KafkaRecord[]) => {
+      await fetched(records)
+      await steps.join()
+    },
   }
+}
+
+/** A send whose calls the test acknowledges or fails one by one. */
+function controlledSends() {
+  const calls: { events: [string, string][]; ack: () => void; fail: (error: unknown) => void }[] = []
+  const waiting: { count: number; resolve: () => void }[] = []
+  const send: NormalizerStepsOptions['send'] = (topicMessages) =>
+    new Promise<void>((ack, fail) => {
+      calls.push({ events: sentEvents(topicMessages), ack, fail })
+      for (const waiter of waiting.filter((w) => calls.length >= w.count)) waiter.resolve()
+    })
+  /** Resolves once `count` sends were made. */
+  const called = (count: number) =>
+    calls.length >= count
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => waiting.push({ count, resolve }))
+  const call = (index: number) => {
+    const made = calls[index]
+    if (!made) throw new Error(`send ${index} was not made`)
+    return made
+  }
+  return { send, calls, called, call }
+}
+
+/** A commit that records what it committed; `made(count)` resolves once `count` commits were made. */
+function recordedCommits() {
+  const offsets: PartitionOffset[][] = []
+  const waiting: { count: number; resolve: () => void }[] = []
+  const commit: RuntimeContext['commit'] = (positions) => {
+    offsets.push([...positions])
+    for (const waiter of waiting.filter((w) => offsets.length >= w.count)) waiter.resolve()
+    return Promise.resolve()
+  }
+  const made = (count: number) =>
+    offsets.length >= count
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => waiting.push({ count, resolve }))
+  return { commit, offsets, made }
 }
 
 /** [topic, event id] of every event message in one send request. */
 function sentEvents(request: TopicMessages[] | undefined): [string, string][] {
-  return (request ?? []).flatMap(({ topic: sentTo, messages }) =>
-    messages.map((message): [string, string] => [
-      sentTo,
-      (JSON.parse(String(message.value)) as AuditEvent).event_id,
-    ]),
-  )
+  return (request ?? [])
+    .filter((t) => t.topic !== 'audit.dlq')
+    .flatMap(({ topic: sentTo, messages }) =>
+      messages.map((message): [string, string] => [
+        sentTo,
+        (JSON.parse(String(message.value)) as AuditEvent).event_id,
+      ]),
+    )
 }
 
 /** The size a flush counts for one output message (pendingFlush.ts). */
 const requestBytes = (request: TopicMessages[]) =>
-  request
-    .flatMap((t) => t.messages)
-    .reduce((sum, m) => sum + String(m.key).length + String(m.value).length + 64, 0)
+  request.flatMap((t) => t.messages).reduce((sum, m) => sum + messageBytes(m), 0)
 
 /** The one dead letter of a send request, read back as a consumer of `deadLetterTopic` would. */
 function deadLetterIn(request: TopicMessages[] | undefined, deadLetterTopic: string): DeadLetter {
@@ -213,16 +291,12 @@ function deadLetterIn(request: TopicMessages[] | undefined, deadLetterTopic: str
   )
 }
 
-/** Settles every promise callback already queued, without waiting on a timer. */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
-
-describe('processBatch: send, then commit', () => {
-  it('sends the batch, then commits the offset after its last message, resolves it and remembers the ids', async () => {
-    const h = harness([jsonMessage(10), jsonMessage(11), jsonMessage(12)])
-    expect(await h.run()).toBe('13')
-    expect(h.log).toEqual(['send', 'commit 13', 'resolve 12', 'remember 3', 'flushed', 'heartbeat'])
-    expect(h.commit).toHaveBeenCalledExactlyOnceWith(topic, partition, '13')
-    expect(h.resolveOffset).toHaveBeenCalledExactlyOnceWith('12')
+describe('normalizerSteps: send, then commit', () => {
+  it('sends the flush, then remembers its ids and commits the offset after its last message', async () => {
+    const h = harness()
+    await h.run([jsonRecord(10), jsonRecord(11), jsonRecord(12)])
+    expect(h.log).toEqual(['send', 'remember 3', 'flushed', 'commit 13'])
+    expect(h.commit).toHaveBeenCalledExactlyOnceWith([{ topic, partition, offset: '13' }])
     expect(sentEvents(h.sent[0])).toEqual([10, 11, 12].map((n) => ['audit.normalized', eventId(n)]))
     const [message] = h.sent[0]?.[0]?.messages ?? []
     expect(message?.key?.toString()).toBe(partitionKeyFor(decodedEvent(10)))
@@ -231,68 +305,89 @@ describe('processBatch: send, then commit', () => {
   })
 
   it('commits nothing and remembers nothing until the send is acknowledged', async () => {
-    let acknowledge: () => void = () => undefined
-    let sendStarted: () => void = () => undefined
-    const started = new Promise<void>((resolve) => (sendStarted = resolve))
-    const h = harness([jsonMessage(10), jsonMessage(11)], {
-      send: () => {
-        sendStarted()
-        return new Promise<void>((resolve) => (acknowledge = resolve))
-      },
-    })
-    const result = h.run()
-    await started
-    await settle()
+    const sends = controlledSends()
+    const h = harness({ send: sends.send, steps: { maxFlushesInFlight: 2 } })
+    await h.fetched([jsonRecord(10), jsonRecord(11)])
+    await sends.called(1)
+    // The runtime polls on a timer meanwhile: nothing is due.
+    await h.steps.poll()
     expect(h.commit).not.toHaveBeenCalled()
-    expect(h.resolveOffset).not.toHaveBeenCalled()
     expect(h.remembered.size).toBe(0)
-    acknowledge()
-    expect(await result).toBe('12')
-    expect(h.log).toEqual(['commit 12', 'resolve 11', 'remember 2', 'flushed', 'heartbeat'])
+    expect(h.onFlushed).not.toHaveBeenCalled()
+    sends.call(0).ack()
+    await h.steps.join()
+    expect(h.log).toEqual(['remember 2', 'flushed', 'commit 12'])
+  })
+
+  it('commits a flush as soon as Kafka acknowledged it, without waiting for the next one', async () => {
+    const sends = controlledSends()
+    const commits = recordedCommits()
+    const h = harness({ send: sends.send, commit: commits.commit, steps: { maxFlushesInFlight: 2 } })
+    await h.fetched([jsonRecord(10), jsonRecord(11)])
+    await sends.called(1)
+    sends.call(0).ack()
+    // No further submit, poll or join: the commit follows the acknowledgement by itself.
+    await commits.made(1)
+    expect(commits.offsets).toEqual([[{ topic, partition, offset: '12' }]])
   })
 
   it('commits nothing when the send fails, lets the error out, and sends everything again on the next read', async () => {
     const failure = new Error('KafkaJSNumberOfRetriesExceeded')
-    const messages = [jsonMessage(10), jsonMessage(11)]
-    const failing = harness(messages, { send: () => Promise.reject(failure) })
-    await expect(failing.run()).rejects.toBe(failure)
+    const records = [jsonRecord(10), jsonRecord(11)]
+    const failing = harness({ send: () => Promise.reject(failure) })
+    await expect(failing.run(records)).rejects.toBe(failure)
+    // The runtime closes the steps, then reads again from the last commit with new ones.
+    await failing.steps.close()
     expect(failing.commit).not.toHaveBeenCalled()
-    expect(failing.resolveOffset).not.toHaveBeenCalled()
     expect(failing.onFlushed).not.toHaveBeenCalled()
+    expect(failing.deadLettersCounted).toEqual([])
     expect(failing.remembered.size).toBe(0)
 
-    // The same dedup window (nothing in it) reads the batch again: nothing is dropped as a duplicate.
-    const again = harness(messages, { context: { dedup: failing.context.dedup } })
-    expect(await again.run()).toBe('12')
+    // The same dedup window (nothing in it) reads the records again: nothing is dropped as a duplicate.
+    const again = harness({ steps: { dedup: failing.dedup } })
+    await again.run(records)
     expect(sentEvents(again.sent[0])).toEqual([10, 11].map((n) => ['audit.normalized', eventId(n)]))
+    expect(again.commit).toHaveBeenCalledExactlyOnceWith([{ topic, partition, offset: '12' }])
   })
 
-  it('resolves nothing when the commit fails', async () => {
-    const failure = new Error('The coordinator is not aware of this member')
-    const h = harness([jsonMessage(10)], { commit: () => Promise.reject(failure) })
-    await expect(h.run()).rejects.toBe(failure)
-    expect(h.resolveOffset).not.toHaveBeenCalled()
+  it('lets a failed commit out; its acknowledged events are not sent again after the restart', async () => {
+    const failure = new Error('The coordinator is not available')
+    const records = [jsonRecord(10), jsonRecord(11)]
+    const h = harness({ commit: () => Promise.reject(failure) })
+    await expect(h.run(records)).rejects.toBe(failure)
+    await h.steps.close()
+    expect(h.log).toEqual(['send', 'remember 2', 'flushed'])
+
+    // Read again after the restart: Kafka has the events already, so they are dropped as duplicates.
+    const again = harness({ steps: { dedup: h.dedup } })
+    await again.run(records)
+    expect(again.send).not.toHaveBeenCalled()
+    expect(again.flushes[0]?.pending.tally.duplicates).toBe(2)
+    expect(again.commit).toHaveBeenCalledExactlyOnceWith([{ topic, partition, offset: '12' }])
   })
 
-  it('commits a batch of tombstones without sending anything', async () => {
-    const h = harness([kafkaMessage(20, null), kafkaMessage(21, null)])
-    expect(await h.run()).toBe('22')
+  it('commits a flush of tombstones without sending anything', async () => {
+    const h = harness()
+    await h.run([record(20, null), record(21, null)])
     expect(h.send).not.toHaveBeenCalled()
-    expect(h.log).toEqual(['commit 22', 'resolve 21', 'remember 0', 'flushed', 'heartbeat'])
-    expect(Object.fromEntries(h.tallies[0]?.skipped ?? [])).toEqual({ TOMBSTONE: 2 })
+    expect(h.log).toEqual(['remember 0', 'flushed', 'commit 22'])
+    expect(Object.fromEntries(h.flushes[0]?.pending.tally.skipped ?? [])).toEqual({ TOMBSTONE: 2 })
   })
 
   it('sends an event to every topic of its route, and reports the flush', async () => {
     const security = { ...ticketJson(10), category: 'security' }
-    const h = harness([kafkaMessage(10, JSON.stringify(security)), jsonMessage(11)])
-    await h.run()
+    const h = harness()
+    await h.run([record(10, JSON.stringify(security)), jsonRecord(11)])
     expect(sentEvents(h.sent[0])).toEqual([
       ['audit.normalized', eventId(10)],
       ['audit.normalized', eventId(11)],
       ['audit.forward', eventId(10)],
     ])
-    expect(h.onFlushed).toHaveBeenCalledWith(expect.anything(), topic, partition, expect.any(Number))
-    expect(Object.fromEntries(h.tallies[0]?.produced ?? [])).toEqual({
+    expect(h.onFlushed).toHaveBeenCalledExactlyOnceWith(
+      expect.objectContaining({ consumedByTopic: new Map([[topic, 2]]) }),
+      expect.any(Number),
+    )
+    expect(Object.fromEntries(h.flushes[0]?.pending.tally.produced ?? [])).toEqual({
       'security\taudit.normalized': 1,
       'security\taudit.forward': 1,
       'default\taudit.normalized': 1,
@@ -302,10 +397,8 @@ describe('processBatch: send, then commit', () => {
   it('reads the routes per message, so a reload applies from the next message', async () => {
     const reloaded = parseRoutes('default:\n  to: [audit.reloaded]\n', { file: 'routes.yaml' })
     const tables = [routes, reloaded]
-    const h = harness([jsonMessage(10), jsonMessage(11)], {
-      context: { routes: () => tables.shift() ?? reloaded },
-    })
-    await h.run()
+    const h = harness({ steps: { routes: () => tables.shift() ?? reloaded } })
+    await h.run([jsonRecord(10), jsonRecord(11)])
     expect(sentEvents(h.sent[0])).toEqual([
       ['audit.normalized', eventId(10)],
       ['audit.reloaded', eventId(11)],
@@ -313,50 +406,81 @@ describe('processBatch: send, then commit', () => {
   })
 })
 
-describe('processBatch: duplicates', () => {
+describe('normalizerSteps: duplicates', () => {
   it('drops an event whose id went out recently, counting it', async () => {
-    const h = harness([jsonMessage(10), jsonMessage(11)])
+    const h = harness()
     h.remembered.add(eventId(10))
-    expect(await h.run()).toBe('12')
+    await h.run([jsonRecord(10), jsonRecord(11)])
     expect(sentEvents(h.sent[0])).toEqual([['audit.normalized', eventId(11)]])
-    expect(h.tallies[0]?.duplicates).toBe(1)
+    expect(h.flushes[0]?.pending.tally.duplicates).toBe(1)
+    expect(h.commit).toHaveBeenCalledExactlyOnceWith([{ topic, partition, offset: '12' }])
   })
 
-  it('sends an event repeated in two messages of one batch once', async () => {
-    const repeated = kafkaMessage(11, JSON.stringify(ticketJson(10)))
-    const h = harness([jsonMessage(10), repeated, jsonMessage(12)])
-    await h.run()
+  it('sends an event repeated in two messages of one flush once', async () => {
+    const repeated = record(11, JSON.stringify(ticketJson(10)))
+    const h = harness()
+    await h.run([jsonRecord(10), repeated, jsonRecord(12)])
     expect(sentEvents(h.sent[0])).toEqual([10, 12].map((n) => ['audit.normalized', eventId(n)]))
-    expect(h.tallies[0]?.duplicates).toBe(1)
+    expect(h.flushes[0]?.pending.tally.duplicates).toBe(1)
   })
 
   it('drops a repeat that comes after the flush that sent the original', async () => {
-    const repeated = kafkaMessage(11, JSON.stringify(ticketJson(10)))
-    const h = harness([jsonMessage(10), repeated], { context: { flushMaxBytes: 1 } })
-    await h.run()
+    const repeated = record(11, JSON.stringify(ticketJson(10)))
+    const h = harness({ steps: { flushMaxBytes: 1 } })
+    await h.run([jsonRecord(10), repeated])
     expect(h.sent.map(sentEvents)).toEqual([[['audit.normalized', eventId(10)]]])
     expect(h.log).toEqual([
-      ...['send', 'commit 11', 'resolve 10', 'remember 1', 'flushed', 'heartbeat'],
-      ...['commit 12', 'resolve 11', 'remember 0', 'flushed', 'heartbeat'],
+      ...['send', 'remember 1', 'flushed', 'commit 11'],
+      ...['remember 0', 'flushed', 'commit 12'],
     ])
+  })
+
+  it('drops a repeat read while the flush with the original is still being sent, and sends the original again if that send fails', async () => {
+    const failure = new Error('KafkaJSNumberOfRetriesExceeded')
+    // Event 10 on partition 0, then again (a producer's retry) on partition 1 beside event 21.
+    const original = jsonRecord(10, 0)
+    const repeated = record(20, JSON.stringify(ticketJson(10)), { partition: 1 })
+    const sends = controlledSends()
+    const commits = recordedCommits()
+    const h = harness({ send: sends.send, commit: commits.commit, steps: { maxFlushesInFlight: 2 } })
+    await h.fetched([original])
+    await h.fetched([repeated, jsonRecord(21, 1)])
+    await sends.called(2)
+    expect(sends.calls.map((call) => call.events)).toEqual([
+      [['audit.normalized', eventId(10)]],
+      [['audit.normalized', eventId(21)]],
+    ])
+    sends.call(1).ack()
+    sends.call(0).fail(failure)
+    await expect(h.steps.join()).rejects.toBe(failure)
+    await h.steps.close()
+    // Partition 1 went on (it held only a duplicate and event 21); partition 0 was not committed.
+    expect(commits.offsets).toEqual([[{ topic, partition: 1, offset: '22' }]])
+    expect(h.flushes.map((flush) => flush.pending.tally.duplicates)).toEqual([1])
+
+    // After the restart partition 0 is read again from its last commit: the original is sent.
+    const again = harness({ steps: { dedup: h.dedup } })
+    await again.run([original])
+    expect(again.sent.map(sentEvents)).toEqual([[['audit.normalized', eventId(10)]]])
+    expect(again.commit).toHaveBeenCalledExactlyOnceWith([{ topic, partition: 0, offset: '11' }])
   })
 })
 
-describe('processBatch: flushMaxBytes', () => {
-  it('splits a batch into requests under the limit, each committed after its own send', async () => {
-    const messages = [10, 11, 12, 13, 14].map(jsonMessage)
+describe('normalizerSteps: flushMaxBytes', () => {
+  it('splits a fetched batch into requests under the limit, each committed after its own send', async () => {
+    const records = [10, 11, 12, 13, 14].map((offset) => jsonRecord(offset))
     // Every event has the same size (ids of one length): room for two per request, not three.
-    const one = harness([jsonMessage(10)])
-    await one.run()
+    const one = harness()
+    await one.run([jsonRecord(10)])
     const eventBytes = requestBytes(one.sent[0] ?? [])
     const flushMaxBytes = Math.floor(eventBytes * 2.5)
 
-    const h = harness(messages, { context: { flushMaxBytes } })
-    expect(await h.run()).toBe('15')
+    const h = harness({ steps: { flushMaxBytes } })
+    await h.run(records)
     expect(h.log).toEqual([
-      ...['send', 'commit 12', 'resolve 11', 'remember 2', 'flushed', 'heartbeat'],
-      ...['send', 'commit 14', 'resolve 13', 'remember 2', 'flushed', 'heartbeat'],
-      ...['send', 'commit 15', 'resolve 14', 'remember 1', 'flushed', 'heartbeat'],
+      ...['send', 'remember 2', 'flushed', 'commit 12'],
+      ...['send', 'remember 2', 'flushed', 'commit 14'],
+      ...['send', 'remember 1', 'flushed', 'commit 15'],
     ])
     expect(h.sent.map(sentEvents)).toEqual([
       [10, 11].map((n) => ['audit.normalized', eventId(n)]),
@@ -367,156 +491,191 @@ describe('processBatch: flushMaxBytes', () => {
   })
 
   it('sends a message larger than the limit alone', async () => {
-    const h = harness([jsonMessage(10), jsonMessage(11), jsonMessage(12)], { context: { flushMaxBytes: 10 } })
-    expect(await h.run()).toBe('13')
+    const h = harness({ steps: { flushMaxBytes: 10 } })
+    await h.run([jsonRecord(10), jsonRecord(11), jsonRecord(12)])
     expect(h.sent.map((request) => sentEvents(request).length)).toEqual([1, 1, 1])
-    expect(h.commit.mock.calls.map(([, , offset]) => offset)).toEqual(['11', '12', '13'])
+    expect(h.commit.mock.calls.map(([offsets]) => offsets.map((p) => p.offset))).toEqual([
+      ['11'],
+      ['12'],
+      ['13'],
+    ])
+  })
+
+  it('weighs a dead letter with the headers naming its failure, so a flush of them stays under the limit', async () => {
+    // A long error message: the dead letter carries it (up to 4 KiB) beside the original bytes.
+    const unknown = new CodecError('SCHEMA_UNKNOWN', `no schema with id 1: ${'x'.repeat(3_000)}`, false)
+    const records = Array.from({ length: 10 }, (_, i) => avroRecord(10 + i))
+    const one = harness({ decodeAvro: () => Promise.reject(unknown) })
+    await one.run([avroRecord(10)])
+    const letterBytes = requestBytes(one.sent[0] ?? [])
+    expect(letterBytes).toBeGreaterThan(3_000)
+    const flushMaxBytes = Math.floor(letterBytes * 2.5)
+
+    const h = harness({ decodeAvro: () => Promise.reject(unknown), steps: { flushMaxBytes } })
+    await h.run(records)
+    expect(h.sent.map((request) => request.flatMap((t) => t.messages).length)).toEqual([2, 2, 2, 2, 2])
+    for (const request of h.sent) expect(requestBytes(request)).toBeLessThanOrEqual(flushMaxBytes)
+    expect(h.deadLettersCounted).toEqual(Array<string>(10).fill('SCHEMA_UNKNOWN'))
   })
 })
 
-describe('processBatch: schema registry outage', () => {
-  it('commits what came before the message, retries it until the registry answers, then sends it', async () => {
+describe('normalizerSteps: flushes in flight', () => {
+  it('sends one partition’s flushes one after another, other partitions’ beside them, and commits each partition in order, none held back by another', async () => {
+    const sends = controlledSends()
+    const commits = recordedCommits()
+    const h = harness({ send: sends.send, commit: commits.commit, steps: { maxFlushesInFlight: 3 } })
+    // Three fetched batches: partition 0, partition 1, partition 0 again.
+    await h.fetched([jsonRecord(10, 0)])
+    await h.fetched([jsonRecord(20, 1)])
+    await h.fetched([jsonRecord(11, 0)])
+    await sends.called(2)
+    // Partition 0's second flush waits for its first: sent side by side, a retry of the first
+    // could land after it.
+    expect(sends.calls.map((call) => call.events)).toEqual([
+      [['audit.normalized', eventId(10)]],
+      [['audit.normalized', eventId(20)]],
+    ])
+    // Partition 1's flush is committed once acknowledged, though one read before it is not.
+    sends.call(1).ack()
+    await commits.made(1)
+    expect(commits.offsets).toEqual([[{ topic, partition: 1, offset: '21' }]])
+    sends.call(0).ack()
+    await sends.called(3)
+    expect(sends.call(2).events).toEqual([['audit.normalized', eventId(11)]])
+    sends.call(2).ack()
+    await h.steps.join()
+    expect(commits.offsets).toEqual([
+      [{ topic, partition: 1, offset: '21' }],
+      [{ topic, partition: 0, offset: '11' }],
+      [{ topic, partition: 0, offset: '12' }],
+    ])
+  })
+
+  it('never sends nor commits a flush after a failed one of its partition; other partitions go on', async () => {
+    const failure = new Error('KafkaJSNumberOfRetriesExceeded')
+    const sends = controlledSends()
+    const commits = recordedCommits()
+    const h = harness({ send: sends.send, commit: commits.commit, steps: { maxFlushesInFlight: 3 } })
+    await h.fetched([jsonRecord(10, 0)])
+    await h.fetched([jsonRecord(20, 1)])
+    await h.fetched([jsonRecord(11, 0)])
+    await sends.called(2)
+    sends.call(0).fail(failure)
+    sends.call(1).ack()
+    await expect(h.steps.join()).rejects.toBe(failure)
+    // close() waits for what is in flight to settle: partition 0's second flush was never sent.
+    await h.steps.close()
+    expect(sends.calls).toHaveLength(2)
+    expect(commits.offsets).toEqual([[{ topic, partition: 1, offset: '21' }]])
+    expect(h.flushes.map((flush) => [...flush.committable.keys()])).toEqual([[partitionId(topic, 1)]])
+  })
+
+  it('sends nothing more of a partition whose flush failed, even before the failure is reported', async () => {
+    const failure = new Error('KafkaJSNumberOfRetriesExceeded')
+    const sends = controlledSends()
+    const commits = recordedCommits()
+    const h = harness({ send: sends.send, commit: commits.commit, steps: { maxFlushesInFlight: 3 } })
+    // Partition 1's flush stays in flight, ahead of partition 0's, which fails: runInFlight
+    // reports a failure in the order read, so the next submit does not see it yet.
+    await h.fetched([jsonRecord(20, 1)])
+    await h.fetched([jsonRecord(10, 0)])
+    await sends.called(2)
+    sends.call(1).fail(failure)
+    await h.fetched([jsonRecord(11, 0)])
+    expect(sends.calls).toHaveLength(2)
+    sends.call(0).ack()
+    await expect(h.steps.join()).rejects.toBe(failure)
+    await h.steps.close()
+    expect(sends.calls).toHaveLength(2)
+    // Offset 11 was never sent: committing partition 0 past it would lose it.
+    expect(commits.offsets).toEqual([[{ topic, partition: 1, offset: '21' }]])
+  })
+})
+
+describe('normalizerSteps: schema registry outage', () => {
+  it('sends and commits what came before the message, holds it until the registry answers, then sends it', async () => {
     let failures = 3
-    const h = harness([jsonMessage(10), jsonMessage(11), avroMessage(12), jsonMessage(13)], {
+    const h = harness({
       decodeAvro: (value) => (failures-- > 0 ? Promise.reject(outage()) : decodeAvro(value)),
     })
-    expect(await h.run()).toBe('14')
+    await h.run([jsonRecord(10), jsonRecord(11), avroRecord(12), jsonRecord(13)])
     expect(h.log).toEqual([
-      ...['send', 'commit 12', 'resolve 11', 'remember 2', 'flushed', 'heartbeat'],
-      ...['retry 0', 'heartbeat', 'retry 1', 'heartbeat'],
-      ...['send', 'commit 14', 'resolve 13', 'remember 2', 'flushed', 'heartbeat'],
+      ...['send', 'remember 2', 'flushed', 'commit 12'],
+      ...['retry 0', 'retry 1'],
+      ...['send', 'remember 2', 'flushed', 'commit 14'],
     ])
     expect(h.decodeAvro).toHaveBeenCalledTimes(4)
     expect(h.sent.map(sentEvents)).toEqual([
       [10, 11].map((n) => ['audit.normalized', eventId(n)]),
       [12, 13].map((n) => ['audit.normalized', eventId(n)]),
     ])
-    const [error, attempt, delayMs] = h.onRegistryRetry.mock.calls[0] ?? []
-    expect(error).toBeInstanceOf(CodecError)
-    expect(attempt).toBe(0)
-    expect(delayMs).toBeGreaterThanOrEqual(0)
-    expect(delayMs).toBeLessThanOrEqual(2)
+    expect(h.retried[0]).toBeInstanceOf(CodecError)
     // Never dead-lettered for an outage.
     expect(h.sent.flat().map((t) => t.topic)).not.toContain('audit.dlq')
+    expect(h.deadLettersCounted).toEqual([])
   })
 
-  it('ends the batch cleanly when stopping lands while the first registry call is failing', async () => {
-    const h = harness([jsonMessage(10), avroMessage(11), jsonMessage(12)], {
-      decodeAvro: () => {
-        h.stopping.abort()
-        return Promise.reject(outage())
-      },
-    })
-    await expect(h.run()).resolves.toBe('11')
-    expect(h.log.filter((entry) => entry.startsWith('commit'))).toEqual(['commit 11'])
-    expect(h.log).not.toContain('resolve 11')
-  })
-
-  it('stops holding when the partition goes to another instance during an outage', async () => {
-    let stale = false
-    const h = harness([jsonMessage(10), avroMessage(11)], {
+  it('neither dead-letters nor commits the held message when the wait is cut short (stop, restart)', async () => {
+    const cutShort = harness({
       decodeAvro: () => Promise.reject(outage()),
-      control: { isStale: () => stale },
+      onRetry: () => cutShort.aborting.abort(),
     })
-    h.onRegistryRetry.mockImplementation(() => {
-      stale = true
-    })
-    await expect(h.run()).resolves.toBe('11')
-    expect(h.log.filter((entry) => entry.startsWith('commit'))).toEqual(['commit 11'])
-  })
-
-  it('ends the batch when stopping during an outage, leaving the held message uncommitted', async () => {
-    const h = harness([jsonMessage(10), avroMessage(11), jsonMessage(12)], {
-      decodeAvro: () => Promise.reject(outage()),
-    })
-    h.onRegistryRetry.mockImplementation(() => {
-      h.log.push('retry')
-      h.stopping.abort()
-    })
-    expect(await h.run()).toBe('11')
-    expect(h.log).toEqual([
-      'send',
-      'commit 11',
-      'resolve 10',
-      'remember 1',
-      'flushed',
-      'heartbeat',
-      'retry',
-      'heartbeat',
-    ])
-    expect(sentEvents(h.sent[0])).toEqual([['audit.normalized', eventId(10)]])
-    expect(h.decodeAvro).toHaveBeenCalledTimes(2)
+    await cutShort.submit(jsonRecord(10))
+    await expect(cutShort.submit(avroRecord(11))).rejects.toBeInstanceOf(CodecError)
+    // The runtime stops reading, then finishes what it took.
+    await cutShort.steps.join()
+    expect(cutShort.log).toEqual(['send', 'remember 1', 'flushed', 'commit 11', 'retry 0'])
+    expect(sentEvents(cutShort.sent[0])).toEqual([['audit.normalized', eventId(10)]])
+    expect(cutShort.sent).toHaveLength(1)
+    expect(cutShort.decodeAvro).toHaveBeenCalledTimes(2)
+    expect(cutShort.deadLettersCounted).toEqual([])
   })
 
   it('dead-letters an Avro message naming a schema the registry does not have, without retrying', async () => {
     const unknown = new CodecError('SCHEMA_UNKNOWN', 'the schema registry has no schema with id 1', false)
-    const h = harness([avroMessage(10)], { decodeAvro: () => Promise.reject(unknown) })
-    expect(await h.run()).toBe('11')
-    expect(h.onRegistryRetry).not.toHaveBeenCalled()
+    const h = harness({ decodeAvro: () => Promise.reject(unknown) })
+    await h.run([avroRecord(10)])
+    expect(h.retried).toEqual([])
+    expect(h.decodeAvro).toHaveBeenCalledTimes(1)
     expect(deadLetterIn(h.sent[0], 'audit.dlq')).toMatchObject({
       errorClass: 'SCHEMA_UNKNOWN',
       reason: 'SCHEMA_UNKNOWN',
     })
+    expect(h.commit).toHaveBeenCalledExactlyOnceWith([{ topic, partition, offset: '11' }])
   })
 
   it('dead-letters a message whose reading throws (a bug, a stack overflow) and goes on with the next', async () => {
     let calls = 0
     const overflow = new RangeError('Maximum call stack size exceeded')
-    const h = harness([avroMessage(10), avroMessage(11), jsonMessage(12)], {
+    const h = harness({
       // The first message's reading overflows the stack; the one behind it reads as usual.
       decodeAvro: (value) => (calls++ === 0 ? Promise.reject(overflow) : decodeAvro(value)),
     })
-    expect(await h.run()).toBe('13')
-    expect(h.onRegistryRetry).not.toHaveBeenCalled()
+    await h.run([avroRecord(10), avroRecord(11), jsonRecord(12)])
+    expect(h.retried).toEqual([])
     expect(deadLetterIn(h.sent[0], 'audit.dlq')).toMatchObject({
       errorClass: 'RECORD_FAILED',
       reason: 'RANGE_ERROR',
-      message: 'reading the message failed: RangeError: Maximum call stack size exceeded',
+      message: 'processing the record failed: RangeError: Maximum call stack size exceeded',
       source: { offset: '10' },
     })
-    expect(sentEvents(h.sent[0]?.filter((request) => request.topic !== 'audit.dlq'))).toEqual([
+    expect(sentEvents(h.sent[0])).toEqual([
       ['audit.normalized', eventId(11)],
       ['audit.normalized', eventId(12)],
     ])
+    expect(h.deadLettersCounted).toEqual(['RECORD_FAILED'])
+    expect(h.commit).toHaveBeenCalledExactlyOnceWith([{ topic, partition, offset: '13' }])
   })
 })
 
-describe('processBatch: stopping and losing the partition', () => {
-  it('stops where isRunning turns false, committing exactly the messages taken', async () => {
-    let checks = 0
-    const h = harness([10, 11, 12, 13].map(jsonMessage), { control: { isRunning: () => checks++ < 2 } })
-    expect(await h.run()).toBe('12')
-    expect(h.log).toEqual(['send', 'commit 12', 'resolve 11', 'remember 2', 'flushed', 'heartbeat'])
-    expect(sentEvents(h.sent[0])).toEqual([10, 11].map((n) => ['audit.normalized', eventId(n)]))
-  })
-
-  it('stops where the batch goes stale, asking every 64 messages', async () => {
-    let checks = 0
-    const messages = Array.from({ length: 130 }, (_, i) => jsonMessage(100 + i))
-    const h = harness(messages, { control: { isStale: () => checks++ >= 1 } })
-    expect(await h.run()).toBe('164')
-    expect(checks).toBe(2) // at messages 0 and 64
-    expect(h.commit).toHaveBeenLastCalledWith(topic, partition, '164')
-    expect(h.resolveOffset).toHaveBeenLastCalledWith('163')
-  })
-
-  it('does nothing when stopped before the first message', async () => {
-    const h = harness([jsonMessage(10)], { control: { isRunning: () => false } })
-    expect(await h.run()).toBeUndefined()
-    expect(h.log).toEqual([])
-  })
-})
-
-describe('processBatch: dead letters', () => {
+describe('normalizerSteps: dead letters', () => {
   it('writes a message it cannot read to the dead-letter topic, with its source and error, and commits past it', async () => {
     const key = Buffer.from('witify/ticket/9548-B1')
     const value = Buffer.from('ticket 9548-B1: priority raised')
     const headers = { 'content-type': Buffer.from('text/plain') }
-    const h = harness([jsonMessage(10), kafkaMessage(11, value, { key, headers }), jsonMessage(12)], {
-      context: { deadLetterTopic: 'audit.dlq.normalizer' },
-    })
-    expect(await h.run()).toBe('13')
-    expect(h.log).toEqual(['send', 'commit 13', 'resolve 12', 'remember 2', 'flushed', 'heartbeat'])
+    const h = harness({ steps: { deadLetterTopic: 'audit.dlq.normalizer' } })
+    await h.run([jsonRecord(10), record(11, value, { key, headers }), jsonRecord(12)])
+    expect(h.log).toEqual(['send', 'remember 2', 'flushed', 'commit 13'])
 
     const request = h.sent[0] ?? []
     expect(request.map((t) => [t.topic, t.messages.length])).toEqual([
@@ -533,18 +692,19 @@ describe('processBatch: dead letters', () => {
       value,
       originalHeaders: headers,
     })
-    expect(Object.fromEntries(h.tallies[0]?.deadLettered ?? [])).toEqual({ INPUT_REJECTED: 1 })
+    expect(Object.fromEntries(h.flushes[0]?.pending.tally.deadLettered ?? [])).toEqual({ INPUT_REJECTED: 1 })
+    expect(h.deadLettersCounted).toEqual(['INPUT_REJECTED'])
   })
 
-  it('commits past a batch whose only message is dead-lettered', async () => {
-    const h = harness([kafkaMessage(30, Buffer.from([0x01, 0x02]))])
-    expect(await h.run()).toBe('31')
+  it('commits past a flush whose only message is dead-lettered', async () => {
+    const h = harness()
+    await h.run([record(30, Buffer.from([0x01, 0x02]))])
     expect(h.sent[0]?.map((t) => t.topic)).toEqual(['audit.dlq'])
     expect(deadLetterIn(h.sent[0], 'audit.dlq')).toMatchObject({
       errorClass: 'EVENT_UNDECODABLE',
       reason: 'WRONG_MAGIC_BYTE',
       source: { offset: '30' },
     })
-    expect(h.resolveOffset).toHaveBeenCalledExactlyOnceWith('30')
+    expect(h.commit).toHaveBeenCalledExactlyOnceWith([{ topic, partition, offset: '31' }])
   })
 })

@@ -1,5 +1,9 @@
-import { EventInvalidError, parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
-import { partitionKeyFor } from '@audit-pipeline/producer'
+import {
+  EventInvalidError,
+  parseEventJson,
+  partitionKeyFor,
+  type AuditEvent,
+} from '@audit-pipeline/event-model'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, it, vi } from 'vitest'
 import { parseRoutes } from '../routing/parseRoutes.js'

@@ -1,6 +1,5 @@
 import type { AuditEvent } from '@audit-pipeline/event-model'
-import { EventInvalidError } from '@audit-pipeline/event-model'
-import { partitionKeyFor } from '@audit-pipeline/producer'
+import { EventInvalidError, partitionKeyFor } from '@audit-pipeline/event-model'
 import type { SkipReason } from '../adapters/inputAdapter.js'
 import { routeEvent } from '../routing/routeEvent.js'
 import type { RouteTable } from '../routing/routeTable.js'

@@ -1,4 +1,4 @@
-import { AuditError } from '@audit-pipeline/errors'
+import { ConfigFileError, formatConfigFileProblem } from '@audit-pipeline/config'
 
 /** One thing wrong in a routes config: where (1-based line and column), what, and why. */
 export type RoutesConfigProblem = {
@@ -13,25 +13,15 @@ export type RoutesConfigProblem = {
 /**
  * Thrown when a routes config cannot be used. The message lists every problem, one per line, in
  * the compiler's `file:line:column: path: message` form, so editors and CI logs link to the line.
- * At start-up it stops the service; on a reload the running table stays in force.
+ * At start-up it stops the service (exit code 2, as every config-file error); on a reload the
+ * running table stays in force.
  */
-export class RoutesConfigError extends AuditError<'CONFIG_INVALID'> {
-  constructor(
-    readonly file: string,
-    readonly problems: readonly RoutesConfigProblem[],
-  ) {
-    super(
-      'CONFIG_INVALID',
-      `invalid routes config ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
-        problems.map((problem) => `  ${formatProblem(problem)}`).join('\n'),
-      false,
-    )
+export class RoutesConfigError extends ConfigFileError<RoutesConfigProblem> {
+  constructor(file: string, problems: readonly RoutesConfigProblem[]) {
+    super({ code: 'CONFIG_INVALID', what: 'routes config', file, problems })
   }
 }
 
 export function formatProblem(problem: RoutesConfigProblem): string {
-  const where = `${problem.file}:${problem.line}:${problem.column}`
-  return problem.path === ''
-    ? `${where}: ${problem.message}`
-    : `${where}: ${problem.path}: ${problem.message}`
+  return formatConfigFileProblem(problem)
 }

@@ -1,0 +1,62 @@
+import type { KafkaRecord, RecordFailure } from '@audit-pipeline/kafka'
+
+/** A row to insert, with the record it was read from: a row ClickHouse refuses is dead-lettered as it arrived. */
+export type BatchRow = {
+  /** The row as its JSONEachRow line (newline included): the insert only joins the lines. */
+  readonly line: string
+  readonly eventId: string
+  readonly record: KafkaRecord
+}
+
+/** A record that gave no row: it is dead-lettered with the batch. */
+export type FailedRecord = { readonly record: KafkaRecord; readonly failure: RecordFailure }
+
+/** What one record became once decoded and checked against what ClickHouse holds. */
+export type SinkItem =
+  | { readonly kind: 'row'; readonly row: BatchRow }
+  /** Its row is stored already (before a crash or a rebalance): only its offset is committed. */
+  | { readonly kind: 'stored' }
+  | { readonly kind: 'failed'; readonly failed: FailedRecord }
+
+/**
+ * Records from any partitions, written by one insert. The offsets it covers travel beside it (the
+ * runtime's committable), so whatever writes it commits exactly what it wrote.
+ */
+export type SinkBatch = {
+  readonly rows: BatchRow[]
+  readonly failed: FailedRecord[]
+  /** Records skipped because their row is stored. */
+  alreadyStored: number
+  records: number
+  /** When the first record was added (ms, the sink's clock). */
+  startedAtMs: number
+}
+
+export const emptyBatch = (): SinkBatch => ({
+  rows: [],
+  failed: [],
+  alreadyStored: 0,
+  records: 0,
+  startedAtMs: 0,
+})
+
+/** Adds one record's item to the batch (mutating it) and returns it, as the batching step wants. */
+export function addToBatch(batch: SinkBatch, item: SinkItem, nowMs: number): SinkBatch {
+  if (batch.records === 0) batch.startedAtMs = nowMs
+  batch.records++
+  if (item.kind === 'row') batch.rows.push(item.row)
+  else if (item.kind === 'failed') batch.failed.push(item.failed)
+  else batch.alreadyStored++
+  return batch
+}
+
+/**
+ * About what an item weighs in memory and in the insert: a row's line, a failed record's key and
+ * value plus the headers its dead letter adds. The byte limit counts these.
+ */
+export function itemBytes(item: SinkItem): number {
+  if (item.kind === 'row') return item.row.line.length
+  if (item.kind === 'stored') return 0
+  const { record } = item.failed
+  return (record.key?.length ?? 0) + (record.value?.length ?? 0) + 1_024
+}

@@ -1,0 +1,146 @@
+import type { Message } from 'kafkajs'
+import { describe, expect, it } from 'vitest'
+import { CodecError } from '@audit-pipeline/codec'
+import { parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
+import type { KafkaRecord, PartitionOffset } from '@audit-pipeline/kafka'
+import { committableOf, fakeRuntimeContext } from '@audit-pipeline/kafka'
+import { ticketExampleLines } from '@audit-pipeline/schemas'
+import { createLogger } from '@audit-pipeline/service-runtime'
+import { ClickHouseError } from '@audit-pipeline/storage'
+import { sinkSteps, type SinkTelemetry } from './sinkSteps.js'
+import type { StoredRow, StoredRowsQuery } from './storedRows.js'
+
+const template: AuditEvent = {
+  ...parseEventJson(JSON.parse(ticketExampleLines()[0]!)),
+  recorded_at: Date.parse('2024-03-16T13:12:01Z'),
+}
+const eventIds = [0, 1, 2, 3, 4].map((i) => `00000000-0000-4000-8000-00000000000${i}`)
+
+/** Record `i` of partition 0 holds event `i`; a value of `bad` is no event at all. */
+const record = (offset: number, value = String(offset)): KafkaRecord => ({
+  topic: 't',
+  partition: 0,
+  offset: String(offset),
+  key: null,
+  value: Buffer.from(value),
+  headers: {},
+  timestamp: '0',
+})
+
+/**
+ * The steps with every edge faked: what they do goes into `calls`, in order. Event 2's id is no
+ * UUID, so the insert refuses any batch holding its row, as ClickHouse does.
+ */
+function harness(options: { stored?: StoredRow[]; failDeadLetters?: boolean } = {}) {
+  const calls: string[] = []
+  const lookups: StoredRowsQuery[] = []
+  const committed: PartitionOffset[][] = []
+  const written: string[] = []
+  const events = eventIds.map((id, i): AuditEvent => ({ ...template, event_id: i === 2 ? 'not-a-uuid' : id }))
+  const noop = () => undefined
+  const telemetry: SinkTelemetry = {
+    clickhouseRetry: noop,
+    clickhouseAnswered: noop,
+    writing: noop,
+    waited: noop,
+    recordFailed: noop,
+    batchWritten: noop,
+  }
+  const { context } = fakeRuntimeContext(createLogger({ service: 'test', level: 'silent' }), {
+    commit: (offsets) => {
+      calls.push(`commit ${offsets.map((o) => o.offset).join(',')}`)
+      committed.push([...offsets])
+      return Promise.resolve()
+    },
+    countDeadLetters: (classes) => void calls.push(`count ${classes.join(',')}`),
+  })
+  const steps = sinkSteps(
+    {
+      decode: (value) => {
+        const text = value.toString()
+        if (text === 'bad') return Promise.reject(new CodecError('EVENT_UNDECODABLE', 'no magic byte', false))
+        return Promise.resolve(events[Number(text)]!)
+      },
+      storedRows: (query) => {
+        lookups.push(query)
+        calls.push(`lookup ${query.fromOffset}`)
+        return Promise.resolve(options.stored ?? [])
+      },
+      insert: (rows) => {
+        const offsets = rows.map((r) => r.record.offset)
+        if (rows.some((r) => r.eventId === 'not-a-uuid')) {
+          return Promise.reject(
+            new ClickHouseError({ message: 'Cannot parse UUID', code: '376', type: 'CANNOT_PARSE_UUID' }),
+          )
+        }
+        calls.push(`insert ${offsets.join(',')}`)
+        written.push(...offsets)
+        return Promise.resolve()
+      },
+      sendDeadLetters: (letters: readonly Message[]) => {
+        if (options.failDeadLetters) return Promise.reject(new Error('the sink crashed here'))
+        calls.push(`dead letters ${letters.length}`)
+        return Promise.resolve()
+      },
+      deadLetterOf: (source, failure) => ({ value: `${source.offset} ${failure.errorClass}` }),
+      batch: { maxRows: 100, maxBytes: 1 << 20, maxAgeMs: 1_000 },
+      backoff: { initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 },
+      telemetry,
+      now: () => 0,
+    },
+    context,
+  )
+  const submitAll = async (records: KafkaRecord[]) => {
+    for (const r of records) await steps.submit({ payload: r, committable: committableOf(r) })
+  }
+  return { steps, submitAll, calls, lookups, committed, written }
+}
+
+describe('sinkSteps', () => {
+  it('skips rows stored with the same offset and event, writes the rest, dead-letters, then commits', async () => {
+    const { steps, submitAll, calls, lookups, written } = harness({
+      // Offset 0 holds event 0; offset 1 holds another event (a topic since recreated).
+      stored: [
+        { offset: 0n, eventId: eventIds[0]! },
+        { offset: 1n, eventId: '11111111-0000-4000-8000-000000000000' },
+      ],
+    })
+    await submitAll([record(0), record(1), record(2), record(3), record(4, 'bad')])
+    await steps.join()
+    expect(lookups).toEqual([{ topic: 't', partition: 0, fromOffset: 0n, limit: 200 }])
+    expect(written.sort()).toEqual(['1', '3'])
+    // The refused row (2) and the undecodable record (4) go out before the offsets are committed.
+    expect(calls.slice(-3)).toEqual(['dead letters 2', 'commit 5', 'count ROW_REJECTED,EVENT_UNDECODABLE'])
+  })
+
+  it('commits nothing when the dead letters could not be sent, and a new generation writes them', async () => {
+    const first = harness({ failDeadLetters: true })
+    await first.submitAll([record(0), record(1), record(2)])
+    await expect(first.steps.join()).rejects.toThrow('the sink crashed here')
+    expect(first.committed).toEqual([])
+    await first.steps.close()
+
+    // What the runtime does next: new steps read again from the last commit. ClickHouse holds rows
+    // 0 and 1 now; row 2, refused, was never stored.
+    const second = harness({
+      stored: [
+        { offset: 0n, eventId: eventIds[0]! },
+        { offset: 1n, eventId: eventIds[1]! },
+      ],
+    })
+    await second.submitAll([record(0), record(1), record(2)])
+    await second.steps.join()
+    expect(second.written).toEqual([])
+    expect(second.calls.slice(-3)).toEqual(['dead letters 1', 'commit 3', 'count ROW_REJECTED'])
+  })
+
+  it('looks stored rows up again when a partition is read again from an older offset', async () => {
+    const { steps, submitAll, lookups, written } = harness()
+    await submitAll([record(0), record(1)])
+    // A rebalance: kafkajs reads again from the last commit, before this batch was written.
+    await submitAll([record(0), record(1), record(2, '3')])
+    await steps.join()
+    expect(lookups.map((l) => l.fromOffset)).toEqual([0n, 0n])
+    expect(written.sort()).toEqual(['0', '1', '2'])
+  })
+})

@@ -1,0 +1,65 @@
+import type { Message } from 'kafkajs'
+import type { KafkaRecord, RecordFailure } from '@audit-pipeline/kafka'
+import type { CloseReason } from '../batching/batchPolicy.js'
+import type { FailedRecord, SinkBatch } from '../batching/sinkBatch.js'
+import { writeRows, type RejectedRow, type RowInserter, type WriteOptions } from './writeRows.js'
+
+/** A batch as the batching step closed it, with what closed it. */
+export type ClosedBatch = { readonly batch: SinkBatch; readonly reason: CloseReason }
+
+/** A batch whose rows ClickHouse confirmed and whose dead letters Kafka acknowledged: its offsets may be committed. */
+export type WrittenBatch = ClosedBatch & {
+  /** Rows ClickHouse refused, dead-lettered. */
+  readonly rejected: readonly RejectedRow[]
+  /** The error class of each dead letter sent. */
+  readonly deadLetterClasses: readonly string[]
+  /** Inserting and dead-lettering, retries included. */
+  readonly seconds: number
+}
+
+export type BatchWriter = {
+  insert: RowInserter
+  /** Sends with acks=all; resolves once every letter is acknowledged. */
+  sendDeadLetters: (letters: readonly Message[]) => Promise<void>
+  deadLetterOf: (record: KafkaRecord, failure: RecordFailure) => Message
+  write: WriteOptions
+}
+
+/** The class of the dead letter of a row ClickHouse refused. */
+export const rowRejected = 'ROW_REJECTED'
+
+/**
+ * Writes one batch: its rows in one insert (halved around rows ClickHouse refuses), then every
+ * dead letter of the batch (records that gave no row, and refused rows) with acks=all. Only then
+ * is the batch done, so its offsets are committed after both: a crash anywhere before leaves
+ * them uncommitted, and the records are read again, their stored rows skipped, the refused ones
+ * refused and dead-lettered again.
+ */
+export async function writeBatch(closed: ClosedBatch, writer: BatchWriter): Promise<WrittenBatch> {
+  const started = performance.now()
+  const rejected = await writeRows(closed.batch.rows, writer.insert, writer.write)
+  const failed: FailedRecord[] = [
+    ...closed.batch.failed,
+    ...rejected.map(({ row, reason }) => ({
+      record: row.record,
+      failure: { errorClass: rowRejected, message: reason.slice(0, 1_000) },
+    })),
+  ].sort(bySource)
+  if (failed.length > 0) {
+    await writer.sendDeadLetters(failed.map(({ record, failure }) => writer.deadLetterOf(record, failure)))
+  }
+  return {
+    ...closed,
+    rejected,
+    deadLetterClasses: failed.map(({ failure }) => failure.errorClass),
+    seconds: (performance.now() - started) / 1000,
+  }
+}
+
+/** Dead letters in the order their records were read, per partition. */
+function bySource(a: FailedRecord, b: FailedRecord): number {
+  if (a.record.topic !== b.record.topic) return a.record.topic < b.record.topic ? -1 : 1
+  if (a.record.partition !== b.record.partition) return a.record.partition - b.record.partition
+  const [x, y] = [BigInt(a.record.offset), BigInt(b.record.offset)]
+  return x < y ? -1 : x > y ? 1 : 0
+}

@@ -1,0 +1,310 @@
+import type { Message, TopicMessages } from 'kafkajs'
+import type { AuditEvent } from '@audit-pipeline/event-model'
+import {
+  committableOf,
+  isOutage,
+  mapPayload,
+  mergeCommittable,
+  recordDeadLetter,
+  reduce,
+  runInFlight,
+  runTask,
+  type KafkaRecord,
+  type PartitionOffset,
+  type Processed,
+  type ProcessingStep,
+  type RecordFailure,
+  type RuntimeContext,
+  registryOutage as schemaRegistry,
+} from '@audit-pipeline/kafka'
+import type { Logger } from '@audit-pipeline/service-runtime'
+import { deadLetterClasses, type DeadLetterCause } from '../pipeline/deadLetterClasses.js'
+import { planRecord, type RecordPlan } from '../pipeline/planRecord.js'
+import {
+  readRecord,
+  type InputRecord,
+  type RecordReader,
+  type RecordReading,
+} from '../pipeline/readRecord.js'
+import type { RouteTable } from '../routing/routeTable.js'
+import type { DedupWindow } from './dedupWindow.js'
+import { textHeaders } from './kafkaHeaders.js'
+import { createPendingFlush, messageBytes, outputBytes, type PendingFlush } from './pendingFlush.js'
+
+export type NormalizerStepsOptions = {
+  reader: RecordReader
+  /** The routes in force; read per message, so a reload applies from the next message on. */
+  routes(): RouteTable
+  /** Avro in the Confluent wire format, the current schema. */
+  encode(event: AuditEvent): Buffer
+  /** Survives restarts of the steps: only acknowledged ids are remembered in it. */
+  dedup: DedupWindow
+  deadLetterTopic: string
+  maxEventBytes: number
+  /** A flush is sent once its outputs reach this many bytes, and after each fetch. */
+  flushMaxBytes: number
+  /**
+   * Flushes sent at once. Flushes of different input partitions are sent side by side; those of
+   * one partition one after the other, each once the one before it is acknowledged.
+   */
+  maxFlushesInFlight: number
+  /** Sends with acks=all; resolves once every message is acknowledged. */
+  send(topicMessages: TopicMessages[]): Promise<void>
+  onFlushed(flush: Flush, seconds: number): void
+  log: Logger
+  now(): Date
+}
+
+/** What one flush took: its pending outputs, how many records it read per input topic, and what it commits. */
+export type Flush = {
+  pending: PendingFlush
+  consumedByTopic: Map<string, number>
+  /** Per input partition (partitionId), the offset after its last record in the flush. */
+  committable: Map<string, PartitionOffset>
+}
+
+type Planned = { timestampMs: number; plan: RecordPlan }
+
+/** A flush on its way: acknowledged once `sent` resolves, committed once `committed` does. */
+type InFlight = { sent: Promise<void>; committed: Promise<void> }
+
+/** One message ready for a flush: its plan, its dead letter when it has one, and what it weighs in a request. */
+type Item = {
+  record: KafkaRecord
+  timestampMs: number
+  plan: RecordPlan
+  deadLetter?: Message
+  bytes: number
+}
+
+/**
+ * The normalizer's steps: read, normalize, route and encode each message (isolated: whatever one
+ * message does becomes its dead letter), gather the outputs into a flush closed by bytes or at
+ * the end of each fetch, send it with acks=all while the next one fills, and only then remember
+ * its event ids, report it and commit the offsets it covers: each partition's flushes in the
+ * order read, one partition never waiting for another. A crash at any point loses nothing: what
+ * was not committed is read and sent again, as byte-identical copies.
+ *
+ * While the registry is unavailable the message that needs it is held (the runtime waits the
+ * outage out, counting retries); what came before it is sent and committed first. A message is
+ * never dead-lettered for an outage.
+ */
+export function normalizerSteps(
+  options: NormalizerStepsOptions,
+  context: RuntimeContext,
+): ProcessingStep<KafkaRecord> {
+  const { reader, dedup } = options
+  /**
+   * Ids of events taken into a flush whose send is not acknowledged yet (the one filling and those
+   * in flight): a repeat of one is a duplicate too. Dropping it loses nothing: if that send fails,
+   * its partition is not committed past the original, which is read and sent again after the
+   * restart.
+   */
+  const unacknowledgedIds = new Set<string>()
+  /**
+   * Per input partition, its latest flush not yet committed: the next flush of the partition is
+   * sent once that one is acknowledged, and committed once that one is. A failed one stays, so
+   * that nothing of its partition is sent or committed after it.
+   */
+  const latest = new Map<string, InFlight>()
+  /** The outage the registry gave for the message being read, for `submit` to tell it from any other error. */
+  let registryOutage: unknown
+
+  const planWith =
+    (read: (input: InputRecord) => Promise<RecordReading>) =>
+    async (record: KafkaRecord): Promise<Planned> => {
+      const input: InputRecord = {
+        value: record.value,
+        headers: textHeaders(record.headers),
+        timestampMs: kafkaTimestampMs(record.timestamp, () => options.now()),
+      }
+      const reading = await read(input)
+      const plan = planRecord(reading, {
+        routes: options.routes(),
+        encode: (event) => options.encode(event),
+        maxEventBytes: options.maxEventBytes,
+        isDuplicate: (eventId) => dedup.has(eventId) || unacknowledgedIds.has(eventId),
+      })
+      return { timestampMs: input.timestampMs, plan }
+    }
+
+  const toItem = ({ input, outcome }: Processed<KafkaRecord, Planned>): Item => {
+    const { timestampMs, plan } = outcome.ok ? outcome.value : failedRecord(input, outcome.failure, options)
+    if (plan.kind !== 'dead-letter') return { record: input, timestampMs, plan, bytes: planBytes(plan) }
+    // Built here, once, so that the flush limit counts what is sent: the original bytes and
+    // headers plus those naming the failure (its message alone may take 4 KiB).
+    const deadLetter = recordDeadLetter(input, plan.cause, 'normalizer', options.now())
+    return { record: input, timestampMs, plan, deadLetter, bytes: messageBytes(deadLetter) }
+  }
+
+  const take = (flush: Flush, item: Item): Flush => {
+    const { record, plan } = item
+    flush.pending.add(record.offset, item.timestampMs, plan, item.deadLetter)
+    if (plan.kind === 'outputs') for (const id of plan.sentEventIds) unacknowledgedIds.add(id)
+    flush.consumedByTopic.set(record.topic, (flush.consumedByTopic.get(record.topic) ?? 0) + 1)
+    mergeCommittable(flush.committable, committableOf(record))
+    return flush
+  }
+
+  /**
+   * Sends a flush, then commits it as soon as it and the flushes of its partitions before it are
+   * through. (A last step would commit it only once runInFlight hands it on, at the next submit
+   * or poll, and behind every flush read before it, whatever its partition: a slow partition
+   * would hold back the commits of all the others, and a crash would send all of that twice.)
+   */
+  const sendFlush = (flush: Flush): Promise<void> => {
+    const partitions = [...flush.committable.keys()]
+    const earlier = partitions.flatMap((id) => latest.get(id) ?? [])
+    const sent = (async () => {
+      // A partition's flushes reach Kafka in order: sent side by side, a retried request could
+      // land after the next flush's and reorder one object's events. A flush whose predecessor
+      // failed is not sent at all (this rejects with its error).
+      await Promise.all(earlier.map((flight) => flight.sent))
+      const startedMs = performance.now()
+      const topicMessages = flush.pending.topicMessages(options.deadLetterTopic)
+      if (topicMessages.length > 0) await options.send(topicMessages)
+      // Acknowledged: these events went out, whatever happens to the commit. Remembered now, a
+      // restart before that commit (a failed flush ahead of this one) drops them as duplicates
+      // instead of sending them again; counted now, the metrics agree with what the output
+      // topics hold.
+      dedup.remember(flush.pending.eventIds)
+      for (const id of flush.pending.eventIds) unacknowledgedIds.delete(id)
+      context.countDeadLetters(
+        [...flush.pending.tally.deadLettered].flatMap(([c, n]) => Array<string>(n).fill(c)),
+      )
+      options.onFlushed(flush, (performance.now() - startedMs) / 1000)
+    })()
+    const committed = (async () => {
+      await sent
+      // Per partition in the order read: never past a flush that was not committed.
+      await Promise.all(earlier.map((flight) => flight.committed))
+      await context.commit([...flush.committable.values()])
+    })()
+    const flight: InFlight = { sent, committed }
+    for (const id of partitions) latest.set(id, flight)
+    const forget = () => {
+      for (const id of partitions) if (latest.get(id) === flight) latest.delete(id)
+    }
+    // Only once committed: a failure (handled by runInFlight, which fails the steps) stays.
+    void committed.then(forget, () => undefined)
+    return committed
+  }
+
+  const flushes = reduce<Item, Flush>(
+    {
+      initial: emptyFlush,
+      accumulate: take,
+      sizeOf: (item) => item.bytes,
+      // A flush holds at most flushMaxBytes, or one large message alone: within the broker's limit.
+      maxBytes: options.flushMaxBytes,
+      maxMessages: Number.MAX_SAFE_INTEGER,
+      maxAgeMs: Number.POSITIVE_INFINITY,
+      closeOnPoll: true,
+    },
+    runInFlight(sendFlush, { maxInFlight: options.maxFlushesInFlight }, alreadyCommitted),
+  )
+  const items = mapPayload(toItem, flushes)
+
+  const readOnce = runTask(
+    planWith(async (input) => {
+      try {
+        return await readRecord(input, reader)
+      } catch (error) {
+        // runTask lets an outage through; anything else becomes the record's failure.
+        if (isOutage(error)) registryOutage = error
+        throw error
+      }
+    }),
+    items,
+  )
+  const readWhenAvailable = runTask(
+    planWith((input) => context.whileUnavailable(schemaRegistry, () => readRecord(input, reader))),
+    items,
+  )
+
+  return {
+    async submit(message) {
+      registryOutage = undefined
+      try {
+        await readOnce.submit(message)
+      } catch (error) {
+        if (error !== registryOutage || context.signal.aborted) throw error
+        // The registry did not answer for this message. Send and commit what came before it
+        // first, so that the outage holds this message only; then wait for the registry. (A
+        // failure of that send is a step failure: the runtime restarts from the last commit.)
+        const { topic, partition, offset } = message.payload
+        context.log.info(
+          { topic, partition, offset },
+          'schema registry unavailable: sending what came before the message, then holding it',
+        )
+        await flushes.join()
+        await readWhenAvailable.submit(message)
+      }
+    },
+    poll: () => items.poll(),
+    join: () => items.join(),
+    async close() {
+      // Once every send in flight settled: what was not acknowledged is read again.
+      await items.close()
+      unacknowledgedIds.clear()
+    },
+  }
+}
+
+const emptyFlush = (): Flush => ({
+  pending: createPendingFlush(),
+  consumedByTopic: new Map(),
+  committable: new Map(),
+})
+
+/** The last step: sendFlush committed each flush already; runInFlight still bounds them and reports failures. */
+const alreadyCommitted: ProcessingStep<void> = {
+  submit: () => Promise.resolve(),
+  poll: () => Promise.resolve(),
+  join: () => Promise.resolve(),
+  close: () => Promise.resolve(),
+}
+
+/**
+ * A message's Kafka timestamp, ms. Kafka reports a missing one (message format v0, before Kafka
+ * 0.10) as -1; then the clock stands in, and a re-read after a crash may give another
+ * `recorded_at` for events that lack one.
+ */
+function kafkaTimestampMs(timestamp: string, now: () => Date): number {
+  const ms = Number(timestamp)
+  return Number.isFinite(ms) && ms >= 0 ? ms : now().getTime()
+}
+
+const knownClasses: ReadonlySet<string> = new Set(deadLetterClasses)
+
+/**
+ * A message whose reading or planning threw (a bug, or an input no rule foresaw: a stack
+ * overflow, a failed serialisation) is dead-lettered as RECORD_FAILED with the error's name, and
+ * logged for an operator; the partition goes on.
+ */
+function failedRecord(record: KafkaRecord, failure: RecordFailure, options: NormalizerStepsOptions): Planned {
+  // A class of the normalizer's own list keeps its reason (RECORD_FAILED's is the error's name);
+  // any other code becomes RECORD_FAILED's reason.
+  const cause: DeadLetterCause = knownClasses.has(failure.errorClass)
+    ? {
+        errorClass: failure.errorClass as DeadLetterCause['errorClass'],
+        ...(failure.reason !== undefined && { reason: failure.reason }),
+        message: failure.message,
+      }
+    : { errorClass: 'RECORD_FAILED', reason: failure.errorClass, message: failure.message }
+  options.log.error(
+    { topic: record.topic, partition: record.partition, offset: record.offset, failure: cause },
+    `reading a message failed: dead-lettered as ${cause.errorClass} so the partition goes on`,
+  )
+  return {
+    timestampMs: kafkaTimestampMs(record.timestamp, () => options.now()),
+    plan: { kind: 'dead-letter', cause },
+  }
+}
+
+function planBytes(plan: RecordPlan): number {
+  if (plan.kind !== 'outputs') return 0
+  let bytes = 0
+  for (const output of plan.outputs) bytes += outputBytes(output)
+  return bytes
+}
