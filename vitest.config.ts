@@ -58,10 +58,35 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['{schemas,packages,services,deploy}/**/src/**/*.int.test.ts', 'test/**/*.test.ts'],
-          exclude: ['**/node_modules/**'],
+          // Fault drills stop brokers and freeze processes: they run alone (npm run test:faults).
+          exclude: ['**/node_modules/**', 'test/faults/**/*.fault.test.ts'],
           globalSetup: ['test/setup/localStack.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        resolve,
+        test: {
+          // AUDIT_STACK_BROKERS=1 (npm run test:faults runs both): a stack of its own, one drill at a time.
+          name: 'faults',
+          include: ['test/faults/*.fault.test.ts'],
+          globalSetup: ['test/setup/localStack.ts'],
+          fileParallelism: false,
+          testTimeout: 900_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        resolve,
+        test: {
+          // AUDIT_STACK_BROKERS=3: the cluster drills.
+          name: 'faults-cluster',
+          include: ['test/faults/cluster/*.fault.test.ts'],
+          globalSetup: ['test/setup/localStack.ts'],
+          fileParallelism: false,
+          testTimeout: 900_000,
+          hookTimeout: 300_000,
         },
       },
     ],
