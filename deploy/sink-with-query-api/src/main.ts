@@ -11,7 +11,7 @@ import {
   openSinkStorage,
 } from '@audit-pipeline/clickhouse-sink'
 import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
-import { createKafka, kafkaLogsTo } from '@audit-pipeline/kafka'
+import { createKafka, kafkaLogsTo, registryOutage, waitOutOutage } from '@audit-pipeline/kafka'
 import {
   configOrExit,
   createLogger,
@@ -39,10 +39,13 @@ const kafka = createKafka(sinkConfig.kafka, {
 
 try {
   const storage = await openSinkStorage(sinkConfig.clickhouse)
-  const codec = await createAuditEventCodec({
-    registry: schemaRegistryClient(sinkConfig.schemaRegistry),
-    autoRegister: false,
-  })
+  // The registry down at start-up is waited out like Kafka is: the process comes up with it.
+  const registryClient = schemaRegistryClient(sinkConfig.schemaRegistry)
+  const codec = await waitOutOutage(
+    registryOutage,
+    () => createAuditEventCodec({ registry: registryClient, autoRegister: false }),
+    { log, outage: sinkConfig.consumer.outage },
+  )
   const sink = createSink({
     config: sinkConfig,
     kafka,

@@ -4,14 +4,13 @@
 import { hostname } from 'node:os'
 import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
 import { checkReadableFiles } from '@audit-pipeline/config'
-import { createKafka, isOutage, kafkaLogsTo } from '@audit-pipeline/kafka'
+import { createKafka, kafkaLogsTo, registryOutage, waitOutOutage } from '@audit-pipeline/kafka'
 import {
   configOrExit,
   createLogger,
   createMetricsRegistry,
   exitAfterStartFailure,
   exitCodes,
-  retryWithBackoff,
   serveService,
 } from '@audit-pipeline/service-runtime'
 import { loadAlertingConfig } from './config.js'
@@ -38,17 +37,10 @@ const kafka = createKafka(config.kafka, { logCreator: kafkaLogsTo(log.child({ co
 try {
   const registryClient = schemaRegistryClient(config.schemaRegistry)
   // The registry down at start-up is waited out like Kafka is: the service comes up with it.
-  const codec = await retryWithBackoff(
+  const codec = await waitOutOutage(
+    registryOutage,
     () => createAuditEventCodec({ registry: registryClient, autoRegister: false }),
-    {
-      isRetriable: isOutage,
-      policy: config.consumer.outage.backoff,
-      onRetry: (error, attempt, delayMs) =>
-        log.warn(
-          { err: error, attempt, delayMs: Math.round(delayMs) },
-          'schema registry unavailable; waiting to start',
-        ),
-    },
+    { log, outage: config.consumer.outage },
   )
   // Reads the rules and receivers files: their problems exit with code 2, below.
   const service = createAlertingService({

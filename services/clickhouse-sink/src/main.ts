@@ -2,7 +2,7 @@
 // The sink process: configuration, clients, storage, service, ops server, signals. Everything it
 // wires is a module a test can build without a process (sink.ts).
 import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
-import { createKafka, kafkaLogsTo } from '@audit-pipeline/kafka'
+import { createKafka, kafkaLogsTo, registryOutage, waitOutOutage } from '@audit-pipeline/kafka'
 import {
   configOrExit,
   createLogger,
@@ -25,10 +25,13 @@ const kafka = createKafka(config.kafka, { logCreator: kafkaLogsTo(log.child({ co
 
 try {
   const storage = await openSinkStorage(config.clickhouse)
-  const codec = await createAuditEventCodec({
-    registry: schemaRegistryClient(config.schemaRegistry),
-    autoRegister: false,
-  })
+  // The registry down at start-up is waited out like Kafka is: the service comes up with it.
+  const registryClient = schemaRegistryClient(config.schemaRegistry)
+  const codec = await waitOutOutage(
+    registryOutage,
+    () => createAuditEventCodec({ registry: registryClient, autoRegister: false }),
+    { log, outage: config.consumer.outage },
+  )
   const sink = createSink({
     config,
     kafka,

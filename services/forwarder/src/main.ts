@@ -2,13 +2,12 @@
 // The forwarder process: configuration, destinations, clients, service, ops server, signals.
 // Everything it wires is a module a test can build without a process (forwarder.ts).
 import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
-import { createKafka, isOutage, kafkaLogsTo } from '@audit-pipeline/kafka'
+import { createKafka, kafkaLogsTo, registryOutage, waitOutOutage } from '@audit-pipeline/kafka'
 import {
   createLogger,
   createMetricsRegistry,
   exitAfterStartFailure,
   exitCodes,
-  retryWithBackoff,
   serveService,
 } from '@audit-pipeline/service-runtime'
 import { loadForwarderConfig } from './config.js'
@@ -37,17 +36,10 @@ const kafka = createKafka(config.kafka, { logCreator: kafkaLogsTo(log.child({ co
 try {
   const registryClient = schemaRegistryClient(config.schemaRegistry)
   // The registry down at start-up is waited out like Kafka is: the forwarder comes up with it.
-  const codec = await retryWithBackoff(
+  const codec = await waitOutOutage(
+    registryOutage,
     () => createAuditEventCodec({ registry: registryClient, autoRegister: false }),
-    {
-      isRetriable: isOutage,
-      policy: config.consumer.outage.backoff,
-      onRetry: (error, attempt, delayMs) =>
-        log.warn(
-          { err: error, attempt, delayMs: Math.round(delayMs) },
-          'schema registry unavailable; waiting to start',
-        ),
-    },
+    { log, outage: config.consumer.outage },
   )
   const forwarder = createForwarder({
     config,

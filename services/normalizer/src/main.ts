@@ -3,7 +3,7 @@
 // wires is a module a test can build without a process (normalizer.ts).
 import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
 import { checkReadableFiles } from '@audit-pipeline/config'
-import { createKafka, kafkaLogsTo } from '@audit-pipeline/kafka'
+import { createKafka, kafkaLogsTo, registryOutage, waitOutOutage } from '@audit-pipeline/kafka'
 import {
   configOrExit,
   createLogger,
@@ -30,12 +30,18 @@ const kafka = createKafka(config.kafka, { logCreator: kafkaLogsTo(log.child({ co
 const schemaRegistry = schemaRegistryClient(config.schemaRegistry)
 
 try {
-  const codec = await createAuditEventCodec({
-    registry: schemaRegistry,
-    autoRegister: config.autoRegisterSchema,
-    // The normalizer checks sizes itself, to dead-letter with its own limit and message.
-    maxEventBytes: Number.MAX_SAFE_INTEGER,
-  })
+  // The registry down at start-up is waited out like Kafka is: the service comes up with it.
+  const codec = await waitOutOutage(
+    registryOutage,
+    () =>
+      createAuditEventCodec({
+        registry: schemaRegistry,
+        autoRegister: config.autoRegisterSchema,
+        // The normalizer checks sizes itself, to dead-letter with its own limit and message.
+        maxEventBytes: Number.MAX_SAFE_INTEGER,
+      }),
+    { log, outage: config.consumer.outage },
+  )
   const normalizer = createNormalizer({ config, kafka, codec, metrics, log })
   await serveService({
     service: { ...normalizer, reload: () => normalizer.reloadRoutes() },

@@ -47,6 +47,6 @@ export {
   type ConsumerEnv,
   type ConsumerSettings,
 } from './consumerSettings.js'
-export { waitForKafka } from './waitForKafka.js'
+export { waitForKafka, waitOutOutage } from './waitForKafka.js'
 export { fakeRuntimeContext, positionsOf } from './fakeRuntimeContext.js'
 export { renewingProducer, type RenewingProducer } from './renewingProducer.js'

@@ -1,6 +1,7 @@
 import { retryWithBackoff, type Logger } from '@audit-pipeline/service-runtime'
 import { defaultOutageSettings, type OutageSettings } from './consumerRuntime.js'
 import { isTransientKafkaError } from './kafkaErrors.js'
+import { isOutage } from './recordFailure.js'
 
 /**
  * Runs start-up work against Kafka (connect, check or create topics), waiting out an unavailable
@@ -25,6 +26,28 @@ export async function waitForKafka<T>(
       options.log.warn(
         { err: error, attempt, delayMs: Math.round(delayMs) },
         `Kafka unavailable; waiting to ${what}`,
+      ),
+  })
+}
+
+/**
+ * Runs start-up work against something that may be briefly away (the schema registry while the
+ * codec loads its schema), waiting out outages (errors retriable by their own account, isOutage)
+ * with capped backoff: a service started before its registry comes up with it instead of exiting.
+ */
+export async function waitOutOutage<T>(
+  what: string,
+  work: () => Promise<T>,
+  options: { log: Logger; outage?: OutageSettings; signal?: AbortSignal },
+): Promise<T> {
+  return retryWithBackoff(work, {
+    isRetriable: isOutage,
+    policy: (options.outage ?? defaultOutageSettings).backoff,
+    ...(options.signal && { signal: options.signal }),
+    onRetry: (error, attempt, delayMs) =>
+      options.log.warn(
+        { err: error, attempt, delayMs: Math.round(delayMs) },
+        `${what} unavailable; waiting to start`,
       ),
   })
 }
