@@ -230,9 +230,11 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
     }
   }
 
-  const eachBatch = async (payload: EachBatchPayload) => {
+  /** Which consumer is current: a batch of an older one (still winding down) is refused. */
+  let generation = 0
+  const eachBatch = async (payload: EachBatchPayload, of: number) => {
     const { batch } = payload
-    if (closing.signal.aborted || broken !== undefined || !steps) return
+    if (of !== generation || closing.signal.aborted || broken !== undefined || !steps) return
     const current = steps
     activeBatches++
     const heartbeat = setInterval(() => {
@@ -273,8 +275,11 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
       }
     } finally {
       clearInterval(heartbeat)
-      activeBatches--
-      if (activeBatches === 0) for (const wake of idleWaiters.splice(0)) wake()
+      // A batch of a consumer given up on no longer counts (restart stopped waiting for it).
+      if (of === generation) {
+        activeBatches--
+        if (activeBatches === 0) for (const wake of idleWaiters.splice(0)) wake()
+      }
     }
     if (last !== undefined) {
       const lag = Number(batch.highWatermark) - Number(last) - 1
@@ -324,6 +329,10 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
     restarting ??= restart().finally(() => (restarting = undefined))
   }
 
+  /** Waits for `promise`, or `ms`, whichever comes first. */
+  const within = (ms: number, promise: Promise<unknown> | undefined) =>
+    Promise.race([promise, sleep(ms, undefined, { ref: false })])
+
   const idle = () =>
     activeBatches === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))
 
@@ -333,17 +342,31 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
     clearInterval(pollTimer)
     metrics.kafkaUnavailable.set(labels, 1)
     aborting.abort()
-    // Let the loops notice, then drop the old consumer and steps.
+    // Let the loops notice, then drop the old consumer and steps. Each wait is bounded: a kafkajs
+    // consumer whose broker vanished can take minutes to disconnect, and its group evicts it after
+    // the session timeout anyway; its late batches are refused by generation (eachBatch).
     await sleep(0)
     const old = consumer
     consumer = undefined
-    await old?.disconnect().catch((error: unknown) => log.debug({ err: error }, 'disconnect failed'))
-    await idle()
+    const patienceMs = options.group.sessionTimeout ?? 30_000
+    await within(
+      patienceMs,
+      old?.disconnect().catch((error: unknown) => log.debug({ err: error }, 'disconnect failed')),
+    )
+    await within(patienceMs, idle())
     const closed = steps
     if (closed)
-      await inTurn(() => closed.close()).catch((error: unknown) =>
-        log.debug({ err: error }, 'closing steps failed'),
+      await within(
+        patienceMs,
+        inTurn(() => closed.close()).catch((error: unknown) =>
+          log.debug({ err: error }, 'closing steps failed'),
+        ),
       )
+    // A batch of the old consumer still stuck in a step holds the old turn, not the new one.
+    turn = Promise.resolve()
+    generation++
+    activeBatches = 0
+    for (const wake of idleWaiters.splice(0)) wake()
     steps = undefined
     for (let attempt = 0; !closing.signal.aborted; attempt++) {
       if (gaveUp()) return
@@ -390,6 +413,7 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
 
   /** One generation: steps, consumer, group, run. Throws when any part fails. */
   const connectAndRun = async () => {
+    const current = ++generation
     if (options.requiredTopics) {
       const admin = kafka.admin()
       await admin.connect()
@@ -442,7 +466,7 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: options.group.partitionsConsumedConcurrently ?? 1,
-      eachBatch,
+      eachBatch: (payload) => eachBatch(payload, current),
     })
     const polled = steps
     clearInterval(pollTimer)
