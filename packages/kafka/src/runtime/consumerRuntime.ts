@@ -97,6 +97,14 @@ export type ConsumerRuntime = {
   readonly groupId: string
 }
 
+/** kafkajs's default request timeout (the consumers are created with it). */
+const kafkaRequestTimeoutMs = 30_000
+
+/** An attempt to join Kafka that took too long, or was overtaken by a later one: tried again. */
+class ConnectTimeoutError extends Error {
+  override name = 'ConnectTimeoutError'
+}
+
 type Phase = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'gave-up'
 
 /**
@@ -116,10 +124,24 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
   const labels = { group: groupId }
   const outage = options.outage ?? defaultOutageSettings
   const now = options.now ?? Date.now
-  const heartbeatEveryMs = Math.max(500, Math.floor((options.group.sessionTimeout ?? 30_000) / 6))
+  const sessionTimeoutMs = options.group.sessionTimeout ?? 30_000
+  const heartbeatEveryMs = Math.max(500, Math.floor(sessionTimeoutMs / 6))
 
   let phase: Phase = 'starting'
+  /** Where the current attempt to join stands, for the error when one takes too long. */
+  let stage = 'starting'
   let joined = false
+  /** Since when the current consumer is out of its group (created, rebalancing, crashed). */
+  let outOfGroupSinceMs: number | undefined
+  let watchdog: NodeJS.Timeout | undefined
+  // How long the coordinator waits for every member to rejoin. kafkajs's default is a fixed 60 s:
+  // after a coordinator moved, every join waited that long for members gone with the old one.
+  // Twice the session timeout leaves a member time to finish its batch (60 s by default still).
+  const rebalanceTimeoutMs = 2 * sessionTimeoutMs
+  // A join waits at most the rebalance timeout for the other members, then the session timeout.
+  const stuckAfterMs = rebalanceTimeoutMs + sessionTimeoutMs
+  // An attempt to join: a few requests (each bounded by kafkajs's request timeout) and one join.
+  const connectTimeoutMs = 2 * kafkaRequestTimeoutMs + stuckAfterMs
   let consumer: Consumer | undefined
   let steps: ProcessingStep<KafkaRecord> | undefined
   /** Aborted on stop: reading takes no new record. */
@@ -135,6 +157,8 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
   let failingSinceMs: number | undefined
   /** Step failures since the last commit: a step failing every time backs off further each restart. */
   let consecutiveFailures = 0
+  /** What failed last: Kafka's failures end with a join, a step's only with a commit. */
+  let lastFailure: 'step' | 'kafka' | undefined
   /** What a step is waiting for (`schema registry`), while it is: the service is not ready meanwhile. */
   let unavailable: string | undefined
   const outageTooLong = () =>
@@ -214,7 +238,7 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
     const current = consumer
     if (!current) throw new Error('commit without a consumer')
     try {
-      await retryWithBackoff(() => current.commitOffsets([...offsets]), {
+      await retryWithBackoff(() => withinCommitTimeout(current.commitOffsets([...offsets])), {
         isRetriable: (error) => isTransientKafkaError(error) && !isRefusedCommit(error),
         policy: outage.backoff,
         maxAttempts: 8,
@@ -227,6 +251,24 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
       // The partitions moved to another member: it reads from the last commit. Nothing is lost
       // by not committing; what was done is done again (each service says how it stays single).
       log.warn({ err: error, offsets }, 'commit refused (the group rebalanced); the next owner reads again')
+    }
+  }
+
+  // kafkajs retries a commit by itself, each try bounded by its request timeout; a commit that
+  // has not settled long after is stuck (seen when the coordinator's broker was killed): the
+  // step fails and the runtime restarts from the last commit, instead of waiting for ever.
+  const commitTimeoutMs = 2 * kafkaRequestTimeoutMs + sessionTimeoutMs
+  const withinCommitTimeout = async (committing: Promise<void>) => {
+    const timer = new AbortController()
+    try {
+      return await Promise.race([
+        committing,
+        sleep(commitTimeoutMs, undefined, { signal: timer.signal, ref: false }).then(() => {
+          throw new Error(`the commit did not settle within ${commitTimeoutMs} ms`)
+        }),
+      ])
+    } finally {
+      timer.abort()
     }
   }
 
@@ -324,9 +366,22 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
     lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
     failingSinceMs ??= now()
     consecutiveFailures++
+    lastFailure = reason
     log.error({ err: error, reason, consecutiveFailures }, 'consumer failed; restarting from the last commit')
     metrics.restarts.inc({ ...labels, reason })
-    restarting ??= restart().finally(() => (restarting = undefined))
+    scheduleRestart()
+  }
+
+  /**
+   * One restart at a time. A consumer that fails while a restart is still bringing it up (kafkajs
+   * reports a failed join after run() returned) is restarted again once that one ends.
+   */
+  const scheduleRestart = () => {
+    if (restarting) return
+    restarting = restart().finally(() => {
+      restarting = undefined
+      if (broken !== undefined && !closing.signal.aborted && phase !== 'gave-up') scheduleRestart()
+    })
   }
 
   /** Waits for `promise`, or `ms`, whichever comes first. */
@@ -348,7 +403,7 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
     await sleep(0)
     const old = consumer
     consumer = undefined
-    const patienceMs = options.group.sessionTimeout ?? 30_000
+    const patienceMs = sessionTimeoutMs
     await within(
       patienceMs,
       old?.disconnect().catch((error: unknown) => log.debug({ err: error }, 'disconnect failed')),
@@ -381,8 +436,9 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
       if (closing.signal.aborted) return
       aborting = new AbortController()
       broken = undefined
+      log.info({ attempt }, 'rejoining the consumer group')
       try {
-        await connectAndRun()
+        await connectWithin()
         return
       } catch (error) {
         if (error instanceof TopicsMissingError) {
@@ -402,6 +458,27 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
     }
   }
 
+  /**
+   * One attempt to join, bounded: kafkajs can wait without end while a broker is half back (seen
+   * in the cluster drill: a restart that connected nothing and logged nothing for minutes). Past
+   * the bound the attempt is given up on, named by where it stood, and the caller tries again.
+   */
+  const connectWithin = async () => {
+    const timer = new AbortController()
+    try {
+      await Promise.race([
+        connectAndRun(),
+        sleep(connectTimeoutMs, undefined, { signal: timer.signal, ref: false }).then(() => {
+          const at = stage
+          generation++
+          throw new ConnectTimeoutError(`joining Kafka took longer than ${connectTimeoutMs} ms (${at})`)
+        }),
+      ])
+    } finally {
+      timer.abort()
+    }
+  }
+
   const gaveUp = () => {
     if (outage.giveUpAfterMs <= 0 || failingSinceMs === undefined) return false
     if (now() - failingSinceMs < outage.giveUpAfterMs) return false
@@ -414,7 +491,10 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
   /** One generation: steps, consumer, group, run. Throws when any part fails. */
   const connectAndRun = async () => {
     const current = ++generation
+    // An attempt given up on (connectWithin) must not publish what it builds once it wakes up.
+    const superseded = () => current !== generation || closing.signal.aborted
     if (options.requiredTopics) {
+      stage = 'checking the topics'
       const admin = kafka.admin()
       await admin.connect()
       try {
@@ -423,51 +503,90 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
         await admin.disconnect()
       }
     }
-    steps = await options.createSteps(context())
+    stage = 'building the steps'
+    const built = await options.createSteps(context())
+    if (superseded()) {
+      await built.close().catch(() => undefined)
+      throw new ConnectTimeoutError('a later attempt took over')
+    }
+    steps = built
     const created = kafka.consumer({
       ...options.group,
-      heartbeatInterval: Math.floor((options.group.sessionTimeout ?? 30_000) / 10),
+      rebalanceTimeout: rebalanceTimeoutMs,
+      heartbeatInterval: Math.floor(sessionTimeoutMs / 10),
       allowAutoTopicCreation: false,
+      // kafkajs never restarts a consumer by itself: its restart timer outlives a disconnect made
+      // meanwhile, so a consumer the runtime had dropped came back, joined the group and held its
+      // partitions while its batches were refused (the cluster drill's forwarder, silent for
+      // minutes). Every failure goes through the runtime's one restart, with new steps.
+      retry: { retries: 5, restartOnFailure: () => Promise.resolve(false) },
     })
+    outOfGroupSinceMs = now()
     created.on(created.events.GROUP_JOIN, ({ payload }) => {
       joined = true
+      outOfGroupSinceMs = undefined
       phase = 'running'
       // Back in the group after Kafka was away: that outage is over. (After a step failure only a
       // commit shows the step works again.)
-      if (consecutiveFailures === 0) failingSinceMs = undefined
+      if (consecutiveFailures === 0 || lastFailure === 'kafka') progressed()
       metrics.kafkaUnavailable.set(labels, 0)
       assignedTopics = Object.keys(payload.memberAssignment)
       options.onAssigned?.(payload.memberAssignment)
       if (guardTripped) created.pause(assignedTopics.map((topic) => ({ topic })))
       log.info({ groupId, assigned: payload.memberAssignment }, 'joined the consumer group')
     })
-    created.on(created.events.REBALANCING, () => (joined = false))
+    created.on(created.events.REBALANCING, () => {
+      joined = false
+      outOfGroupSinceMs ??= now()
+    })
     created.on(created.events.CRASH, ({ payload }) => {
       joined = false
       if (consumer !== created) return
-      if (payload.restart) {
-        // kafkajs rejoins by itself after a retriable failure (a broker gone): say we are waiting.
-        metrics.kafkaUnavailable.set(labels, 1)
-        lastError = `${payload.error.name}: ${payload.error.message}`
-        failingSinceMs ??= now()
-        log.warn({ err: payload.error }, 'consumer lost Kafka; kafkajs reconnects')
-        if (gaveUp()) void created.disconnect()
-      } else {
-        fail(payload.error, 'kafka')
-      }
+      // A broker gone, a coordinator loading, a join refused: the runtime's restart rejoins.
+      fail(payload.error, 'kafka')
     })
     consumer = created
+    // kafkajs can stop rejoining without crashing (seen after a coordinator moved in a rolling
+    // restart: JoinGroup answered "coordinator is loading", then silence): a consumer out of its
+    // group for longer than any join takes is restarted like a crashed one.
+    clearInterval(watchdog)
+    watchdog = setInterval(() => {
+      if (consumer !== created || closing.signal.aborted || broken !== undefined) return
+      if (outOfGroupSinceMs === undefined || now() - outOfGroupSinceMs < stuckAfterMs) return
+      fail(
+        new Error(
+          `the consumer stayed out of its group for ${Math.round((now() - outOfGroupSinceMs) / 1000)} s without kafkajs reporting a failure`,
+        ),
+        'kafka',
+      )
+    }, 1_000)
+    watchdog.unref()
+    stage = 'connecting the consumer'
     await created.connect()
+    stage = 'subscribing'
     await created.subscribe({
       topics: options.subscription.topics,
       fromBeginning: options.subscription.fromBeginning,
     })
+    stage = 'joining the group'
     await created.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: options.group.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => eachBatch(payload, current),
+      eachBatch: async (payload) => {
+        // Defence in depth: a consumer the runtime dropped must not hold partitions it never reads.
+        if (consumer !== created && !closing.signal.aborted) {
+          void created.disconnect().catch((error: unknown) => log.debug({ err: error }, 'disconnect failed'))
+          return
+        }
+        await eachBatch(payload, current)
+      },
     })
+    if (superseded()) {
+      await created.disconnect().catch(() => undefined)
+      throw new ConnectTimeoutError('a later attempt took over')
+    }
+    stage = 'running'
     const polled = steps
     clearInterval(pollTimer)
     let pollQueued = false
@@ -491,12 +610,12 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
       metrics.kafkaUnavailable.set(labels, 0)
       for (let attempt = 0; ; attempt++) {
         try {
-          await connectAndRun()
+          await connectWithin()
           return
         } catch (error) {
           // Topics missing is the operator's to fix: the service says so and does not start.
-          if (error instanceof TopicsMissingError || !isTransientKafkaError(error) || closing.signal.aborted)
-            throw error
+          const transient = isTransientKafkaError(error) || error instanceof ConnectTimeoutError
+          if (error instanceof TopicsMissingError || !transient || closing.signal.aborted) throw error
           failingSinceMs ??= now()
           lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
           metrics.kafkaUnavailable.set(labels, 1)
@@ -524,6 +643,7 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
       closing.abort()
       clearTimeout(pauseTimer)
       clearInterval(pollTimer)
+      clearInterval(watchdog)
       const deadline = sleep(options.stopDeadlineMs, 'deadline' as const, { ref: false })
       const finish = async () => {
         await restarting
