@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { eventColumns } from './auditTables.js'
-import { eventRow, type AuditEventRow } from './eventRow.js'
+import { eventPartition, eventRow, type AuditEventRow } from './eventRow.js'
 
 const source = { topic: 'audit.normalized', partition: 3, offset: '9223372036854775807' }
 
@@ -230,5 +230,13 @@ describe('eventRow', () => {
       },
     ])
     expect(rows[2]?.before).toBe('{"title":"Export to PDF fails","priority":"Urgent","status":"open"}')
+  })
+})
+
+describe('eventPartition', () => {
+  it('is the UTC month, as toYYYYMM(occurred_at) computes it', () => {
+    expect(eventPartition({ occurred_at: Date.parse('2024-03-31T23:59:59.999Z') })).toBe(202403)
+    expect(eventPartition({ occurred_at: Date.parse('2024-04-01T00:00:00.000Z') })).toBe(202404)
+    expect(eventPartition({ occurred_at: Date.parse('1999-12-31T23:00:00-05:00') })).toBe(200001)
   })
 })

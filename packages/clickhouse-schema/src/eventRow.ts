@@ -141,3 +141,13 @@ function actorColumns(actor: Actor | null): {
   }
   return { ...actor, roles: [...actor.roles] }
 }
+
+/**
+ * The partition an event's rows land in: every audit table is `PARTITION BY toYYYYMM(occurred_at)`
+ * with occurred_at in UTC. An insert of one partition's rows writes one part, all or nothing; an
+ * insert spanning two writes two parts, and a crash can fall between them.
+ */
+export function eventPartition(event: Pick<AuditEvent, 'occurred_at'>): number {
+  const at = new Date(event.occurred_at)
+  return at.getUTCFullYear() * 100 + at.getUTCMonth() + 1
+}

@@ -2,7 +2,7 @@
 // Table and column names, the row an event becomes, the migrations that make the tables and how
 // they are applied, the retention they delete by, and the analysts' queries over them.
 export { auditTables, eventColumns, retentionStatements } from './auditTables.js'
-export { eventRow, type AuditEventRow, type ChangeRow, type KafkaSource } from './eventRow.js'
+export { eventPartition, eventRow, type AuditEventRow, type ChangeRow, type KafkaSource } from './eventRow.js'
 export { migrations, type Migration, type MigrationOptions } from './migrations.js'
 export { migrationChecksum, runMigrations, schemaMigrationsTable } from './runMigrations.js'
 export {

@@ -28,3 +28,4 @@ export { createMetricsRegistry, type MetricsRegistryOptions } from './serviceMet
 export { configOrExit, exitAfterStartFailure } from './configOrExit.js'
 export { exitCodes, type ExitCode } from './exitCodes.js'
 export { serveService, type ServeServiceOptions, type ServiceLifecycle } from './serveService.js'
+export { failpointsFrom, FailpointsError, type Failpoints } from './failpoints.js'

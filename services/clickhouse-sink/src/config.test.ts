@@ -36,6 +36,24 @@ describe('loadSinkConfig', () => {
     })
     expect(config.cluster).toBeUndefined()
     expect(config.retention.byCategory['debug']).toEqual({ amount: 7, unit: 'day' })
+    expect(config.failpoints.armed).toEqual([])
+  })
+
+  it('arms only the failpoints the sink has, with a folder for their markers', () => {
+    const armed = loadSinkConfig({
+      ...minimalEnv,
+      AUDIT_FAILPOINTS: 'sink.between-parts,sink.before-dead-letters',
+      AUDIT_FAILPOINTS_DIR: '/tmp/drill',
+    })
+    expect(armed.failpoints.armed).toEqual(['sink.between-parts', 'sink.before-dead-letters'])
+    expect(
+      problemsOf({ ...minimalEnv, AUDIT_FAILPOINTS: 'sink.after-everything', AUDIT_FAILPOINTS_DIR: '/tmp' }),
+    ).toEqual([
+      'AUDIT_FAILPOINTS: unknown failpoint sink.after-everything (this service has sink.between-parts, sink.before-dead-letters)',
+    ])
+    expect(problemsOf({ ...minimalEnv, AUDIT_FAILPOINTS: 'sink.between-parts' })).toEqual([
+      'AUDIT_FAILPOINTS_DIR: must be set when AUDIT_FAILPOINTS is',
+    ])
   })
 
   it('takes a ClickHouse server instead of the embedded folder', () => {

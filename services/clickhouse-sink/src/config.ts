@@ -12,14 +12,23 @@ import {
   unknownSettings,
   parseSettings,
   pipelineTopics,
+  type ConfigProblem,
   type ServiceClickHouse,
   type KafkaSettings,
   type SchemaRegistrySettings,
 } from '@audit-pipeline/config'
 import { consumerEnvShape, consumerSettingsFrom, type ConsumerSettings } from '@audit-pipeline/kafka'
-import { opsEnvShape, opsSettingsFrom, type OpsSettings } from '@audit-pipeline/service-runtime'
+import {
+  failpointsFrom,
+  FailpointsError,
+  opsEnvShape,
+  opsSettingsFrom,
+  type Failpoints,
+  type OpsSettings,
+} from '@audit-pipeline/service-runtime'
 import { z } from 'zod'
 import type { BatchPolicy } from './batching/batchPolicy.js'
+import { sinkFailpoints } from './delivery/writeBatch.js'
 
 /** The sink's settings, validated. Durations in ms, sizes in bytes. */
 export type SinkConfig = {
@@ -38,6 +47,8 @@ export type SinkConfig = {
   shutdownDeadlineMs: number
   /** Longest wait between insert retries while ClickHouse is unavailable. */
   retryMaxDelayMs: number
+  /** Crash points armed by a fault drill (AUDIT_FAILPOINTS); none otherwise. */
+  failpoints: Failpoints
   /** Apply pending migrations at start-up. */
   migrate: boolean
   /** How long rows are kept, per category and tenant (rendered into the tables' TTL). */
@@ -104,7 +115,8 @@ export function loadSinkConfig(env: Record<string, string | undefined>): SinkCon
       problems,
     )
   }
-  if (problems.length > 0 || !connections || !s || !retention) throw new ConfigError(problems)
+  const failpoints = sinkFailpointsFrom(env, problems)
+  if (problems.length > 0 || !connections || !s || !retention || !failpoints) throw new ConfigError(problems)
   return {
     ...connections,
     inputTopics: s.SINK_INPUT_TOPICS ?? [pipelineTopics.normalized.name],
@@ -120,9 +132,20 @@ export function loadSinkConfig(env: Record<string, string | undefined>): SinkCon
     sessionTimeoutMs: s.SINK_SESSION_TIMEOUT_MS,
     shutdownDeadlineMs: s.SINK_SHUTDOWN_DEADLINE_MS,
     retryMaxDelayMs: s.SINK_RETRY_MAX_DELAY_MS,
+    failpoints,
     migrate: s.SINK_MIGRATE,
     retention,
     ...(s.SINK_CLICKHOUSE_CLUSTER && { cluster: s.SINK_CLICKHOUSE_CLUSTER }),
     ops: opsSettingsFrom(s, { defaultPort: sinkOpsPort }),
+  }
+}
+
+function sinkFailpointsFrom(env: Record<string, string | undefined>, problems: ConfigProblem[]) {
+  try {
+    return failpointsFrom(env, Object.values(sinkFailpoints))
+  } catch (error) {
+    if (!(error instanceof FailpointsError)) throw error
+    problems.push({ setting: error.setting, message: error.problem })
+    return undefined
   }
 }

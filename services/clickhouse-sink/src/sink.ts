@@ -101,6 +101,7 @@ export function createSink(options: SinkOptions): Sink {
           backoff: { initialDelayMs: 100, maxDelayMs: config.retryMaxDelayMs, multiplier: 2 },
           telemetry,
           now,
+          failpoints: config.failpoints,
         },
         context,
       ),

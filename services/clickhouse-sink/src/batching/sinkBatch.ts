@@ -5,6 +5,8 @@ export type BatchRow = {
   /** The row as its JSONEachRow line (newline included): the insert only joins the lines. */
   readonly line: string
   readonly eventId: string
+  /** The table partition (month) it lands in: a batch is written one partition per insert. */
+  readonly partition: number
   readonly record: KafkaRecord
 }
 

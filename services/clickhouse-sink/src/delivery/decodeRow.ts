@@ -1,10 +1,10 @@
-import { eventRow } from '@audit-pipeline/clickhouse-schema'
+import { eventPartition, eventRow } from '@audit-pipeline/clickhouse-schema'
 import { CodecError } from '@audit-pipeline/codec'
 import type { AuditEvent } from '@audit-pipeline/event-model'
 import type { KafkaRecord } from '@audit-pipeline/kafka'
 
-/** What a record becomes once decoded: its event id and its row as a JSONEachRow line. */
-export type DecodedRow = { readonly eventId: string; readonly line: string }
+/** What a record becomes once decoded: its event id, its row as a JSONEachRow line, and the table partition (month) it lands in. */
+export type DecodedRow = { readonly eventId: string; readonly line: string; readonly partition: number }
 
 /**
  * Decodes a record's value and makes its row, serialised as it is read: a batch then holds one
@@ -21,5 +21,5 @@ export async function decodeRow(
   }
   const event = await decode(record.value)
   const row = eventRow(event, { topic: record.topic, partition: record.partition, offset: record.offset })
-  return { eventId: event.event_id, line: `${JSON.stringify(row)}\n` }
+  return { eventId: event.event_id, line: `${JSON.stringify(row)}\n`, partition: eventPartition(event) }
 }

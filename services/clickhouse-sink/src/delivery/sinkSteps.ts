@@ -51,6 +51,8 @@ export type SinkStepsOptions = {
   telemetry: SinkTelemetry
   /** ms; batch age. */
   now: () => number
+  /** Crash points for the fault drills. */
+  failpoints?: { reach(name: string): void }
 }
 
 /**
@@ -94,6 +96,7 @@ export function sinkSteps(options: SinkStepsOptions, context: RuntimeContext): P
         },
         sendDeadLetters: options.sendDeadLetters,
         deadLetterOf: options.deadLetterOf,
+        ...(options.failpoints && { failpoints: options.failpoints }),
         write: {
           backoff: options.backoff,
           signal: context.signal,

@@ -9,6 +9,7 @@ const rowsOf = (...ids: number[]): BatchRow[] =>
   ids.map((id) => ({
     line: `{"id":${id}}\n`,
     eventId: id % 10 === 7 ? `bad-${id}` : `event-${id}`,
+    partition: 202412,
     record: { topic: 't', partition: 0, offset: String(id) } as KafkaRecord,
   }))
 const idsOf = (rows: readonly BatchRow[]) => rows.map((r) => Number(r.record.offset))
