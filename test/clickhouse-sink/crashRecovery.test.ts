@@ -134,7 +134,7 @@ describe('ClickHouse sink under SIGKILL', () => {
     expect(await running.sink.exited).toBe(0)
 
     const query = (sql: string) =>
-      execFileSync(process.execPath, ['test/support/queryEmbedded.mjs', dataPath, 'audit', sql], {
+      execFileSync(process.execPath, ['test/support/queryStorage.mjs', dataPath, 'audit', sql], {
         cwd: join(import.meta.dirname, '..', '..'),
         encoding: 'utf8',
         maxBuffer: 64 * 1024 * 1024,

@@ -171,7 +171,7 @@ describe('the main job', () => {
       const timeline = execFileSync(
         process.execPath,
         [
-          'test/support/queryEmbedded.mjs',
+          'test/support/queryStorage.mjs',
           join(dir, 'stack', 'clickhouse'),
           'audit',
           "SELECT actor_display_name FROM audit_events_deduplicated WHERE object_id = '9548-B1' ORDER BY occurred_at",
@@ -187,7 +187,7 @@ describe('the main job', () => {
       const storedAlerts = execFileSync(
         process.execPath,
         [
-          'test/support/queryEmbedded.mjs',
+          'test/support/queryStorage.mjs',
           join(dir, 'stack', 'clickhouse'),
           'audit',
           "SELECT attributes['alert.rule'] AS rule FROM audit_events_deduplicated WHERE object_type = 'alert'",

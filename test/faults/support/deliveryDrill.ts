@@ -5,6 +5,7 @@ import {
   collectTopics,
   waitFor,
   type AcknowledgedEvent,
+  type CollectedMessage,
   type DeliveryReport,
   type StackEndpoints,
 } from '@audit-pipeline/testing'
@@ -36,9 +37,22 @@ export type DrillOptions = {
    * Resolves when the fault is over (the broker restarted, the process resumed): recovery time is
    * measured from then until every stage holds every acknowledged event.
    */
-  inject?: (drill: PipelineDrill) => Promise<void>
+  inject?: (drill: PipelineDrill) => Promise<void | FaultEvents>
   settleTimeoutMs?: number
+  /** Every other event a month earlier: each sink batch spans two table partitions. */
+  twoMonths?: boolean
+  /** A topic only the sink reads (drill.sideInput), for faults that produce to the sink directly. */
+  sinkSideInput?: boolean
+  /** A ClickHouse server instead of the embedded one: services reach it at `serviceUrl`, the oracle at `url`. */
+  clickhouse?: { url: string; serviceUrl: string }
+  /** Dead letters the fault itself causes: the drill waits until these are read too. */
+  deadLettersExpected?: (letters: readonly DeadLetterSeen[]) => boolean
 }
+
+export type DeadLetterSeen = { key: string; errorClass: string; service: string }
+
+/** Events the fault itself produced (straight to a topic the sink reads): they too must be stored. */
+export type FaultEvents = { stored: AcknowledgedEvent[] }
 
 export type DrillResult = {
   drill: PipelineDrill
@@ -49,6 +63,8 @@ export type DrillResult = {
   recoverySeconds: number | undefined
   /** Dead letters by source key: the error class each poison record was given. */
   deadLettered: Map<string, string>
+  /** Every dead letter, in the order read: source key, class, and the service that wrote it. */
+  deadLetters: DeadLetterSeen[]
   poison: { key: string; errorClass: string }[]
 }
 
@@ -60,8 +76,11 @@ export type DrillResult = {
  */
 export async function runDeliveryDrill(options: DrillOptions): Promise<DrillResult> {
   const { kafka } = options
-  const drill = await startPipelineDrill(options.stack, options.kafka, options.env)
-  const events = drillEvents(options.goodEvents)
+  const drill = await startPipelineDrill(options.stack, options.kafka, options.env, {
+    sinkSideInput: options.sinkSideInput ?? false,
+    ...(options.clickhouse && { clickhouse: options.clickhouse }),
+  })
+  const events = drillEvents(options.goodEvents, { twoMonths: options.twoMonths ?? false })
   const poison = poisonMessages(options.poison ?? 0)
   const messages: Message[] = []
   const every = poison.length > 0 ? Math.max(1, Math.floor(events.length / poison.length)) : Infinity
@@ -76,20 +95,21 @@ export async function runDeliveryDrill(options: DrillOptions): Promise<DrillResu
   const deadLetterReader = await collectTopics(kafka, [drill.deadLetters])
   onTestFinished(() => deadLetterReader.stop())
 
-  let fault: Promise<void> | undefined
+  let fault: Promise<void | FaultEvents> | undefined
   let faultOverAtMs: number | undefined
   const { inject } = options
   await produceAll(kafka, drill.input, messages, {
     onChunk: (sent) => {
       if (inject && !fault && sent >= messages.length / 3) {
-        fault = inject(drill).then(() => void (faultOverAtMs = Date.now()))
+        fault = inject(drill).then((produced) => ((faultOverAtMs = Date.now()), produced))
       }
     },
   })
-  await fault
+  const faultEvents = (await fault)?.stored ?? []
 
   const settleTimeoutMs = options.settleTimeoutMs ?? 180_000
   const expectedIds = new Set(acknowledged.map((event) => event.eventId))
+  const expectedStoredIds = new Set(faultEvents.map((event) => event.eventId))
   const expectedAlertIds = new Set(alerting.map((event) => event.eventId))
   await waitFor(
     () => {
@@ -105,7 +125,23 @@ export async function runDeliveryDrill(options: DrillOptions): Promise<DrillResu
       intervalMs: 250,
       description: 'every event forwarded and every alert delivered',
     },
-  )
+  ).catch(async (error: unknown) => {
+    // Which service is behind, as its own readiness says, what each topic holds, and what was
+    // dead-lettered why: the first things to know of a failed drill.
+    const letters = new Map<string, number>()
+    for (const { service, errorClass } of deadLetterReader.messages.map(seenDeadLetter)) {
+      letters.set(`${service} ${errorClass}`, (letters.get(`${service} ${errorClass}`) ?? 0) + 1)
+    }
+    throw new Error(
+      [
+        (error as Error).message,
+        await readiness(drill),
+        `messages: ${JSON.stringify(await topicSizes(kafka, [drill.input, drill.output, drill.deadLetters]))}`,
+        `dead letters: ${JSON.stringify(Object.fromEntries(letters))}`,
+      ].join('\n'),
+      { cause: error },
+    )
+  })
   const recoverySeconds = faultOverAtMs === undefined ? undefined : (Date.now() - faultOverAtMs) / 1000
   // Every poison record dead-lettered before the sink's commits are checked.
   await waitFor(() => deadLetterReader.messages.length >= poison.length, {
@@ -113,21 +149,38 @@ export async function runDeliveryDrill(options: DrillOptions): Promise<DrillResu
     description: `${poison.length} dead letters`,
   })
   await waitForSinkToCatchUp(kafka, drill, settleTimeoutMs)
+  const { deadLettersExpected } = options
+  if (deadLettersExpected) {
+    await waitFor(() => deadLettersExpected(deadLetterReader.messages.map(seenDeadLetter)), {
+      timeoutMs: settleTimeoutMs,
+      description: 'the dead letters the fault causes',
+    })
+  }
+  if (expectedStoredIds.size > 0) {
+    await waitFor(
+      () => {
+        const stored = new Set(storedEvents(drill).map((e) => e.eventId))
+        return [...expectedStoredIds].every((id) => stored.has(id))
+      },
+      { timeoutMs: settleTimeoutMs, intervalMs: 1_000, description: 'the events the fault produced, stored' },
+    )
+  }
   const forwarded = forwardedEvents(drill)
   const delivered = alertedEvents(drill)
   await stopDrill(drill)
 
   const deadLettered = new Map<string, string>()
-  for (const letter of deadLetterReader.messages) {
-    const errorClass = letter.headers?.[deadLetterHeaderNames.errorClass]?.toString() ?? ''
-    deadLettered.set(letter.key?.toString() ?? '', errorClass)
+  const deadLetters: DrillResult['deadLetters'] = []
+  for (const letter of deadLetterReader.messages.map(seenDeadLetter)) {
+    deadLettered.set(letter.key, letter.errorClass)
+    deadLetters.push(letter)
   }
   const result = {
     drill,
     clickhouse: recordStage(
       options.fault,
       'ClickHouse view',
-      acknowledged,
+      [...acknowledged, ...faultEvents],
       storedEvents(drill),
       recoverySeconds,
     ),
@@ -136,10 +189,45 @@ export async function runDeliveryDrill(options: DrillOptions): Promise<DrillResu
     storedAlerts: recordStage(options.fault, 'alerts stored', alerting, storedAlerts(drill)),
     recoverySeconds,
     deadLettered,
+    deadLetters,
     poison: poison.map((p) => ({ key: String(p.message.key), errorClass: p.errorClass })),
   }
   printFaultTable()
   return result
+}
+
+async function topicSizes(kafka: Kafka, topics: readonly string[]): Promise<Record<string, number>> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const sizes: Record<string, number> = {}
+    for (const topic of topics) {
+      const offsets = await admin.fetchTopicOffsets(topic)
+      sizes[topic] = offsets.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0)
+    }
+    return sizes
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+async function readiness(drill: PipelineDrill): Promise<string> {
+  const lines: string[] = []
+  for (const [name, { opsUrl }] of drill.services) {
+    const answer = await fetch(`${opsUrl}/readyz`, { signal: AbortSignal.timeout(2_000) })
+      .then((response) => response.text())
+      .catch((error: unknown) => String(error))
+    lines.push(`${name}: ${answer}`)
+  }
+  return lines.join('\n')
+}
+
+function seenDeadLetter(letter: CollectedMessage): DeadLetterSeen {
+  return {
+    key: letter.key?.toString() ?? '',
+    errorClass: letter.headers?.[deadLetterHeaderNames.errorClass]?.toString() ?? '',
+    service: letter.headers?.[deadLetterHeaderNames.service]?.toString() ?? '',
+  }
 }
 
 /** Waits until the sink's group committed the end of every topic it reads: all it read is stored. */

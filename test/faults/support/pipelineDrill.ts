@@ -28,6 +28,10 @@ export type PipelineDrill = {
   readonly output: string
   readonly deadLetters: string
   readonly env: Record<string, string>
+  /** The ClickHouse server the drill reads (CLICKHOUSE_URL); embedded in the drill's folder otherwise. */
+  readonly clickhouse?: { url: string; database: string }
+  /** A topic only the sink reads, besides the pipeline's (startPipelineDrill's sinkSideInput). */
+  readonly sideInput?: string
   /** Each service's ops URL and PID as the status table printed them. */
   readonly services: ReadonlyMap<string, { opsUrl: string; pid: number }>
 }
@@ -40,7 +44,10 @@ const [, raisedLine = '', loweredLine = ''] = ticketExampleLines()
  * Every `alertEvery`-th event is a priority lowered from Urgent on a ticket of its own, which the
  * main job's rules answer with one alert. The rest raise priorities, which no rule alerts on.
  */
-export function drillEvents(count: number, options: { keys?: number; alertEvery?: number } = {}) {
+export function drillEvents(
+  count: number,
+  options: { keys?: number; alertEvery?: number; twoMonths?: boolean } = {},
+) {
   const keys = options.keys ?? 97
   const alertEvery = options.alertEvery ?? 50
   const raised = JSON.parse(raisedLine) as Record<string, unknown> & { object: Record<string, unknown> }
@@ -52,7 +59,9 @@ export function drillEvents(count: number, options: { keys?: number; alertEvery?
     const key = alerting ? `ALERT-${i}` : `T-${i % keys}`
     const template = alerting ? lowered : raised
     const eventId = randomUUID()
-    const occurredAt = new Date(startMs + i).toISOString()
+    // Two months: every other event a month earlier, so every batch of the sink spans two parts.
+    const monthEarlierMs = options.twoMonths && i % 2 === 1 ? 30 * 24 * 3_600_000 : 0
+    const occurredAt = new Date(startMs + i - monthEarlierMs).toISOString()
     const event = {
       ...template,
       event_id: eventId,
@@ -137,17 +146,34 @@ export async function startPipelineDrill(
   stack: StackEndpoints,
   kafka: Kafka,
   env: Record<string, string> = {},
+  options: {
+    sinkSideInput?: boolean
+    /** A ClickHouse server: the services reach it at `serviceUrl` (a proxy), the drill reads `url`. */
+    clickhouse?: { url: string; serviceUrl: string }
+  } = {},
 ): Promise<PipelineDrill> {
-  const [input, output, deadLetters, alerts] = ['drill_in', 'drill_out', 'drill_dlq', 'drill_alerts'].map(
-    uniqueName,
-  ) as [string, string, string, string]
+  const [input, output, deadLetters, alerts, side] = [
+    'drill_in',
+    'drill_out',
+    'drill_dlq',
+    'drill_alerts',
+    'drill_sink_side',
+  ].map(uniqueName) as [string, string, string, string, string]
+  const sideInput = options.sinkSideInput ? side : undefined
+  const clickhouse = options.clickhouse && {
+    url: options.clickhouse.url,
+    database: uniqueName('drill_audit'),
+  }
   const admin = kafka.admin()
   await admin.connect()
   try {
     // Not kafkajs's waitForLeaders: on a three-node cluster it asks a node that may not know the topic yet.
     await createTopicsWithLeaders(
       admin,
-      [input, output, deadLetters, alerts].map((topic) => ({ topic, numPartitions: 6 })),
+      [input, output, deadLetters, alerts, ...(sideInput ? [sideInput] : [])].map((topic) => ({
+        topic,
+        numPartitions: 6,
+      })),
     )
   } finally {
     await admin.disconnect()
@@ -164,7 +190,7 @@ export async function startPipelineDrill(
     NORMALIZER_GROUP_ID: uniqueName('drill-normalizer'),
     NORMALIZER_SESSION_TIMEOUT_MS: '6000',
     NORMALIZER_SHUTDOWN_DEADLINE_MS: '5000',
-    SINK_INPUT_TOPICS: `${output},${alerts}`,
+    SINK_INPUT_TOPICS: [output, alerts, ...(sideInput ? [sideInput] : [])].join(','),
     SINK_GROUP_ID: uniqueName('drill-sink'),
     SINK_DEAD_LETTER_TOPIC: deadLetters,
     SINK_BATCH_MAX_AGE_MS: '200',
@@ -184,6 +210,10 @@ export async function startPipelineDrill(
     FORWARDER_RETRY_TOPIC_PREFIX: `${uniqueName('drill_fwd_retry')}.`,
     FORWARDER_SESSION_TIMEOUT_MS: '6000',
     FORWARDER_SHUTDOWN_DEADLINE_MS: '5000',
+    ...(clickhouse && {
+      CLICKHOUSE_URL: options.clickhouse!.serviceUrl,
+      CLICKHOUSE_DATABASE: clickhouse.database,
+    }),
     ...env,
   }
   const run = startServiceProcess('deploy/local-stack/dist/cli.js', drillEnv, ['run'])
@@ -209,7 +239,17 @@ export async function startPipelineDrill(
   for (const match of banner.matchAll(/^\s*(\S+)\s+(http:\/\/127\.0\.0\.1:\d+)\s.*pid (\d+)/gm)) {
     services.set(match[1]!, { opsUrl: match[2]!, pid: Number(match[3]) })
   }
-  return { dir, run, input, output, deadLetters, env: drillEnv, services }
+  return {
+    dir,
+    run,
+    input,
+    output,
+    deadLetters,
+    env: drillEnv,
+    services,
+    ...(sideInput && { sideInput }),
+    ...(clickhouse && { clickhouse }),
+  }
 }
 
 type InboxDelivery = { path: string; body: unknown }
@@ -259,7 +299,13 @@ export async function stopDrill(drill: PipelineDrill): Promise<void> {
 export function queryStored<Row>(drill: PipelineDrill, sql: string): Row[] {
   const out = execFileSync(
     process.execPath,
-    ['test/support/queryEmbedded.mjs', join(drill.dir, 'stack', 'clickhouse'), 'audit', sql],
+    [
+      'test/support/queryStorage.mjs',
+      // With a server the drill asks it directly (not through any proxy a fault cuts).
+      drill.clickhouse?.url ?? join(drill.dir, 'stack', 'clickhouse'),
+      drill.clickhouse?.database ?? 'audit',
+      sql,
+    ],
     { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   )
   return out

@@ -1,0 +1,177 @@
+import { existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
+import { Kafka, logLevel } from 'kafkajs'
+import { beforeAll, describe, expect, inject, it } from 'vitest'
+import { createAuditEventCodec } from '@audit-pipeline/codec'
+import { parseEventJson } from '@audit-pipeline/event-model'
+import { createTopicsWithLeaders } from '@audit-pipeline/local-stack'
+import { ticketExampleLines } from '@audit-pipeline/schemas'
+import { waitFor, waitForCommittedToEnd, type AcknowledgedEvent } from '@audit-pipeline/testing'
+import { buildMainJob } from '../support/serviceProcess.js'
+import { expectNothingLost, runDeliveryDrill } from './support/deliveryDrill.js'
+import { produceAll, type PipelineDrill } from './support/pipelineDrill.js'
+
+/**
+ * The sink SIGKILLed inside each window in which a sink that skipped every offset up to the
+ * highest one stored once lost rows. The first two crashes come from the sink's own failpoints
+ * (AUDIT_FAILPOINTS), so the kill lands exactly in the window; the third is a topic recreated
+ * while the sink was frozen, then the sink killed before it ever saw the new topic alive.
+ */
+const stack = inject('stack')
+const kafka = new Kafka({ clientId: 'fault-sink', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING })
+const sinkProcess = 'clickhouse-sink+query-api'
+
+beforeAll(() => buildMainJob(), 300_000)
+
+/** The sink's process: it must be gone (SIGKILLed), and the failpoint's marker says it fired. */
+function expectKilledAt(drill: PipelineDrill, failpointsDir: string, failpoint: string) {
+  expect(existsSync(join(failpointsDir, `${failpoint}.fired`)), `${failpoint} fired`).toBe(true)
+  const pid = drill.services.get(sinkProcess)?.pid
+  expect(pid).toBeDefined()
+  expect(() => process.kill(pid!, 0), 'the first sink process is gone').toThrow(/ESRCH/)
+}
+
+const waitForFailpoint = (failpointsDir: string, failpoint: string) =>
+  waitFor(() => existsSync(join(failpointsDir, `${failpoint}.fired`)), {
+    timeoutMs: 120_000,
+    description: `the sink to reach ${failpoint}`,
+  })
+
+describe('the sink killed inside each window', () => {
+  it(
+    'between the insert and the dead-letter send: every row stored once, every refused record dead-lettered once',
+    { timeout: 600_000 },
+    async () => {
+      const failpointsDir = mkdtempSync(join(tmpdir(), 'failpoints-'))
+      const failpoint = 'sink.before-dead-letters'
+      // Records no reader can decode, straight into the sink's input: its batch holds dead letters.
+      const undecodable = Array.from({ length: 50 }, (_, i) => ({
+        key: `SINK-POISON-${i}`,
+        value: Buffer.from(`not an Avro event ${i}`),
+      }))
+      let killed: PipelineDrill | undefined
+      const result = await runDeliveryDrill({
+        fault: 'sink SIGKILL after insert, before dead letters',
+        stack,
+        kafka,
+        goodEvents: 20_000,
+        env: { AUDIT_FAILPOINTS: failpoint, AUDIT_FAILPOINTS_DIR: failpointsDir },
+        deadLettersExpected: (letters) =>
+          undecodable.every(({ key }) =>
+            letters.some((l) => l.key === key && l.service === 'clickhouse-sink'),
+          ),
+        inject: async (drill) => {
+          killed = drill
+          await produceAll(kafka, drill.output, undecodable)
+          await waitForFailpoint(failpointsDir, failpoint)
+        },
+      })
+      expectNothingLost(result)
+      expectKilledAt(killed!, failpointsDir, failpoint)
+      for (const { key } of undecodable) {
+        const letters = result.deadLetters.filter((l) => l.key === key && l.service === 'clickhouse-sink')
+        expect(
+          letters.map((l) => l.errorClass),
+          `the sink's dead letters of ${key}`,
+        ).toEqual(['EVENT_UNDECODABLE'])
+      }
+    },
+  )
+
+  it(
+    'between the two parts of a batch spanning two months: every row stored once',
+    { timeout: 600_000 },
+    async () => {
+      const failpointsDir = mkdtempSync(join(tmpdir(), 'failpoints-'))
+      const failpoint = 'sink.between-parts'
+      let killed: PipelineDrill | undefined
+      const result = await runDeliveryDrill({
+        fault: 'sink SIGKILL between the parts of a two-month batch',
+        stack,
+        kafka,
+        goodEvents: 20_000,
+        twoMonths: true,
+        env: { AUDIT_FAILPOINTS: failpoint, AUDIT_FAILPOINTS_DIR: failpointsDir },
+        inject: async (drill) => {
+          killed = drill
+          await waitForFailpoint(failpointsDir, failpoint)
+        },
+      })
+      expectNothingLost(result)
+      expectKilledAt(killed!, failpointsDir, failpoint)
+    },
+  )
+
+  it(
+    'after its topic was deleted and created again: the new topic’s events stored beside the old ones at the same offsets',
+    { timeout: 600_000 },
+    async () => {
+      const codec = await createAuditEventCodec({
+        registry: new SchemaRegistry({ host: stack.schemaRegistryUrl }),
+      })
+      const [, raisedLine = ''] = ticketExampleLines()
+      const template = parseEventJson(JSON.parse(raisedLine))
+      const sideEvents = (generation: string, count: number) =>
+        Array.from({ length: count }, (_, i) => {
+          const key = `SIDE-${generation}-${i}`
+          const eventId = crypto.randomUUID()
+          const event = {
+            ...template,
+            event_id: eventId,
+            recorded_at: template.occurred_at,
+            object: { ...template.object, id: key },
+          }
+          return {
+            message: { key, value: codec.encode(event) },
+            acknowledged: { eventId, key, sequence: i } satisfies AcknowledgedEvent,
+          }
+        })
+      let killed: PipelineDrill | undefined
+      const result = await runDeliveryDrill({
+        fault: 'sink frozen, its topic recreated, sink SIGKILL',
+        stack,
+        kafka,
+        goodEvents: 20_000,
+        sinkSideInput: true,
+        inject: async (drill) => {
+          killed = drill
+          const side = drill.sideInput!
+          const sink = drill.services.get(sinkProcess)!
+          const before = sideEvents('old', 2_000)
+          await produceAll(
+            kafka,
+            side,
+            before.map((e) => e.message),
+          )
+          await waitForCommittedToEnd(kafka, drill.env['SINK_GROUP_ID']!, side, 120_000)
+          process.kill(sink.pid, 'SIGSTOP')
+          const admin = kafka.admin()
+          await admin.connect()
+          try {
+            await admin.deleteTopics({ topics: [side] })
+            await waitFor(async () => !(await admin.listTopics()).includes(side), {
+              timeoutMs: 60_000,
+              description: `${side} deleted`,
+            })
+            await createTopicsWithLeaders(admin, [{ topic: side, numPartitions: 6 }])
+          } finally {
+            await admin.disconnect()
+          }
+          const after = sideEvents('new', 2_000)
+          await produceAll(
+            kafka,
+            side,
+            after.map((e) => e.message),
+          )
+          // Killed while frozen: the sink never saw the new topic; the next one starts from its stored rows.
+          process.kill(sink.pid, 'SIGKILL')
+          return { stored: [...before, ...after].map((e) => e.acknowledged) }
+        },
+      })
+      expectNothingLost(result)
+      expect(() => process.kill(killed!.services.get(sinkProcess)!.pid, 0)).toThrow(/ESRCH/)
+    },
+  )
+})
