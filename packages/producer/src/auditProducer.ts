@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { Partitioners, type Kafka, type Producer } from 'kafkajs'
+import { Partitioners, type Kafka } from 'kafkajs'
+import { renewingProducer } from '@audit-pipeline/kafka'
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { createAuditEventCodec, type AuditEventCodec } from '@audit-pipeline/codec'
 import { pipelineTopics } from '@audit-pipeline/config'
@@ -116,14 +117,23 @@ export async function createAuditProducer(options: AuditProducerOptions): Promis
     )
   }
 
-  const producer: Producer = options.kafka.producer({
-    idempotent: true,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    // One request in flight per broker keeps one object's events in order through retries.
-    maxInFlightRequests: 1,
-    // Bounded, so an unreachable broker becomes an error for the caller instead of a hang.
-    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
-  })
+  // Replaced after a failed send: kafkajs's idempotent producer rolls its sequence numbers back
+  // after a failure, even one the broker did write, so the caller's retry with the same producer
+  // could be refused for ever (OUT_OF_ORDER_SEQUENCE_NUMBER) or, with other events at the same
+  // numbers, taken for a duplicate and dropped. A new producer id starts the numbers afresh.
+  const producer = renewingProducer(
+    () =>
+      options.kafka.producer({
+        idempotent: true,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // One request in flight per broker keeps one object's events in order through retries.
+        maxInFlightRequests: 1,
+        // Bounded, so an unreachable broker becomes an error for the caller instead of a hang.
+        retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+      }),
+    // The caller hears of a failed send through the rejected promise.
+    { warn: () => undefined, debug: () => undefined },
+  )
   try {
     await producer.connect()
   } catch (error) {

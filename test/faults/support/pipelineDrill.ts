@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Kafka, Message } from 'kafkajs'
 import { expect, onTestFinished } from 'vitest'
+import { renewingProducer } from '@audit-pipeline/kafka'
 import { createTopicsWithLeaders } from '@audit-pipeline/local-stack'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import {
@@ -122,7 +123,12 @@ export async function produceAll(
   options: { chunk?: number; onChunk?: (sent: number) => Promise<void> | void } = {},
 ): Promise<{ failedAttempts: number }> {
   const chunk = options.chunk ?? 500
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 3 } })
+  // As the SDK does: a new producer after a failed send (kafkajs's idempotent producer can be
+  // stuck after one, and the drill would resend the same chunk for ever).
+  const producer = renewingProducer(
+    () => kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 3 } }),
+    { warn: () => undefined, debug: () => undefined },
+  )
   await producer.connect()
   onTestFinished(() => producer.disconnect())
   let failedAttempts = 0

@@ -14,7 +14,10 @@ export type RenewingProducer = Pick<Producer, 'send' | 'sendBatch'> & {
  * for ever. A new producer gets a new producer id and starts its sequences again, so the runtime's
  * restart from the last commit sends what was not acknowledged, and goes on.
  */
-export function renewingProducer(create: () => Producer, log: Logger): RenewingProducer {
+export function renewingProducer(
+  create: () => Producer,
+  log: Pick<Logger, 'warn' | 'debug'>,
+): RenewingProducer {
   let connecting: Promise<Producer> | undefined
 
   const current = (): Promise<Producer> => {
