@@ -10,7 +10,12 @@ import { createTopicsWithLeaders } from '@audit-pipeline/local-stack'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { waitFor, waitForCommittedToEnd, type AcknowledgedEvent } from '@audit-pipeline/testing'
 import { buildMainJob } from '../support/serviceProcess.js'
-import { expectNothingLost, runDeliveryDrill } from './support/deliveryDrill.js'
+import {
+  expectNothingLost,
+  runDeliveryDrill,
+  type DeadLetterSeen,
+  type DrillOptions,
+} from './support/deliveryDrill.js'
 import { produceAll, type PipelineDrill } from './support/pipelineDrill.js'
 
 /**
@@ -25,55 +30,61 @@ const sinkProcess = 'clickhouse-sink+query-api'
 
 beforeAll(() => buildMainJob(), 300_000)
 
-/** The sink's process: it must be gone (SIGKILLed), and the failpoint's marker says it fired. */
-function expectKilledAt(drill: PipelineDrill, failpointsDir: string, failpoint: string) {
+/**
+ * A drill with one of the sink's failpoints armed: the fault is the sink reaching it (and
+ * SIGKILLing itself there); afterwards the point has fired and the first sink process is gone.
+ */
+async function failpointDrill(
+  failpoint: string,
+  options: Omit<DrillOptions, 'stack' | 'kafka' | 'goodEvents' | 'env' | 'inject'> & {
+    beforeFault?: (drill: PipelineDrill) => Promise<void>
+  },
+) {
+  const failpointsDir = mkdtempSync(join(tmpdir(), 'failpoints-'))
+  let drilled: PipelineDrill | undefined
+  const result = await runDeliveryDrill({
+    ...options,
+    stack,
+    kafka,
+    goodEvents: 20_000,
+    env: { AUDIT_FAILPOINTS: failpoint, AUDIT_FAILPOINTS_DIR: failpointsDir },
+    inject: async (drill) => {
+      drilled = drill
+      await options.beforeFault?.(drill)
+      await waitFor(() => existsSync(join(failpointsDir, `${failpoint}.fired`)), {
+        timeoutMs: 120_000,
+        description: `the sink to reach ${failpoint}`,
+      })
+    },
+  })
+  expectNothingLost(result)
   expect(existsSync(join(failpointsDir, `${failpoint}.fired`)), `${failpoint} fired`).toBe(true)
-  const pid = drill.services.get(sinkProcess)?.pid
+  const pid = drilled?.services.get(sinkProcess)?.pid
   expect(pid).toBeDefined()
   expect(() => process.kill(pid!, 0), 'the first sink process is gone').toThrow(/ESRCH/)
+  return result
 }
-
-const waitForFailpoint = (failpointsDir: string, failpoint: string) =>
-  waitFor(() => existsSync(join(failpointsDir, `${failpoint}.fired`)), {
-    timeoutMs: 120_000,
-    description: `the sink to reach ${failpoint}`,
-  })
 
 describe('the sink killed inside each window', () => {
   it(
     'between the insert and the dead-letter send: every row stored once, every refused record dead-lettered once',
     { timeout: 600_000 },
     async () => {
-      const failpointsDir = mkdtempSync(join(tmpdir(), 'failpoints-'))
-      const failpoint = 'sink.before-dead-letters'
       // Records no reader can decode, straight into the sink's input: its batch holds dead letters.
       const undecodable = Array.from({ length: 50 }, (_, i) => ({
         key: `SINK-POISON-${i}`,
         value: Buffer.from(`not an Avro event ${i}`),
       }))
-      let killed: PipelineDrill | undefined
-      const result = await runDeliveryDrill({
+      const bySink = (letters: readonly DeadLetterSeen[], key: string) =>
+        letters.filter((l) => l.key === key && l.service === 'clickhouse-sink')
+      const result = await failpointDrill('sink.before-dead-letters', {
         fault: 'sink SIGKILL after insert, before dead letters',
-        stack,
-        kafka,
-        goodEvents: 20_000,
-        env: { AUDIT_FAILPOINTS: failpoint, AUDIT_FAILPOINTS_DIR: failpointsDir },
-        deadLettersExpected: (letters) =>
-          undecodable.every(({ key }) =>
-            letters.some((l) => l.key === key && l.service === 'clickhouse-sink'),
-          ),
-        inject: async (drill) => {
-          killed = drill
-          await produceAll(kafka, drill.output, undecodable)
-          await waitForFailpoint(failpointsDir, failpoint)
-        },
+        deadLettersExpected: (letters) => undecodable.every(({ key }) => bySink(letters, key).length > 0),
+        beforeFault: (drill) => produceAll(kafka, drill.output, undecodable).then(() => undefined),
       })
-      expectNothingLost(result)
-      expectKilledAt(killed!, failpointsDir, failpoint)
       for (const { key } of undecodable) {
-        const letters = result.deadLetters.filter((l) => l.key === key && l.service === 'clickhouse-sink')
         expect(
-          letters.map((l) => l.errorClass),
+          bySink(result.deadLetters, key).map((l) => l.errorClass),
           `the sink's dead letters of ${key}`,
         ).toEqual(['EVENT_UNDECODABLE'])
       }
@@ -83,25 +94,11 @@ describe('the sink killed inside each window', () => {
   it(
     'between the two parts of a batch spanning two months: every row stored once',
     { timeout: 600_000 },
-    async () => {
-      const failpointsDir = mkdtempSync(join(tmpdir(), 'failpoints-'))
-      const failpoint = 'sink.between-parts'
-      let killed: PipelineDrill | undefined
-      const result = await runDeliveryDrill({
+    () =>
+      failpointDrill('sink.between-parts', {
         fault: 'sink SIGKILL between the parts of a two-month batch',
-        stack,
-        kafka,
-        goodEvents: 20_000,
         twoMonths: true,
-        env: { AUDIT_FAILPOINTS: failpoint, AUDIT_FAILPOINTS_DIR: failpointsDir },
-        inject: async (drill) => {
-          killed = drill
-          await waitForFailpoint(failpointsDir, failpoint)
-        },
-      })
-      expectNothingLost(result)
-      expectKilledAt(killed!, failpointsDir, failpoint)
-    },
+      }),
   )
 
   it(

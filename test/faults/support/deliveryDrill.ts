@@ -109,7 +109,6 @@ export async function runDeliveryDrill(options: DrillOptions): Promise<DrillResu
 
   const settleTimeoutMs = options.settleTimeoutMs ?? 180_000
   const expectedIds = new Set(acknowledged.map((event) => event.eventId))
-  const expectedStoredIds = new Set(faultEvents.map((event) => event.eventId))
   const expectedAlertIds = new Set(alerting.map((event) => event.eventId))
   await waitFor(
     () => {
@@ -155,15 +154,6 @@ export async function runDeliveryDrill(options: DrillOptions): Promise<DrillResu
       timeoutMs: settleTimeoutMs,
       description: 'the dead letters the fault causes',
     })
-  }
-  if (expectedStoredIds.size > 0) {
-    await waitFor(
-      () => {
-        const stored = new Set(storedEvents(drill).map((e) => e.eventId))
-        return [...expectedStoredIds].every((id) => stored.has(id))
-      },
-      { timeoutMs: settleTimeoutMs, intervalMs: 1_000, description: 'the events the fault produced, stored' },
-    )
   }
   const forwarded = forwardedEvents(drill)
   const delivered = alertedEvents(drill)
