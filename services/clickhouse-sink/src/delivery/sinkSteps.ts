@@ -10,7 +10,7 @@ import {
   type RuntimeContext,
   registryOutage,
 } from '@audit-pipeline/kafka'
-import { retryWithBackoff, type BackoffPolicy } from '@audit-pipeline/service-runtime'
+import { retryWithBackoff, type BackoffPolicy, type Failpoints } from '@audit-pipeline/service-runtime'
 import { closeReason, type BatchPolicy } from '../batching/batchPolicy.js'
 import { addToBatch, emptyBatch, itemBytes, type SinkBatch, type SinkItem } from '../batching/sinkBatch.js'
 import { decodeRow } from './decodeRow.js'
@@ -52,7 +52,7 @@ export type SinkStepsOptions = {
   /** ms; batch age. */
   now: () => number
   /** Crash points for the fault drills. */
-  failpoints?: { reach(name: string): void }
+  failpoints?: Pick<Failpoints, 'reach'>
 }
 
 /**

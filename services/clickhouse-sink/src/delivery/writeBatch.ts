@@ -1,5 +1,6 @@
 import type { Message } from 'kafkajs'
 import type { KafkaRecord, RecordFailure } from '@audit-pipeline/kafka'
+import type { Failpoints } from '@audit-pipeline/service-runtime'
 import type { CloseReason } from '../batching/batchPolicy.js'
 import type { BatchRow, FailedRecord, SinkBatch } from '../batching/sinkBatch.js'
 import { writeRows, type RejectedRow, type RowInserter, type WriteOptions } from './writeRows.js'
@@ -24,7 +25,7 @@ export type BatchWriter = {
   deadLetterOf: (record: KafkaRecord, failure: RecordFailure) => Message
   write: WriteOptions
   /** Crash points for the fault drills (failpointsFrom of service-runtime). */
-  failpoints?: { reach(name: string): void }
+  failpoints?: Pick<Failpoints, 'reach'>
 }
 
 /** Where a fault drill may crash the sink (AUDIT_FAILPOINTS): the windows in which rows were once lost. */
