@@ -10,8 +10,7 @@ import {
   loadSinkConfig,
   openSinkStorage,
 } from '@audit-pipeline/clickhouse-sink'
-import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
-import { createKafka, kafkaLogsTo, registryOutage, waitOutOutage } from '@audit-pipeline/kafka'
+import { createKafka, kafkaLogsTo, waitForCodec } from '@audit-pipeline/kafka'
 import {
   configOrExit,
   createLogger,
@@ -39,11 +38,9 @@ const kafka = createKafka(sinkConfig.kafka, {
 
 try {
   const storage = await openSinkStorage(sinkConfig.clickhouse)
-  // The registry down at start-up is waited out like Kafka is: the process comes up with it.
-  const registryClient = schemaRegistryClient(sinkConfig.schemaRegistry)
-  const codec = await waitOutOutage(
-    registryOutage,
-    () => createAuditEventCodec({ registry: registryClient, autoRegister: false }),
+  const codec = await waitForCodec(
+    sinkConfig.schemaRegistry,
+    { autoRegister: false },
     { log, outage: sinkConfig.consumer.outage },
   )
   const sink = createSink({

@@ -2,9 +2,8 @@
 // The alerting process: configuration, clients, service, ops server, signals. Everything it wires
 // is a module a test can build without a process (service/alertingService.ts).
 import { hostname } from 'node:os'
-import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
 import { checkReadableFiles } from '@audit-pipeline/config'
-import { createKafka, kafkaLogsTo, registryOutage, waitOutOutage } from '@audit-pipeline/kafka'
+import { createKafka, kafkaLogsTo, waitForCodec } from '@audit-pipeline/kafka'
 import {
   configOrExit,
   createLogger,
@@ -35,11 +34,9 @@ const metrics = createAlertingMetrics(registry)
 const kafka = createKafka(config.kafka, { logCreator: kafkaLogsTo(log.child({ component: 'kafkajs' })) })
 
 try {
-  const registryClient = schemaRegistryClient(config.schemaRegistry)
-  // The registry down at start-up is waited out like Kafka is: the service comes up with it.
-  const codec = await waitOutOutage(
-    registryOutage,
-    () => createAuditEventCodec({ registry: registryClient, autoRegister: false }),
+  const codec = await waitForCodec(
+    config.schemaRegistry,
+    { autoRegister: false },
     { log, outage: config.consumer.outage },
   )
   // Reads the rules and receivers files: their problems exit with code 2, below.

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // The sink process: configuration, clients, storage, service, ops server, signals. Everything it
 // wires is a module a test can build without a process (sink.ts).
-import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
-import { createKafka, kafkaLogsTo, registryOutage, waitOutOutage } from '@audit-pipeline/kafka'
+import { createKafka, kafkaLogsTo, waitForCodec } from '@audit-pipeline/kafka'
 import {
   configOrExit,
   createLogger,
@@ -25,11 +24,9 @@ const kafka = createKafka(config.kafka, { logCreator: kafkaLogsTo(log.child({ co
 
 try {
   const storage = await openSinkStorage(config.clickhouse)
-  // The registry down at start-up is waited out like Kafka is: the service comes up with it.
-  const registryClient = schemaRegistryClient(config.schemaRegistry)
-  const codec = await waitOutOutage(
-    registryOutage,
-    () => createAuditEventCodec({ registry: registryClient, autoRegister: false }),
+  const codec = await waitForCodec(
+    config.schemaRegistry,
+    { autoRegister: false },
     { log, outage: config.consumer.outage },
   )
   const sink = createSink({

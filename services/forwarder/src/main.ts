@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // The forwarder process: configuration, destinations, clients, service, ops server, signals.
 // Everything it wires is a module a test can build without a process (forwarder.ts).
-import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
-import { createKafka, kafkaLogsTo, registryOutage, waitOutOutage } from '@audit-pipeline/kafka'
+import { createKafka, kafkaLogsTo, waitForCodec } from '@audit-pipeline/kafka'
 import {
   createLogger,
   createMetricsRegistry,
@@ -34,11 +33,9 @@ const metrics = createForwarderMetrics(registry)
 const kafka = createKafka(config.kafka, { logCreator: kafkaLogsTo(log.child({ component: 'kafkajs' })) })
 
 try {
-  const registryClient = schemaRegistryClient(config.schemaRegistry)
-  // The registry down at start-up is waited out like Kafka is: the forwarder comes up with it.
-  const codec = await waitOutOutage(
-    registryOutage,
-    () => createAuditEventCodec({ registry: registryClient, autoRegister: false }),
+  const codec = await waitForCodec(
+    config.schemaRegistry,
+    { autoRegister: false },
     { log, outage: config.consumer.outage },
   )
   const forwarder = createForwarder({

@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // The normalizer process: configuration, clients, service, ops server, signals. Everything it
 // wires is a module a test can build without a process (normalizer.ts).
-import { createAuditEventCodec, schemaRegistryClient } from '@audit-pipeline/codec'
 import { checkReadableFiles } from '@audit-pipeline/config'
-import { createKafka, kafkaLogsTo, registryOutage, waitOutOutage } from '@audit-pipeline/kafka'
+import { createKafka, kafkaLogsTo, waitForCodec } from '@audit-pipeline/kafka'
 import {
   configOrExit,
   createLogger,
@@ -27,19 +26,15 @@ const log = createLogger({ service: 'normalizer', level: config.ops.logLevel })
 const registry = createMetricsRegistry({ service: 'normalizer' })
 const metrics = createNormalizerMetrics(registry)
 const kafka = createKafka(config.kafka, { logCreator: kafkaLogsTo(log.child({ component: 'kafkajs' })) })
-const schemaRegistry = schemaRegistryClient(config.schemaRegistry)
 
 try {
-  // The registry down at start-up is waited out like Kafka is: the service comes up with it.
-  const codec = await waitOutOutage(
-    registryOutage,
-    () =>
-      createAuditEventCodec({
-        registry: schemaRegistry,
-        autoRegister: config.autoRegisterSchema,
-        // The normalizer checks sizes itself, to dead-letter with its own limit and message.
-        maxEventBytes: Number.MAX_SAFE_INTEGER,
-      }),
+  const codec = await waitForCodec(
+    config.schemaRegistry,
+    {
+      autoRegister: config.autoRegisterSchema,
+      // The normalizer checks sizes itself, to dead-letter with its own limit and message.
+      maxEventBytes: Number.MAX_SAFE_INTEGER,
+    },
     { log, outage: config.consumer.outage },
   )
   const normalizer = createNormalizer({ config, kafka, codec, metrics, log })

@@ -48,5 +48,6 @@ export {
   type ConsumerSettings,
 } from './consumerSettings.js'
 export { waitForKafka, waitOutOutage } from './waitForKafka.js'
+export { waitForCodec } from './waitForCodec.js'
 export { fakeRuntimeContext, positionsOf } from './fakeRuntimeContext.js'
 export { renewingProducer, type RenewingProducer } from './renewingProducer.js'
