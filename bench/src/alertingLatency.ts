@@ -93,6 +93,7 @@ export async function alertingLatency(options: {
     ALERTING_ALERTS_TOPIC: `bench_alerting_alerts_${stamp}`,
     ALERTING_STATE_TOPIC: `bench_alerting_state_${stamp}`,
     ALERTING_DEAD_LETTER_TOPIC: `bench_alerting_dlq_${stamp}`,
+    ALERTING_CONFLICT_INPUT_TOPICS: `bench_alerting_dlq_${stamp}`,
     ALERTING_GROUP_ID: `bench-alerting-${stamp}`,
     ALERTING_RULES_FILE: join(dir, 'rules.yaml'),
     ALERTING_RECEIVERS_FILE: join(dir, 'receivers.yaml'),

@@ -7,12 +7,14 @@ import { forwarderSection } from './forwarderSection.js'
 import { normalizerSection } from './normalizerThroughput.js'
 import { producerSection } from './producerSection.js'
 import { sinkSection } from './sinkThroughput.js'
+import { verifySection } from './verifySection.js'
 
 /**
  * `npm run bench`: throughput on a local stack of its own (broker and registry on the same
  * machine), each figure beside a baseline measured in the same run.
  *
- *   BENCH_SECTIONS               which sections, comma-separated: producer, normalizer, sink, alerting, forwarder (default all)
+ *   BENCH_SECTIONS               which sections, comma-separated: producer, normalizer, sink, alerting, forwarder, verify (default all)
+ *   BENCH_VERIFY_EVENTS          events in the trail verify checks (default 400000)
  *   BENCH_EVENTS                 events per producer run (default 200000)
  *   BENCH_NORMALIZER_EVENTS      events in the normalizer's input (default 200000)
  *   BENCH_CPU_PROFILE_FILE       where to write the normalizer's CPU profile, when one is taken (.cpuprofile)
@@ -22,7 +24,7 @@ import { sinkSection } from './sinkThroughput.js'
  *   BENCH_SINK_CPU_PROFILE_FILE  where to write the sink's CPU profile, when one is taken (.cpuprofile)
  *   SINK_*                       passed to the sink under test (not its topics or group)
  */
-const sectionNames = ['producer', 'normalizer', 'sink', 'alerting', 'forwarder'] as const
+const sectionNames = ['producer', 'normalizer', 'sink', 'alerting', 'forwarder', 'verify'] as const
 const sections = benchSections(process.env['BENCH_SECTIONS'])
 const events = eventCount('BENCH_EVENTS')
 const normalizerEvents = eventCount('BENCH_NORMALIZER_EVENTS')
@@ -51,6 +53,7 @@ try {
   }
   if (sections.has('alerting')) await alertingSection({ brokers, registryUrl, env: process.env })
   if (sections.has('forwarder')) await forwarderSection({ brokers, registryUrl, env: process.env })
+  if (sections.has('verify')) await verifySection({ events: eventCount('BENCH_VERIFY_EVENTS', 400_000) })
 } finally {
   await stack.stop()
   rmSync(stateDir, { recursive: true, force: true })

@@ -54,6 +54,8 @@ export async function normalizerRun(options: {
   overrides: Record<string, string>
   /** Profile the timed part's CPU (and save the whole profile to `saveTo`). */
   profile?: { saveTo?: string }
+  /** Replace the content digest by a constant: the baseline that measures what digests cost. */
+  withoutDigests?: boolean
 }): Promise<NormalizerRun> {
   const dir = mkdtempSync(join(tmpdir(), 'audit-bench-normalizer-'))
   const routesFile = join(dir, 'routes.yaml')
@@ -87,6 +89,7 @@ export async function normalizerRun(options: {
       codec,
       metrics: createNormalizerMetrics(registry),
       log: createLogger({ service: 'normalizer', level: 'warn' }),
+      ...(options.withoutDigests && { contentDigest: () => '' }),
     })
     const run = () =>
       measured(async () => {

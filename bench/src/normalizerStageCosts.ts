@@ -9,6 +9,7 @@ import {
 } from '@audit-pipeline/normalizer'
 import { benchRoutes } from './normalizerRun.js'
 import type { StageCost } from './stageCosts.js'
+import { contentDigest } from '@audit-pipeline/integrity'
 
 /**
  * CPU time per message of the normalizer's own steps, on this thread without Kafka, over Avro
@@ -35,7 +36,8 @@ export async function normalizerStageCosts(options: {
       routes: parseRoutes(benchRoutes(topics), { file: 'bench-routes.yaml' }),
       encode: (event: Parameters<AuditEventCodec['encode']>[0]) => codec.encode(event),
       maxEventBytes: config.maxEventBytes,
-      isDuplicate: () => false,
+      digest: contentDigest,
+      digestSent: () => undefined,
     }
     return (i: number) => planRecord(readings[i]!, context)
   }
@@ -62,7 +64,7 @@ export async function normalizerStageCosts(options: {
     decode,
     readCost,
     nesting,
-    await time('planRecord, one topic: route + encode + key', plan(['out_a'])),
+    await time('planRecord, one topic: content digest + route + encode + key', plan(['out_a'])),
     await time('planRecord, two topics (fan-out)', plan(['out_a', 'out_b'])),
   ]
 }

@@ -17,6 +17,9 @@ import { formatTable } from './table.js'
 /** What the normalizer must sustain on one instance, with its delivery guarantee. */
 export const normalizerTarget = { eventsPerSecond: 40_000, vsPlainLoop: 0.5 } as const
 
+/** What content digests (dedup and conflicts by content, packages/integrity) may cost the normalizer at most. */
+export const digestCostTarget = 0.1
+
 /** Set by the bench for each run; the other NORMALIZER_* variables of its environment pass through. */
 const benchSettings = [
   'NORMALIZER_INPUT_TOPICS',
@@ -55,6 +58,8 @@ export async function normalizerSection(options: {
     fanOutA: name('fan_out_a'),
     fanOutB: name('fan_out_b'),
     fanOutDeadLetters: name('fan_out_dlq'),
+    undigestedOut: name('undigested_out'),
+    undigestedDeadLetters: name('undigested_dlq'),
     profiledOut: name('profiled_out'),
     profiledDeadLetters: name('profiled_dlq'),
   }
@@ -121,6 +126,16 @@ export async function normalizerSection(options: {
       deadLetterTopic: topics.deadLetters,
       groupId: name('normalizer'),
     })
+    // The same normalizer with the digest replaced by a constant: what the digest costs.
+    const undigested = await normalizerRun({
+      ...common,
+      input: topics.input,
+      ends,
+      outputs: [topics.undigestedOut],
+      deadLetterTopic: topics.undigestedDeadLetters,
+      groupId: name('normalizer_undigested'),
+      withoutDigests: true,
+    })
     const fanOut = await normalizerRun({
       ...common,
       input: topics.input,
@@ -150,7 +165,19 @@ export async function normalizerSection(options: {
         run: fanOut,
       },
     ]
-    printTable([baseline, ...normalizerRows], baseline)
+    const undigestedRow: Row = {
+      name: 'normalizer, every event to 1 topic, no content digests (baseline for their cost)',
+      events,
+      outputs: await messageCount(admin, [topics.undigestedOut]),
+      run: undigested,
+    }
+    printTable([baseline, ...normalizerRows, undigestedRow], baseline)
+    const cost = 1 - undigested.seconds / single.seconds
+    console.log(
+      `\ncontent digests cost ${(cost * 100).toFixed(1)}% of the normalizer's throughput ` +
+        `(target: at most ${(digestCostTarget * 100).toFixed(0)}%, ${cost <= digestCostTarget ? 'met' : 'MISSED'}; ` +
+        `${((single.cpuSeconds / events - undigested.cpuSeconds / events) * 1e6).toFixed(1)} CPU µs/event)`,
+    )
 
     const missed = printTargets(normalizerRows, baseline)
     printSends(baseline, normalizerRows)

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { testSigningKeyFile } from '@audit-pipeline/testing'
 
 export type SinkProcessRun = {
   pid: number
@@ -72,6 +73,7 @@ export async function runSinkProcess(options: {
   )
   const env = {
     ...Object.fromEntries(inherited),
+    SINK_SIGNING_KEY_FILE: testSigningKeyFile(),
     ...options.overrides,
     KAFKA_BROKERS: options.brokers.join(','),
     SCHEMA_REGISTRY_URL: options.registryUrl,

@@ -12,6 +12,7 @@ import {
 import { createAuditEventCodec } from '@audit-pipeline/codec'
 import { createLogger } from '@audit-pipeline/service-runtime'
 import type { Storage } from '@audit-pipeline/storage'
+import { testSigningKeyFile } from '@audit-pipeline/testing'
 
 /** The sink's own metrics after a run, from its registry (audit_sink_*). */
 export type SinkFigures = {
@@ -61,6 +62,8 @@ export function benchSinkConfig(options: {
   overrides: Record<string, string>
 }): SinkConfig {
   return loadSinkConfig({
+    // Signed checkpoints, as deployed; SINK_CHECKPOINTS=false in the environment measures without.
+    SINK_SIGNING_KEY_FILE: testSigningKeyFile(),
     ...options.overrides,
     KAFKA_BROKERS: options.brokers.join(','),
     SCHEMA_REGISTRY_URL: options.registryUrl,

@@ -72,13 +72,15 @@ describe('alerting under SIGKILL', () => {
       join(dir, 'receivers.yaml'),
       `receivers:\n  - name: ops\n    url: ${receiver.url}\n    secretEnv: OPS_SECRET\n    allowedPrivateAddresses: [127.0.0.1]\n`,
     )
+    const deadLetterTopic = uniqueName('alerting_crash_dlq')
     const env = {
       KAFKA_BROKERS: stack.kafkaBrokers.join(','),
       SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
       ALERTING_INPUT_TOPICS: input,
       ALERTING_ALERTS_TOPIC: alerts,
       ALERTING_STATE_TOPIC: uniqueName('alerting_crash_state'),
-      ALERTING_DEAD_LETTER_TOPIC: uniqueName('alerting_crash_dlq'),
+      ALERTING_DEAD_LETTER_TOPIC: deadLetterTopic,
+      ALERTING_CONFLICT_INPUT_TOPICS: deadLetterTopic,
       ALERTING_GROUP_ID: uniqueName('alerting-crash'),
       ALERTING_START_FROM: 'earliest',
       ALERTING_RULES_FILE: join(dir, 'rules.yaml'),

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { createAuditEventCodec } from '@audit-pipeline/codec'
 import { parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
-import { uniqueName, waitFor } from '@audit-pipeline/testing'
+import { uniqueName, waitFor, testSigningKeyFile } from '@audit-pipeline/testing'
 import { buildPackage, startServiceProcess, type ServiceProcess } from '../support/serviceProcess.js'
 
 const stack = inject('stack')
@@ -47,6 +47,7 @@ describe('ClickHouse sink under SIGKILL', () => {
       CLICKHOUSE_EMBEDDED_PATH: dataPath,
       CLICKHOUSE_DATABASE: 'audit',
       SINK_INPUT_TOPICS: input,
+      SINK_SIGNING_KEY_FILE: testSigningKeyFile(),
       SINK_GROUP_ID: groupId,
       SINK_DEAD_LETTER_TOPIC: deadLetters,
       // Small batches, so there are many inserts to be killed in.

@@ -7,7 +7,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { isAlive } from '@audit-pipeline/local-stack'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
-import { collectTopics, uniqueName, waitFor } from '@audit-pipeline/testing'
+import { collectTopics, uniqueName, waitFor, testSigningKeyFile } from '@audit-pipeline/testing'
 import { buildMainJob, startServiceProcess } from '../support/serviceProcess.js'
 
 type InboxDelivery = { path: string; webhook_id: string | null; verified: boolean; body: unknown }
@@ -62,6 +62,8 @@ describe('the main job', () => {
           NORMALIZER_DEAD_LETTER_TOPIC: deadLetters,
           NORMALIZER_GROUP_ID: uniqueName('main-job'),
           SINK_INPUT_TOPICS: `${output},${alerts}`,
+          SINK_ALERT_TOPICS: alerts,
+          SINK_SIGNING_KEY_FILE: testSigningKeyFile(),
           SINK_GROUP_ID: uniqueName('main-job-sink'),
           SINK_DEAD_LETTER_TOPIC: deadLetters,
           SINK_BATCH_MAX_AGE_MS: '200',
@@ -69,6 +71,8 @@ describe('the main job', () => {
           ALERTING_ALERTS_TOPIC: alerts,
           ALERTING_STATE_TOPIC: uniqueName('main_alerting_state'),
           ALERTING_DEAD_LETTER_TOPIC: deadLetters,
+          // Conflicts the test's own services dead-letter raise its alerts; no other test's.
+          ALERTING_CONFLICT_INPUT_TOPICS: deadLetters,
           ALERTING_GROUP_ID: uniqueName('main-job-alerting'),
           ALERTING_TRANSACTIONAL_ID: uniqueName('main-job-alerting'),
           FORWARDER_INPUT_TOPICS: output,

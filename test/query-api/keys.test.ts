@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Kafka, logLevel } from 'kafkajs'
 import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
-import { uniqueName, waitFor } from '@audit-pipeline/testing'
+import { uniqueName, waitFor, testSigningKeyFile } from '@audit-pipeline/testing'
 import {
   buildMainJob,
   buildPackage,
@@ -152,15 +152,19 @@ async function pipelineEnvironment(
   dir: string,
   stateDir: string,
 ): Promise<Record<string, string | undefined>> {
-  const [input, output, deadLetters, alerts] = ['keys_in', 'keys_out', 'keys_dlq', 'keys_alerts'].map(
-    uniqueName,
-  ) as [string, string, string, string]
+  const [input, output, deadLetters, alerts, access] = [
+    'keys_in',
+    'keys_out',
+    'keys_dlq',
+    'keys_alerts',
+    'keys_access',
+  ].map(uniqueName) as [string, string, string, string, string]
   const kafka = new Kafka({ clientId: 'keys-test', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING })
   const admin = kafka.admin()
   await admin.connect()
   onTestFinished(() => admin.disconnect())
   await admin.createTopics({
-    topics: [input, output, deadLetters, alerts].map((topic) => ({ topic, numPartitions: 1 })),
+    topics: [input, output, deadLetters, alerts, access].map((topic) => ({ topic, numPartitions: 1 })),
     waitForLeaders: true,
   })
   writeFileSync(join(dir, 'routes.yaml'), `default:\n  to: [${output}]\n`)
@@ -173,20 +177,26 @@ async function pipelineEnvironment(
     CLICKHOUSE_EMBEDDED_PATH: undefined,
     QUERY_API_KEYS_FILE: undefined,
     QUERY_API_PORT: undefined,
-    QUERY_API_AUDIT_TOPIC: input,
+    // Access records on their own topic, as in production: producers' events may not claim to be one.
+    QUERY_API_AUDIT_TOPIC: access,
     AUDIT_API_URL: undefined,
     AUDIT_API_KEY: undefined,
     NORMALIZER_INPUT_TOPICS: input,
     NORMALIZER_ROUTES_FILE: join(dir, 'routes.yaml'),
     NORMALIZER_DEAD_LETTER_TOPIC: deadLetters,
     NORMALIZER_GROUP_ID: uniqueName('keys-normalizer'),
-    SINK_INPUT_TOPICS: `${output},${alerts}`,
+    SINK_INPUT_TOPICS: `${output},${alerts},${access}`,
+    SINK_ALERT_TOPICS: alerts,
+    SINK_ACCESS_TOPICS: access,
+    SINK_SIGNING_KEY_FILE: testSigningKeyFile(),
     SINK_GROUP_ID: uniqueName('keys-sink'),
     SINK_DEAD_LETTER_TOPIC: deadLetters,
     ALERTING_INPUT_TOPICS: output,
     ALERTING_ALERTS_TOPIC: alerts,
     ALERTING_STATE_TOPIC: uniqueName('keys_alerting_state'),
     ALERTING_DEAD_LETTER_TOPIC: deadLetters,
+    // Conflicts the test's own services dead-letter raise its alerts; no other test's.
+    ALERTING_CONFLICT_INPUT_TOPICS: deadLetters,
     ALERTING_GROUP_ID: uniqueName('keys-alerting'),
     ALERTING_TRANSACTIONAL_ID: uniqueName('keys-alerting'),
     FORWARDER_INPUT_TOPICS: output,

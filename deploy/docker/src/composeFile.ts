@@ -97,8 +97,9 @@ export function mountedFiles(service: ComposeService, repoRoot: string): Map<str
   const files = new Map<string, string>()
   for (const volume of service.volumes ?? []) {
     const [source, target] = volume.split(':')
-    if (!source || !target || !source.startsWith('.')) continue
-    files.set(target, posix.join(repoRoot, source))
+    // Host paths only (relative to the repository, or absolute); a named volume holds no file of ours.
+    if (!source || !target || !(source.startsWith('.') || source.startsWith('/'))) continue
+    files.set(target, source.startsWith('/') ? source : posix.join(repoRoot, source))
   }
   return files
 }

@@ -2,8 +2,9 @@
 // setting, bin or config file fails here rather than in a container that never starts. Reads
 // repository files only (no Docker engine needed).
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
-import { join, posix, resolve } from 'node:path'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, posix, resolve } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { loadAlertingConfig, parseRules } from '@audit-pipeline/alerting'
@@ -12,6 +13,7 @@ import { pipelineTopics } from '@audit-pipeline/config'
 import { loadForwarderConfig, parseDestinations } from '@audit-pipeline/forwarder'
 import { loadNormalizerConfig, parseRoutes } from '@audit-pipeline/normalizer'
 import { loadQueryApiConfig } from '@audit-pipeline/query-api'
+import { testSigningKeyFile } from '@audit-pipeline/testing'
 import {
   interpolationsIn,
   isReadOnly,
@@ -58,7 +60,15 @@ const pipelineServices: PipelineService[] = [
   },
   {
     name: 'clickhouse-sink',
-    load: (env) => loadSinkConfig(env),
+    // The signing key is read from the mounted folder: copied out of it, so the check proves the
+    // mount holds it.
+    load: (env, readMounted) => {
+      const keyFile = env['SINK_SIGNING_KEY_FILE']
+      if (keyFile === undefined) return loadSinkConfig(env)
+      const copy = join(mkdtempSync(join(tmpdir(), 'compose-sink-key-')), 'key.pem')
+      writeFileSync(copy, readMounted(keyFile), { mode: 0o600 })
+      return loadSinkConfig({ ...env, SINK_SIGNING_KEY_FILE: copy })
+    },
     files: {},
   },
   {
@@ -109,7 +119,9 @@ const operatorEnv: Record<string, string> = Object.fromEntries(
       ? `whsec_${randomBytes(32).toString('base64')}`
       : variable === 'AUDIT_QUERY_API_KEYS_DIR'
         ? './deploy/query-api/example-keys'
-        : randomBytes(24).toString('hex'),
+        : variable === 'AUDIT_SIGNING_KEY_DIR'
+          ? dirname(testSigningKeyFile())
+          : randomBytes(24).toString('hex'),
   ]),
 )
 

@@ -31,6 +31,7 @@ import { createSupervisor, type Supervisor } from './supervisor.js'
 import { watchProcesses } from './watchdog.js'
 import { newWebhookSecret } from './webhookInbox.js'
 import { webhookInboxProcess } from './webhookInboxProcess.js'
+import { writeLocalSigningKey } from './localSigningKey.js'
 
 export type RunningPipeline = {
   stack: StackHandle
@@ -130,6 +131,7 @@ export async function startPipeline(options: {
     const { clickhouse } = stack.state
     const local: LocalSetup = {
       receivers: writeLocalReceiverFiles(stateDir, inbox.url),
+      signingKeyFile: writeLocalSigningKey(stateDir).signingKeyFile,
       queryApi: { keysFile, port: queryApiPort },
       env: { [localWebhookSecretVariable]: secret },
       ...(clickhouse.kind === 'http' && {

@@ -8,6 +8,7 @@ const local: LocalSetup = {
   receivers: { forwarderDestinations: '/s/destinations.yaml', alertReceivers: '/s/receivers.yaml' },
   queryApi: { keysFile: '/s/keys.json', port: 41234 },
   env: {},
+  signingKeyFile: '/s/keys/checkpoint-signing.pem',
 }
 
 describe('the services npm start runs', () => {
@@ -21,7 +22,8 @@ describe('the services npm start runs', () => {
     ])
     const shared = services.find((s) => s.name === 'clickhouse-sink+query-api')!
     expect(shared.defaults(local)).toMatchObject({
-      SINK_INPUT_TOPICS: 'audit.normalized,audit.alerts',
+      SINK_INPUT_TOPICS: 'audit.normalized,audit.alerts,audit.access',
+      SINK_SIGNING_KEY_FILE: '/s/keys/checkpoint-signing.pem',
       QUERY_API_KEYS_FILE: '/s/keys.json',
       QUERY_API_PORT: '41234',
     })

@@ -20,6 +20,8 @@ export type LocalSetup = {
   env: Record<string, string>
   /** With a ClickHouse server: the sink's and the query API's own users (localClickHouseAccess.ts). */
   clickhouseUsers?: LocalClickHouseUsers
+  /** The sink's checkpoint signing key (localSigningKey.ts). */
+  signingKeyFile: string
 }
 
 /** A pipeline service `npm start` runs: its compiled entry point and its default settings. */
@@ -39,15 +41,20 @@ export type ServiceSpec = {
   clickhouseUser?: keyof LocalClickHouseUsers
 }
 
-const sinkTopics = () => ({
-  SINK_INPUT_TOPICS: [pipelineTopics.normalized.name, pipelineTopics.alerts.name].join(','),
+const sinkSettings = (local: LocalSetup) => ({
+  SINK_SIGNING_KEY_FILE: local.signingKeyFile,
+  SINK_INPUT_TOPICS: [
+    pipelineTopics.normalized.name,
+    pipelineTopics.alerts.name,
+    pipelineTopics.access.name,
+  ].join(','),
 })
 const queryApiSettings = (local: LocalSetup) => ({
   QUERY_API_KEYS_FILE: local.queryApi.keysFile,
   QUERY_API_PORT: String(local.queryApi.port),
 })
 const sinkRole =
-  'audit.normalized, audit.alerts → ClickHouse (audit_events, audit_changes, audit_actions_hourly)'
+  'audit.normalized, audit.alerts, audit.access → ClickHouse (audit_events, audit_changes, audit_actions_hourly)'
 const queryApiRole = 'query API over ClickHouse (timeline, search, counts, alerts, export, SQL)'
 
 export const pipelineServices: readonly ServiceSpec[] = [
@@ -73,15 +80,15 @@ export const pipelineServices: readonly ServiceSpec[] = [
   {
     name: 'clickhouse-sink+query-api',
     bin: 'deploy/sink-with-query-api/bin/audit-sink-with-query-api.js',
-    role: 'audit.normalized, audit.alerts → ClickHouse; the query API (below) over the same data folder',
-    defaults: (local) => ({ ...sinkTopics(), ...queryApiSettings(local) }),
+    role: 'audit.normalized, audit.alerts, audit.access → ClickHouse; the query API (below) over the same data folder',
+    defaults: (local) => ({ ...sinkSettings(local), ...queryApiSettings(local) }),
     clickhouse: 'embedded',
   },
   {
     name: 'clickhouse-sink',
     bin: 'services/clickhouse-sink/bin/audit-clickhouse-sink.js',
     role: sinkRole,
-    defaults: sinkTopics,
+    defaults: sinkSettings,
     clickhouse: 'http',
     clickhouseUser: 'sink',
   },

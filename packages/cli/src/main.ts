@@ -1,8 +1,15 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
+import { logLevel } from 'kafkajs'
 import { systemEntropy } from '@audit-pipeline/api-keys'
+import { parseRetentionPolicy } from '@audit-pipeline/clickhouse-schema'
 import { ConfigError } from '@audit-pipeline/config'
 import { defaultDeadLetterTopic } from '@audit-pipeline/dead-letter'
+import { createKafka } from '@audit-pipeline/kafka'
 import { defaultProducerTopic } from '@audit-pipeline/producer'
+import { openStorage } from '@audit-pipeline/storage'
+import { readCheckpointTopic } from '@audit-pipeline/verification'
+import { publicKeysCommand, signingKeyCommand } from './commands/checkpointKeys.js'
 import { dlqListCommand, dlqReplayCommand } from './commands/dlq.js'
 import { resolveKafkaEndpoint } from './commands/dlqEndpoints.js'
 import {
@@ -21,15 +28,26 @@ import {
   type KeysCreateFlags,
 } from './commands/keysOptions.js'
 import { produceCommand } from './commands/produce.js'
+import { offlineVerification, proofCommand } from './commands/proof.js'
 import { querySearchCommand, queryTimelineCommand } from './commands/query.js'
 import { createQueryApiClient, resolveQueryApiEndpoint } from './commands/queryApiClient.js'
 import { filterQuery, outputFormat, positiveInteger, type QueryFilterFlags } from './commands/queryOptions.js'
 import { sqlCommand } from './commands/sql.js'
 import { tailCommand } from './commands/tail.js'
+import { resolveTrailStorage } from './commands/trailStorage.js'
+import { verifyCommand } from './commands/verify.js'
+import { defaultCheckpointIntervalMs, parseVerifyFlags, type VerifyFlags } from './commands/verifyOptions.js'
+import { progressDisplay } from './commands/verifyProgress.js'
 import { schemasCheckCommand, schemasRegisterCommand } from './commands/schemas.js'
 import { demoCommand } from './demo/runDemo.js'
 import { resolveEndpoints } from './endpoints.js'
-import { defaultStateDir, localQueryApiKeysFile, readRunningPipeline } from '@audit-pipeline/stack-state'
+import {
+  defaultStateDir,
+  localPublicKeysFile,
+  localQueryApiKeysFile,
+  readRunningPipeline,
+  readStackState,
+} from '@audit-pipeline/stack-state'
 
 const out = (line: string) => void process.stdout.write(`${line}\n`)
 const err = (line: string) => void process.stderr.write(`${line}\n`)
@@ -293,7 +311,7 @@ withFilters(withApi(program.command('tail')))
 const keys = program
   .command('keys')
   .description(
-    'make, list and revoke query API keys (services/query-api/README.md "Keys"); a running query API applies each change at once',
+    'query API keys: make, list and revoke them (services/query-api/README.md "Keys"; a running query API applies each change at once); and checkpoint signing keys: make one, publish its public key (packages/cli/README.md)',
   )
   // commander's own usage errors (a missing --role, an unknown option) exit 2, as the commands' do.
   .exitOverride((error) => {
@@ -350,6 +368,123 @@ withKeysFile(keys.command('revoke'))
   .action(
     run((id: string, flags: { file?: string }) =>
       keysRevokeCommand(id, keysFile(flags), queryIo(), Date.now()),
+    ),
+  )
+
+// Checkpoint signing keys: what the sink signs with (SINK_SIGNING_KEY_FILE) and what verify trusts.
+keys
+  .command('signing-key')
+  .description(
+    'make an Ed25519 checkpoint signing key for the sink (SINK_SIGNING_KEY_FILE): PKCS#8 PEM, owner-only; never overwrites a file',
+  )
+  .requiredOption('--out <file>', 'where to write the key')
+  .action(run((flags: { out: string }) => signingKeyCommand(flags, queryIo())))
+keys
+  .command('public')
+  .description(
+    "a signing key's public key as the published document verify trusts: printed, or added to --add-to keeping the keys it holds (rotation)",
+  )
+  .requiredOption('--signing-key <file>', 'the signing key (PKCS#8 PEM) whose public key to publish')
+  .option('--add-to <file>', 'add it to this published public keys document (made if missing)')
+  .action(run((flags: { signingKey: string; addTo?: string }) => publicKeysCommand(flags, queryIo())))
+
+/** The sink's checkpoint interval as it reads it: when a checkpoint not made yet is due. */
+const checkpointIntervalMs = () => {
+  const set = process.env['SINK_CHECKPOINT_INTERVAL_MS']?.trim()
+  if (set === undefined || set === '') return defaultCheckpointIntervalMs
+  return positiveInteger('SINK_CHECKPOINT_INTERVAL_MS', set)
+}
+const trailStorage = () => {
+  const stateDir = defaultStateDir(process.env)
+  return resolveTrailStorage(process.env, readStackState(stateDir), stateDir)
+}
+// Usage errors (an unknown option, a missing argument) exit 2, as the commands' own do.
+const usageExits2 = (error: { exitCode: number }) => {
+  if (error.exitCode !== 0) process.exit(2)
+}
+
+program
+  .command('verify')
+  .description(
+    "check the tamper-evident trail in ClickHouse (CLICKHOUSE_URL, or CLICKHOUSE_EMBEDDED_PATH and CLICKHOUSE_DATABASE, or the local stack's with `npm start` stopped): every stored event, chain entry and signed checkpoint; exit 0 intact, 1 findings, 2 when it cannot run (packages/cli/README.md)",
+  )
+  .option('--tenant <tenant>', 'only this tenant (default: every tenant)')
+  .option(
+    '--since <time>',
+    'from the first checkpoint made at or after this ISO-8601 date or time (with its zone)',
+  )
+  .option('--until <time>', 'up to the last entry stored before this ISO-8601 date or time (with its zone)')
+  .option(
+    '--public-keys <file>',
+    "the published public keys document to trust (default: the local stack's, .stack/keys/checkpoint-public-keys.json, when it exists)",
+  )
+  .option(
+    '--checkpoints-topic <topic>',
+    'also check that storage holds every checkpoint of this topic (default with KAFKA_BROKERS: SINK_CHECKPOINT_TOPIC, or audit.checkpoints)',
+  )
+  .option(
+    '--checkpoint-grace-ms <ms>',
+    'entries stored longer ago must be covered by a checkpoint (default: twice SINK_CHECKPOINT_INTERVAL_MS plus 60000)',
+  )
+  .option('--threads <n>', 'worker threads (default: one per core; 0: none)')
+  .option('--json', 'print the whole report as JSON')
+  .exitOverride(usageExits2)
+  .action(
+    run(async (flags: VerifyFlags) => {
+      const stateDir = defaultStateDir(process.env)
+      const localKeys = localPublicKeysFile(stateDir)
+      const options = parseVerifyFlags(flags, process.env, { path: localKeys, exists: existsSync(localKeys) })
+      const target = trailStorage()
+      const retention = parseRetentionPolicy(process.env)
+      return verifyCommand(
+        options,
+        target,
+        retention,
+        {
+          openStorage,
+          readFile: (path) => readFileSync(path, 'utf8'),
+          readCheckpoints: (topic) => {
+            const endpoint = resolveKafkaEndpoint(process.env, stateDir)
+            const kafka = createKafka(
+              { ...endpoint.settings.kafka, brokers: endpoint.brokers },
+              { logLevel: logLevel.NOTHING },
+            )
+            return readCheckpointTopic(kafka, topic)
+          },
+          nowMs: Date.now,
+          ...(!options.json && { progress: progressDisplay(process.stderr) }),
+        },
+        queryIo(),
+      )
+    }),
+  )
+
+program
+  .command('proof')
+  .description(
+    `print an event's inclusion proof: its chain entry, the audit path to a signed checkpoint and the event as stored; exit 1 when there is none (no such event, not covered by a checkpoint yet); verify it offline with \`${offlineVerification}\``,
+  )
+  .argument('<event_id>', 'the event id (a UUID)')
+  .option('--tenant <tenant>', "the event's tenant (needed only when the id is stored for more than one)")
+  .option('--out <file>', 'write the proof to this file instead of printing it')
+  .addHelpText(
+    'after',
+    `\nAnyone can verify a proof offline with the published public keys (one file, Node's built-ins only):\n  ${offlineVerification}`,
+  )
+  .exitOverride(usageExits2)
+  .action(
+    run(async (eventId: string, flags: { tenant?: string; out?: string }) =>
+      proofCommand(
+        {
+          eventId,
+          ...(flags.tenant !== undefined && { tenant: flags.tenant }),
+          ...(flags.out !== undefined && { out: flags.out }),
+          checkpointIntervalMs: checkpointIntervalMs(),
+        },
+        trailStorage(),
+        { openStorage, writeFile: (path, text) => writeFileSync(path, text) },
+        queryIo(),
+      ),
     ),
   )
 

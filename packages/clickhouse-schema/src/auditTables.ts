@@ -1,3 +1,4 @@
+import { integrityRetentionStatements } from './integrityTables.js'
 import type { MigrationOptions } from './migrations.js'
 import { retentionTtl } from './retentionTtl.js'
 import { tableLayout } from './tableLayout.js'
@@ -215,5 +216,6 @@ export function retentionStatements(options: MigrationOptions): string[] {
     modify(auditTables.events, 'toDateTime(occurred_at)'),
     modify(auditTables.changes, 'toDateTime(occurred_at)'),
     modify(auditTables.actionsHourly, 'hour'),
+    ...integrityRetentionStatements(options),
   ]
 }

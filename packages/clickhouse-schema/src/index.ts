@@ -3,6 +3,7 @@
 // they are applied, the retention they delete by, and the analysts' queries over them.
 export { auditTables, eventColumns, retentionStatements } from './auditTables.js'
 export { eventPartition, eventRow, type AuditEventRow, type ChangeRow, type KafkaSource } from './eventRow.js'
+export { chainColumns, checkpointColumns, integrityTables, integrityTablesV2 } from './integrityTables.js'
 export { migrations, type Migration, type MigrationOptions } from './migrations.js'
 export { migrationChecksum, runMigrations, schemaMigrationsTable } from './runMigrations.js'
 export {
@@ -12,7 +13,10 @@ export {
 } from './schemaMigrationError.js'
 export {
   defaultRetentionPolicy,
+  expiryOf,
   formatRetentionPeriod,
+  longestRetention,
+  retentionOf,
   maxRetentionYears,
   parseRetentionPolicy,
   retentionSettings,
@@ -22,3 +26,13 @@ export {
   type RetentionUnit,
 } from './retention.js'
 export { analystQueries, type AnalystQuery } from './analystQueries.js'
+export { eventOfStoredRow, storedEventSelect, type StoredEventRow } from './storedEvent.js'
+export {
+  chainEntryRow,
+  checkpointOfStoredRow,
+  checkpointRow,
+  storedCheckpointSelect,
+  type ChainEntryRow,
+  type CheckpointRow,
+  type StoredCheckpointRow,
+} from './integrityRows.js'

@@ -272,7 +272,11 @@ describe('retentionStatements', () => {
       'ALTER TABLE `audit`.`audit_events`',
       'ALTER TABLE `audit`.`audit_changes`',
       'ALTER TABLE `audit`.`audit_actions_hourly`',
+      'ALTER TABLE `audit`.`audit_chain`',
+      'ALTER TABLE `audit`.`audit_checkpoints`',
     ])
+    // Integrity records outlive every event: the policy's longest period (7 years by default).
+    expect(statements[3]).toContain('\nMODIFY TTL toDateTime(stored_at) + toIntervalYear(7)')
     expect(statements[0]).toContain(`\nMODIFY TTL ${retentionTtl(retention, 'toDateTime(occurred_at)')}`)
     expect(statements[0]).toContain("category = 'debug', toDateTime(occurred_at) + toIntervalDay(30)")
     expect(statements[2]).toContain(`\nMODIFY TTL ${retentionTtl(retention, 'hour')}`)
@@ -280,6 +284,8 @@ describe('retentionStatements', () => {
       "ALTER TABLE `audit`.`audit_events_local` ON CLUSTER 'prod'",
       "ALTER TABLE `audit`.`audit_changes_local` ON CLUSTER 'prod'",
       "ALTER TABLE `audit`.`audit_actions_hourly_local` ON CLUSTER 'prod'",
+      "ALTER TABLE `audit`.`audit_chain_local` ON CLUSTER 'prod'",
+      "ALTER TABLE `audit`.`audit_checkpoints_local` ON CLUSTER 'prod'",
     ])
   })
 })

@@ -1,4 +1,5 @@
 import { auditTablesV1 } from './auditTables.js'
+import { integrityTablesV2 } from './integrityTables.js'
 import type { RetentionPolicy } from './retention.js'
 
 export type MigrationOptions = {
@@ -25,4 +26,5 @@ export type Migration = {
 /** Every migration, oldest first; versions are 1, 2, 3, … */
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'audit events, changes, hourly counts', statements: auditTablesV1 },
+  { version: 2, name: 'hash chain and signed checkpoints', statements: integrityTablesV2 },
 ]

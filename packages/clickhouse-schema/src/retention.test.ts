@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError } from '@audit-pipeline/config'
 import {
   defaultRetentionPolicy,
+  expiryOf,
   formatRetentionPeriod,
+  longestRetention,
   parseRetentionPolicy,
+  retentionOf,
   type RetentionPolicy,
 } from './retention.js'
 
@@ -148,5 +151,47 @@ describe('formatRetentionPeriod', () => {
       const policy = parseRetentionPolicy({ SINK_RETENTION: `x=${text}` })
       expect(formatRetentionPeriod(policy.byCategory['x']!)).toBe(text)
     }
+  })
+})
+
+describe('retentionOf, longestRetention, expiryOf', () => {
+  const policy = parseRetentionPolicy({
+    SINK_RETENTION: 'debug=7d,default=2y',
+    SINK_RETENTION_TENANTS: 'acme:business=10y,acme:default=3y,beta:default=18mo',
+  })
+
+  it('picks the period the TTL picks: tenant and category, tenant, category, default', () => {
+    expect(retentionOf(policy, 'acme', 'business')).toEqual({ amount: 10, unit: 'year' })
+    expect(retentionOf(policy, 'acme', 'debug')).toEqual({ amount: 3, unit: 'year' })
+    expect(retentionOf(policy, 'other', 'debug')).toEqual({ amount: 7, unit: 'day' })
+    expect(retentionOf(policy, 'other', 'whatever')).toEqual({ amount: 2, unit: 'year' })
+    expect(retentionOf(policy, '__proto__', 'constructor')).toEqual({ amount: 2, unit: 'year' })
+  })
+
+  it('finds the longest period, whatever its unit', () => {
+    expect(longestRetention(policy)).toEqual({ amount: 10, unit: 'year' })
+    expect(
+      longestRetention(
+        parseRetentionPolicy({
+          SINK_RETENTION: 'debug=400d,business=1y,security=1y,platform=1y,default=12mo',
+        }),
+      ),
+    ).toEqual({
+      amount: 400,
+      unit: 'day',
+    })
+  })
+
+  it('adds calendar months as ClickHouse does, clamping to the end of the month', () => {
+    expect(
+      new Date(expiryOf({ amount: 1, unit: 'month' }, Date.parse('2024-01-31T10:00:00Z'))).toISOString(),
+    ).toBe('2024-02-29T10:00:00.000Z')
+    expect(
+      new Date(expiryOf({ amount: 1, unit: 'year' }, Date.parse('2024-02-29T00:00:00Z'))).toISOString(),
+    ).toBe('2025-02-28T00:00:00.000Z')
+    expect(
+      new Date(expiryOf({ amount: 18, unit: 'month' }, Date.parse('2024-08-15T12:34:56.789Z'))).toISOString(),
+    ).toBe('2026-02-15T12:34:56.789Z')
+    expect(expiryOf({ amount: 2, unit: 'week' }, 0)).toBe(14 * 86_400_000)
   })
 })

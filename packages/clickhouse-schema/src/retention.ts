@@ -148,3 +148,54 @@ function parseEntry(
   }
   return { name, period: { amount, unit } }
 }
+
+/** The period that applies to an event, as the tables' TTL picks it (retentionTtl.ts, most specific first). */
+export function retentionOf(policy: RetentionPolicy, tenant: string, category: string): RetentionPeriod {
+  const periods = Object.hasOwn(policy.byTenant, tenant) ? policy.byTenant[tenant] : undefined
+  if (periods && Object.hasOwn(periods, category) && category !== 'default') return periods[category]!
+  if (periods && Object.hasOwn(periods, 'default')) return periods['default']!
+  if (Object.hasOwn(policy.byCategory, category)) return policy.byCategory[category]!
+  return policy.default
+}
+
+/**
+ * The longest period of the policy: how long the integrity records (chain entries, checkpoints)
+ * are kept, so that every event's entry outlives the event and a chain is only ever cut at its
+ * oldest end.
+ */
+export function longestRetention(policy: RetentionPolicy): RetentionPeriod {
+  const all = [
+    policy.default,
+    ...Object.values(policy.byCategory),
+    ...Object.values(policy.byTenant).flatMap((periods) => Object.values(periods)),
+  ]
+  return all.reduce((longest, period) =>
+    period.amount * daysPerUnit[period.unit] > longest.amount * daysPerUnit[longest.unit] ? period : longest,
+  )
+}
+
+/**
+ * When an event at `timeMs` expires under `period`, as ClickHouse's date arithmetic counts it:
+ * calendar months and years, a day past the end of the month clamped to its last day (31 January
+ * plus one month is 28 or 29 February).
+ */
+export function expiryOf(period: RetentionPeriod, timeMs: number): number {
+  const at = new Date(timeMs)
+  if (period.unit === 'day' || period.unit === 'week') {
+    return timeMs + period.amount * (period.unit === 'week' ? 7 : 1) * 86_400_000
+  }
+  const months = period.unit === 'year' ? 12 * period.amount : period.amount
+  const monthIndex = at.getUTCMonth() + months
+  const year = at.getUTCFullYear() + Math.floor(monthIndex / 12)
+  const month = monthIndex % 12
+  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate()
+  return Date.UTC(
+    year,
+    month,
+    Math.min(at.getUTCDate(), lastDay),
+    at.getUTCHours(),
+    at.getUTCMinutes(),
+    at.getUTCSeconds(),
+    at.getUTCMilliseconds(),
+  )
+}

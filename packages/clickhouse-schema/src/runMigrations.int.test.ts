@@ -51,8 +51,10 @@ describe('runMigrations', () => {
     expect(await tableNames(storage, options.database)).toEqual([
       'audit_actions_hourly',
       'audit_actions_hourly_mv',
+      'audit_chain',
       'audit_changes',
       'audit_changes_mv',
+      'audit_checkpoints',
       'audit_events',
       'audit_events_deduplicated',
       'schema_migrations',

@@ -1,6 +1,6 @@
 import { quoteName, quoteText } from './sqlText.js'
 
-export const mergeTreeEngines = ['ReplacingMergeTree', 'SummingMergeTree'] as const
+export const mergeTreeEngines = ['MergeTree', 'ReplacingMergeTree', 'SummingMergeTree'] as const
 export type MergeTreeEngine = (typeof mergeTreeEngines)[number]
 
 /**

@@ -1,7 +1,9 @@
 /**
  * The pipeline's Kafka topics. Producers write `events`; the normalizer reads it and writes
  * `normalized` (read by the ClickHouse sink and the alerting service), `forward` (read by the
- * forwarder) and `deadLetters`; the alerting service writes `alerts`, which the sink stores too.
+ * forwarder) and `deadLetters`; the alerting service writes `alerts` and the query API `access`,
+ * which the sink stores too. Alerts and access records come only from their own topics
+ * (event-model's reservedNamespaces): each is writable by its one service (README, "Kafka ACLs").
  * The local stack creates them; on an existing cluster they are created by its operators.
  */
 export const pipelineTopics = {
@@ -15,6 +17,11 @@ export const pipelineTopics = {
   deadLetters: { name: 'audit.dlq', partitions: 6 },
   /** Alerts the alerting service raised, as canonical events (object type `alert`): stored by the sink. */
   alerts: { name: 'audit.alerts', partitions: 6 },
+  /**
+   * The query API's access records, as canonical events (object type `audit_query`): stored by the
+   * sink. Their own topic, writable by the query API only, so no producer can forge or bury one.
+   */
+  access: { name: 'audit.access', partitions: 6 },
 } as const
 
 export type PipelineTopic = (typeof pipelineTopics)[keyof typeof pipelineTopics]

@@ -21,6 +21,18 @@ export const deadLetterHeaderNames = {
   failedAt: 'audit-dlq-failed-at',
   /** Which service dead-lettered it: normalizer, clickhouse-sink, forwarder:siem, … */
   service: 'audit-dlq-service',
+  /** EVENT_ID_CONFLICT only: the tenant and event id both copies claim. */
+  conflictTenant: 'audit-dlq-conflict-tenant',
+  conflictEventId: 'audit-dlq-conflict-event-id',
+  /**
+   * EVENT_ID_CONFLICT only: the content digest of the copy kept (packages/integrity): from the
+   * sink, the one the trail holds; from the normalizer, the one it sent first within its dedup
+   * window (the sink decides which the trail keeps: a forged copy sent first after a restart is
+   * refused there, and the normalizer may then refuse the genuine replay against it).
+   */
+  storedDigest: 'audit-dlq-stored-digest',
+  /** EVENT_ID_CONFLICT only: the content digest of the copy refused (this message's event). */
+  refusedDigest: 'audit-dlq-refused-digest',
 } as const
 
 export type DeadLetterHeaderName = (typeof deadLetterHeaderNames)[keyof typeof deadLetterHeaderNames]

@@ -54,6 +54,36 @@ const headerText = (message: Message, name: string) => {
   return typeof value === 'string' ? value : undefined
 }
 
+describe('an EVENT_ID_CONFLICT dead letter', () => {
+  const conflict = {
+    tenant: 'acme',
+    eventId: '0b9a1f9e-8f0a-4c55-9a53-8f5d0e8d2a11',
+    storedDigest: 'a'.repeat(64),
+    refusedDigest: 'b'.repeat(64),
+  }
+
+  it('carries both digests and reads them back', () => {
+    const message = buildDeadLetter(
+      input({ error: { errorClass: 'EVENT_ID_CONFLICT', message: 'refused', conflict } }),
+    )
+    expect(headerText(message, names.storedDigest)).toBe(conflict.storedDigest)
+    expect(headerText(message, names.refusedDigest)).toBe(conflict.refusedDigest)
+    expect(readDeadLetter(consumed(message), dlq).conflict).toEqual(conflict)
+  })
+
+  it('refuses a dead letter with only part of the conflict headers', () => {
+    const message = buildDeadLetter(
+      input({ error: { errorClass: 'EVENT_ID_CONFLICT', message: 'refused', conflict } }),
+    )
+    delete message.headers?.[names.refusedDigest]
+    expect(() => readDeadLetter(consumed(message), dlq)).toThrow(/come together; 1 missing/)
+  })
+
+  it('has no conflict when the error is any other', () => {
+    expect(readDeadLetter(consumed(buildDeadLetter(input())), dlq).conflict).toBeUndefined()
+  })
+})
+
 describe('buildDeadLetter', () => {
   it('keeps the key, the value and the headers, and adds the error and the source as strings', () => {
     const message = buildDeadLetter(input())

@@ -18,7 +18,15 @@ export type DeadLetterError = {
   reason?: string
   /** For people; capped at 4 KiB when written. */
   message: string
+  /** Set for EVENT_ID_CONFLICT: the two copies, by digest, so a tool or an alert can name both. */
+  conflict?: EventIdConflict
 }
+
+/**
+ * An event whose (tenant, event_id) was already accepted with other content: the first copy is
+ * kept, this one is refused. Digests are lowercase hex SHA-256 (packages/integrity).
+ */
+export type EventIdConflict = { tenant: string; eventId: string; storedDigest: string; refusedDigest: string }
 
 /** The message that failed, as the consumer received it (a kafkajs message spreads into it). */
 export type DeadLetterSource = DeadLetterLocation & {
@@ -87,6 +95,12 @@ export function buildDeadLetter({ source, error, service, now }: DeadLetterInput
     [names.sourceTimestamp]: source.timestamp,
     [names.failedAt]: now.toISOString(),
     [names.service]: service,
+    ...(error.conflict && {
+      [names.conflictTenant]: error.conflict.tenant,
+      [names.conflictEventId]: error.conflict.eventId,
+      [names.storedDigest]: error.conflict.storedDigest,
+      [names.refusedDigest]: error.conflict.refusedDigest,
+    }),
   }
   // No `timestamp`: the dead letter gets the time it is written. Setting the original's (or an
   // injected test clock's) would let the dead-letter topic's retention delete it early.
@@ -131,6 +145,7 @@ export function readDeadLetter(message: ConsumedMessage, dlq: DeadLetterLocation
   const sourceTimestamp = checked(names.sourceTimestamp, (v) => /^-?\d+$/.test(v), 'epoch milliseconds')
   const failedAt = checked(names.failedAt, isIsoTime, 'an ISO-8601 time')
   const service = text(names.service, true)
+  const conflict = readConflict((name) => text(name, false), problems)
 
   if (
     problems.length > 0 ||
@@ -150,6 +165,7 @@ export function readDeadLetter(message: ConsumedMessage, dlq: DeadLetterLocation
     errorClass,
     ...(reason !== undefined && { reason }),
     message: errorMessage,
+    ...(conflict && { conflict }),
     source: {
       topic: sourceTopic,
       partition: Number(sourcePartition),
@@ -162,6 +178,31 @@ export function readDeadLetter(message: ConsumedMessage, dlq: DeadLetterLocation
     value: message.value,
     originalHeaders: withoutDeadLetterHeaders(headers),
   }
+}
+
+/** The conflict headers: all four or none (a partial set is a malformed dead letter). */
+function readConflict(
+  text: (name: string) => string | undefined,
+  problems: string[],
+): EventIdConflict | undefined {
+  const tenant = text(names.conflictTenant)
+  const eventId = text(names.conflictEventId)
+  const storedDigest = text(names.storedDigest)
+  const refusedDigest = text(names.refusedDigest)
+  const present = [tenant, eventId, storedDigest, refusedDigest].filter((v) => v !== undefined).length
+  if (present === 0) return undefined
+  if (
+    tenant === undefined ||
+    eventId === undefined ||
+    storedDigest === undefined ||
+    refusedDigest === undefined
+  ) {
+    problems.push(
+      `headers ${names.conflictTenant}, ${names.conflictEventId}, ${names.storedDigest} and ${names.refusedDigest} come together; ${4 - present} missing`,
+    )
+    return undefined
+  }
+  return { tenant, eventId, storedDigest, refusedDigest }
 }
 
 /** `headers` without the reserved `audit-dlq-*` ones: what the original message carried. */

@@ -16,6 +16,7 @@ export {
   type DeadLetterInput,
   type DeadLetterLocation,
   type DeadLetterSource,
+  type EventIdConflict,
 } from './deadLetterRecord.js'
 export { DeadLetterFormatError } from './deadLetterFormatError.js'
 export { replayMessageFor, replayedFrom } from './replayMessage.js'

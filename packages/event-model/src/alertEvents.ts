@@ -18,6 +18,8 @@ export const alertEventForm = {
     windowEnd: 'alert.window_end',
     figures: 'alert.figures',
     triggeringEventIds: 'alert.triggering_event_ids',
+    /** The same events with their content digests: JSON `[{"event_id", "content_digest"}]`. */
+    triggeringEvents: 'alert.triggering_events',
     clickhouseQuery: 'alert.clickhouse_query',
     resolves: 'alert.resolves',
     groupId: 'alert.group_id',

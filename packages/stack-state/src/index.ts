@@ -1,4 +1,9 @@
-export { defaultStateDir, localQueryApiKeysFile } from './stateDir.js'
+export {
+  defaultStateDir,
+  localPublicKeysFile,
+  localQueryApiKeysFile,
+  localSigningKeyFile,
+} from './stateDir.js'
 export { isAlive, isOurProcess } from './processIdentity.js'
 export {
   isStackRunning,

@@ -16,3 +16,17 @@ export function defaultStateDir(env: NodeJS.ProcessEnv): string {
 export function localQueryApiKeysFile(stateDir: string): string {
   return join(stateDir, 'query-api-keys.json')
 }
+
+/**
+ * The local sink's checkpoint signing key (Ed25519, PKCS#8 PEM), made by the first `npm start` and
+ * kept, like the data it signs: a new key each start would leave older checkpoints unverifiable
+ * without the old public key.
+ */
+export function localSigningKeyFile(stateDir: string): string {
+  return join(stateDir, 'keys', 'checkpoint-signing.pem')
+}
+
+/** The local stack's published public keys (what `audit-pipeline verify` trusts by default). */
+export function localPublicKeysFile(stateDir: string): string {
+  return join(stateDir, 'keys', 'checkpoint-public-keys.json')
+}

@@ -9,3 +9,4 @@ export {
   type DeliveryReport,
   type ObservedEvent,
 } from './deliveryOracle.js'
+export { testSigningKeyFile } from './signingKeyFile.js'

@@ -52,6 +52,8 @@ async function startAlerting(
     ALERTING_ALERTS_TOPIC: alerts,
     ALERTING_STATE_TOPIC: uniqueName('alerting_state'),
     ALERTING_DEAD_LETTER_TOPIC: deadLetterTopic,
+    // The test's own: the stack's audit.dlq holds other tests' conflicts, which would raise alerts here.
+    ALERTING_CONFLICT_INPUT_TOPICS: deadLetterTopic,
     ALERTING_GROUP_ID: groupId,
     ALERTING_TRANSACTIONAL_ID: uniqueName('alerting_tx'),
     ALERTING_START_FROM: 'earliest',

@@ -46,6 +46,39 @@ describe('loadAlertingConfig', () => {
   })
 })
 
+describe('the conflict alerts’ settings', () => {
+  it('read audit.dlq by default, in a consumer group of their own', () => {
+    expect(loadAlertingConfig(required)).toMatchObject({
+      conflictInputTopics: ['audit.dlq'],
+      conflictGroupId: 'audit-alerting-conflicts',
+    })
+    expect(
+      loadAlertingConfig({
+        ...required,
+        ALERTING_CONFLICT_INPUT_TOPICS: 'audit.dlq, sink.dlq',
+        ALERTING_GROUP_ID: 'alerting-eu',
+      }),
+    ).toMatchObject({
+      conflictInputTopics: ['audit.dlq', 'sink.dlq'],
+      conflictGroupId: 'alerting-eu-conflicts',
+    })
+  })
+
+  it('name ALERTING_CONFLICT_INPUT_TOPICS when it is not a list of topics, or names a topic that holds no dead letters', () => {
+    expect(() =>
+      loadAlertingConfig({ ...required, ALERTING_CONFLICT_INPUT_TOPICS: 'audit.dlq,bad topic' }),
+    ).toThrow(/ALERTING_CONFLICT_INPUT_TOPICS.*expected comma-separated Kafka topic names/)
+    expect(() =>
+      loadAlertingConfig({
+        ...required,
+        ALERTING_CONFLICT_INPUT_TOPICS: 'audit.dlq,audit.alerts,audit.normalized',
+      }),
+    ).toThrow(
+      /ALERTING_CONFLICT_INPUT_TOPICS.*must name dead-letter topics only, not the input, alerts or state topic \(audit\.alerts, audit\.normalized\)/,
+    )
+  })
+})
+
 it('refuses reading its own alerts topic as input', () => {
   expect(() =>
     loadAlertingConfig({ ...required, ALERTING_INPUT_TOPICS: 'audit.normalized,audit.alerts' }),

@@ -25,7 +25,14 @@ export type AlertingConfig = {
   /** The compacted topic the evaluator's state is written to and restored from. */
   stateTopic: string
   deadLetterTopic: string
+  /**
+   * Dead-letter topics read for EVENT_ID_CONFLICT dead letters, each raising a security alert
+   * (service/conflictAlerts.ts).
+   */
+  conflictInputTopics: readonly string[]
   groupId: string
+  /** The conflict alerts' consumer group: `<groupId>-conflicts`. */
+  conflictGroupId: string
   /** Where a new consumer group (the evaluator's, a new receiver's) starts reading. */
   startFrom: 'earliest' | 'latest'
   /** The evaluator's transactional id: a second instance with it fences the first. */
@@ -64,11 +71,20 @@ const shape = {
   ALERTING_STATE_TOPIC: kafkaTopic().default('audit.alerting.state'),
   /** Where messages that do not decode go. Default `audit.dlq`. */
   ALERTING_DEAD_LETTER_TOPIC: kafkaTopic().default(pipelineTopics.deadLetters.name),
+  /**
+   * Comma-separated dead-letter topics whose EVENT_ID_CONFLICT dead letters (an event id sent again
+   * with other content, refused by the normalizer or the ClickHouse sink) each raise a critical
+   * security alert. Default `audit.dlq`.
+   */
+  ALERTING_CONFLICT_INPUT_TOPICS: kafkaTopics().optional(),
   /** Where a consumer group without committed offsets starts: latest (new events only) or earliest. Default latest. */
   ALERTING_START_FROM: z
     .enum(['earliest', 'latest'], { error: 'expected earliest or latest' })
     .default('latest'),
-  /** Consumer group of the evaluator; webhook receivers get `<group>-webhook-<name>`. Default `audit-alerting`. */
+  /**
+   * Consumer group of the evaluator; webhook receivers get `<group>-webhook-<name>`, the conflict
+   * alerts `<group>-conflicts`. Default `audit-alerting`.
+   */
   ALERTING_GROUP_ID: z
     .string()
     .trim()
@@ -139,6 +155,22 @@ export function loadAlertingConfig(env: Record<string, string | undefined>): Ale
       message: 'must not include the alerts or state topic (alerts would be evaluated as events)',
     })
   }
+  const conflictOverlap =
+    s &&
+    (s.ALERTING_CONFLICT_INPUT_TOPICS ?? []).filter((topic) =>
+      [
+        s.ALERTING_ALERTS_TOPIC,
+        s.ALERTING_STATE_TOPIC,
+        ...(s.ALERTING_INPUT_TOPICS ?? [pipelineTopics.normalized.name]),
+      ].includes(topic),
+    )
+  if (conflictOverlap && conflictOverlap.length > 0) {
+    // Only dead letters are read there: an alert or an event would be an unreadable dead letter each.
+    problems.push({
+      setting: 'ALERTING_CONFLICT_INPUT_TOPICS',
+      message: `must name dead-letter topics only, not the input, alerts or state topic (${conflictOverlap.join(', ')})`,
+    })
+  }
   if (
     s &&
     s.ALERTING_RULE_BUDGET_WINDOW_MS < s.ALERTING_RULE_BUDGET_MS * s.ALERTING_RULE_BUDGET_OVERRUN_LIMIT
@@ -157,7 +189,9 @@ export function loadAlertingConfig(env: Record<string, string | undefined>): Ale
     alertsTopic: s.ALERTING_ALERTS_TOPIC,
     stateTopic: s.ALERTING_STATE_TOPIC,
     deadLetterTopic: s.ALERTING_DEAD_LETTER_TOPIC,
+    conflictInputTopics: s.ALERTING_CONFLICT_INPUT_TOPICS ?? [pipelineTopics.deadLetters.name],
     groupId: s.ALERTING_GROUP_ID,
+    conflictGroupId: `${s.ALERTING_GROUP_ID}-conflicts`,
     startFrom: s.ALERTING_START_FROM,
     transactionalId: s.ALERTING_TRANSACTIONAL_ID ?? s.ALERTING_GROUP_ID,
     rulesFile: s.ALERTING_RULES_FILE,

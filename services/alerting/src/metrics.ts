@@ -5,7 +5,7 @@ import { createConsumerMetrics } from '@audit-pipeline/kafka'
 export function createAlertingMetrics(registry: Registry) {
   const registers = [registry]
   return {
-    /** The consumer runtime's, per consumer group (the evaluator's, each receiver's): lag, restarts, outages. */
+    /** The consumer runtime's, per consumer group (the evaluator's, each receiver's, the conflict alerts'): lag, restarts, outages. */
     consumer: createConsumerMetrics(registry, 'audit_alerting'),
     eventsEvaluated: new Counter({
       name: 'audit_alerting_events_evaluated_total',
@@ -85,6 +85,17 @@ export function createAlertingMetrics(registry: Registry) {
     rulesLoaded: new Gauge({
       name: 'audit_alerting_rules_loaded',
       help: 'Rules in force.',
+      registers,
+    }),
+    conflictAlerts: new Counter({
+      name: 'audit_alerting_conflict_alerts_total',
+      help: 'Security alerts (pipeline.event-id-conflict) written for EVENT_ID_CONFLICT dead letters, once Kafka acknowledged them.',
+      registers,
+    }),
+    deadLettersUnreadable: new Counter({
+      name: 'audit_alerting_dead_letters_unreadable_total',
+      help: 'Messages on the conflict input topics skipped as unreadable, by reason: not a dead letter (NOT_A_DEAD_LETTER), an EVENT_ID_CONFLICT without a valid conflict (CONFLICT_INVALID), its alert could not be built (RECORD_FAILED).',
+      labelNames: ['reason'] as const,
       registers,
     }),
     deliveries: new Counter({

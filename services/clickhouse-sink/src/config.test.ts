@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '@audit-pipeline/config'
+import { testSigningKeyFile } from '@audit-pipeline/testing'
+import { keyIdOf } from '@audit-pipeline/integrity'
 import { loadSinkConfig } from './config.js'
 
 const minimalEnv = {
   KAFKA_BROKERS: '127.0.0.1:9092',
   SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081',
   CLICKHOUSE_EMBEDDED_PATH: '/var/lib/audit/clickhouse',
+  SINK_SIGNING_KEY_FILE: testSigningKeyFile(),
 }
 
 function problemsOf(env: Record<string, string | undefined>): string[] {
@@ -23,7 +26,7 @@ describe('loadSinkConfig', () => {
     const config = loadSinkConfig(minimalEnv)
     expect(config).toMatchObject({
       clickhouse: { kind: 'embedded', dataPath: '/var/lib/audit/clickhouse', database: 'audit' },
-      inputTopics: ['audit.normalized'],
+      inputTopics: ['audit.normalized', 'audit.alerts', 'audit.access'],
       groupId: 'audit-clickhouse-sink',
       deadLetterTopic: 'audit.dlq',
       batch: { maxRows: 50_000, maxBytes: 32 * 1024 * 1024, maxAgeMs: 1_000 },
@@ -37,6 +40,39 @@ describe('loadSinkConfig', () => {
     expect(config.cluster).toBeUndefined()
     expect(config.retention.byCategory['debug']).toEqual({ amount: 7, unit: 'day' })
     expect(config.failpoints.armed).toEqual([])
+    expect([...config.namespaceByTopic]).toEqual([
+      ['audit.alerts', 'alert'],
+      ['audit.access', 'access-record'],
+    ])
+  })
+
+  it('reads the checkpoint signing key, and says what is wrong with it', () => {
+    const config = loadSinkConfig(minimalEnv)
+    expect(config.integrity).toMatchObject({
+      checkpoints: { intervalMs: 60_000, maxEntries: 100_000 },
+      checkpointTopic: 'audit.checkpoints',
+    })
+    expect(config.integrity.signingKey?.keyId).toBe(keyIdOf(config.integrity.signingKey!.publicKey))
+    const { SINK_SIGNING_KEY_FILE: _, ...withoutKey } = minimalEnv
+    expect(problemsOf(withoutKey)).toEqual([
+      'SINK_SIGNING_KEY_FILE: required: the Ed25519 key checkpoints are signed with (`audit-pipeline keys signing-key --out FILE` makes one), or SINK_CHECKPOINTS=false to chain without signing',
+    ])
+    expect(problemsOf({ ...minimalEnv, SINK_SIGNING_KEY_FILE: '/no/such/key.pem' })).toEqual([
+      expect.stringMatching(/^SINK_SIGNING_KEY_FILE: \/no\/such\/key\.pem: /) as string,
+    ])
+    expect(loadSinkConfig({ ...withoutKey, SINK_CHECKPOINTS: 'false' }).integrity.signingKey).toBeUndefined()
+  })
+
+  it('takes the topics of alerts and access records, and refuses one topic for both', () => {
+    const config = loadSinkConfig({ ...minimalEnv, SINK_ALERT_TOPICS: 'a1,a2', SINK_ACCESS_TOPICS: 'r1' })
+    expect([...config.namespaceByTopic]).toEqual([
+      ['a1', 'alert'],
+      ['a2', 'alert'],
+      ['r1', 'access-record'],
+    ])
+    expect(problemsOf({ ...minimalEnv, SINK_ALERT_TOPICS: 'a1', SINK_ACCESS_TOPICS: 'a1' })).toEqual([
+      'SINK_ACCESS_TOPICS: a1 is in SINK_ALERT_TOPICS too: a topic holds alerts or access records, not both',
+    ])
   })
 
   it('arms only the failpoints the sink has, with a folder for their markers', () => {
@@ -49,7 +85,7 @@ describe('loadSinkConfig', () => {
     expect(
       problemsOf({ ...minimalEnv, AUDIT_FAILPOINTS: 'sink.after-everything', AUDIT_FAILPOINTS_DIR: '/tmp' }),
     ).toEqual([
-      'AUDIT_FAILPOINTS: unknown failpoint sink.after-everything (this service has sink.between-parts, sink.before-dead-letters)',
+      'AUDIT_FAILPOINTS: unknown failpoint sink.after-everything (this service has sink.between-parts, sink.before-chain, sink.before-dead-letters)',
     ])
     expect(problemsOf({ ...minimalEnv, AUDIT_FAILPOINTS: 'sink.between-parts' })).toEqual([
       'AUDIT_FAILPOINTS_DIR: must be set when AUDIT_FAILPOINTS is',

@@ -26,9 +26,12 @@ import {
   type Failpoints,
   type OpsSettings,
 } from '@audit-pipeline/service-runtime'
+import type { ReservedNamespace } from '@audit-pipeline/event-model'
+import { IntegrityKeyError, readSigningKey, type SigningKey } from '@audit-pipeline/integrity'
 import { z } from 'zod'
 import type { BatchPolicy } from './batching/batchPolicy.js'
 import { sinkFailpoints } from './delivery/writeBatch.js'
+import type { CheckpointPolicy } from './integrity/chainWriter.js'
 
 /** The sink's settings, validated. Durations in ms, sizes in bytes. */
 export type SinkConfig = {
@@ -37,6 +40,11 @@ export type SinkConfig = {
   /** Embedded needs a data folder (CLICKHOUSE_EMBEDDED_PATH); only one process may open it. */
   clickhouse: ServiceClickHouse
   inputTopics: readonly string[]
+  /**
+   * The reserved namespace each input topic holds (alerts, access records), from SINK_ALERT_TOPICS
+   * and SINK_ACCESS_TOPICS: events there must claim it, events anywhere else must claim none.
+   */
+  namespaceByTopic: ReadonlyMap<string, ReservedNamespace>
   groupId: string
   deadLetterTopic: string
   batch: BatchPolicy
@@ -55,7 +63,18 @@ export type SinkConfig = {
   retention: RetentionPolicy
   /** A ClickHouse cluster name: replicated tables behind Distributed ones. Unset: one server. */
   cluster?: string
+  /** The hash chain's signed checkpoints (README, "Integrity"). */
+  integrity: IntegritySettings
   ops: OpsSettings
+}
+
+/** How the sink signs and publishes checkpoints of the hash chain. */
+export type IntegritySettings = {
+  /** Undefined only with SINK_CHECKPOINTS=false: entries are chained, nothing is signed. */
+  signingKey: SigningKey | undefined
+  checkpoints: CheckpointPolicy
+  /** The compacted topic checkpoints are copied to, after ClickHouse has them. */
+  checkpointTopic: string
 }
 
 /** The ops port when OPS_PORT is unset. */
@@ -64,8 +83,15 @@ export const sinkOpsPort = 9465
 const { positiveInt, sessionTimeoutMs, flag, kafkaTopic, kafkaTopics } = envValues
 
 const shape = {
-  /** Comma-separated topics of normalized events. Default `audit.normalized`. */
+  /**
+   * Comma-separated topics to store: normalized events, alerts, access records. Default
+   * `audit.normalized,audit.alerts,audit.access`.
+   */
   SINK_INPUT_TOPICS: kafkaTopics().optional(),
+  /** Input topics written by the alerting service: only alerts, and alerts only from them. Default `audit.alerts`. */
+  SINK_ALERT_TOPICS: kafkaTopics().optional(),
+  /** Input topics written by the query API: only access records, and those only from them. Default `audit.access`. */
+  SINK_ACCESS_TOPICS: kafkaTopics().optional(),
   /** Consumer group; sink instances with one group share the partitions. Default `audit-clickhouse-sink`. */
   SINK_GROUP_ID: z.string().trim().default('audit-clickhouse-sink'),
   /** Where rows ClickHouse refuses, and messages that do not decode, go. Default `audit.dlq`. */
@@ -92,6 +118,19 @@ const shape = {
     .trim()
     .regex(/^[A-Za-z0-9_.-]+$/, 'expected a cluster name of letters, digits, _ . -')
     .optional(),
+  /**
+   * The Ed25519 private key (PKCS#8 PEM) checkpoints are signed with; its public key is what
+   * `audit-pipeline verify` trusts (README, "Integrity"). Required unless SINK_CHECKPOINTS=false.
+   */
+  SINK_SIGNING_KEY_FILE: z.string().trim().min(1).optional(),
+  /** Sign checkpoints of the hash chain. Default true; false leaves the chain unsigned (tests, benchmarks). */
+  SINK_CHECKPOINTS: flag().default(true),
+  /** An entry waits at most this long for its checkpoint, ms. Default 60000. */
+  SINK_CHECKPOINT_INTERVAL_MS: positiveInt('60000').default(60_000),
+  /** Entries one checkpoint covers at most. Default 100000. */
+  SINK_CHECKPOINT_MAX_ENTRIES: positiveInt('100000').default(100_000),
+  /** The compacted topic checkpoints are copied to (created when missing). Default `audit.checkpoints`. */
+  SINK_CHECKPOINT_TOPIC: kafkaTopic().default('audit.checkpoints'),
   /** Retention per category, e.g. debug=7d,business=7y,default=2y (schema/retention.ts). */
   [retentionSettings.categories]: z.string().optional(),
   /** Retention per tenant and category, e.g. acme:business=10y. */
@@ -115,11 +154,23 @@ export function loadSinkConfig(env: Record<string, string | undefined>): SinkCon
       problems,
     )
   }
+  const namespaceByTopic = s ? namespacesFrom(s, problems) : undefined
   const failpoints = sinkFailpointsFrom(env, problems)
-  if (problems.length > 0 || !connections || !s || !retention || !failpoints) throw new ConfigError(problems)
+  const integrity = s ? integrityFrom(s, problems) : undefined
+  if (
+    problems.length > 0 ||
+    !connections ||
+    !s ||
+    !retention ||
+    !failpoints ||
+    !namespaceByTopic ||
+    !integrity
+  )
+    throw new ConfigError(problems)
   return {
     ...connections,
-    inputTopics: s.SINK_INPUT_TOPICS ?? [pipelineTopics.normalized.name],
+    inputTopics: s.SINK_INPUT_TOPICS ?? defaultInputTopics,
+    namespaceByTopic,
     groupId: s.SINK_GROUP_ID,
     deadLetterTopic: s.SINK_DEAD_LETTER_TOPIC,
     batch: {
@@ -136,7 +187,69 @@ export function loadSinkConfig(env: Record<string, string | undefined>): SinkCon
     migrate: s.SINK_MIGRATE,
     retention,
     ...(s.SINK_CLICKHOUSE_CLUSTER && { cluster: s.SINK_CLICKHOUSE_CLUSTER }),
+    integrity,
     ops: opsSettingsFrom(s, { defaultPort: sinkOpsPort }),
+  }
+}
+
+const defaultInputTopics = [
+  pipelineTopics.normalized.name,
+  pipelineTopics.alerts.name,
+  pipelineTopics.access.name,
+]
+
+/** Which topics hold alerts and access records; a topic cannot hold both. */
+function namespacesFrom(
+  s: { SINK_ALERT_TOPICS?: string[] | undefined; SINK_ACCESS_TOPICS?: string[] | undefined },
+  problems: ConfigProblem[],
+): Map<string, ReservedNamespace> {
+  const namespaces = new Map<string, ReservedNamespace>()
+  for (const topic of s.SINK_ALERT_TOPICS ?? [pipelineTopics.alerts.name]) namespaces.set(topic, 'alert')
+  for (const topic of s.SINK_ACCESS_TOPICS ?? [pipelineTopics.access.name]) {
+    if (namespaces.has(topic)) {
+      problems.push({
+        setting: 'SINK_ACCESS_TOPICS',
+        message: `${topic} is in SINK_ALERT_TOPICS too: a topic holds alerts or access records, not both`,
+      })
+    }
+    namespaces.set(topic, 'access-record')
+  }
+  return namespaces
+}
+
+/** The signing key, read and checked now: a bad key stops the sink at start-up, naming the file. */
+function integrityFrom(
+  s: {
+    SINK_SIGNING_KEY_FILE?: string | undefined
+    SINK_CHECKPOINTS: boolean
+    SINK_CHECKPOINT_INTERVAL_MS: number
+    SINK_CHECKPOINT_MAX_ENTRIES: number
+    SINK_CHECKPOINT_TOPIC: string
+  },
+  problems: ConfigProblem[],
+): IntegritySettings | undefined {
+  let signingKey: SigningKey | undefined
+  if (s.SINK_CHECKPOINTS) {
+    if (s.SINK_SIGNING_KEY_FILE === undefined) {
+      problems.push({
+        setting: 'SINK_SIGNING_KEY_FILE',
+        message:
+          'required: the Ed25519 key checkpoints are signed with (`audit-pipeline keys signing-key --out FILE` makes one), or SINK_CHECKPOINTS=false to chain without signing',
+      })
+      return undefined
+    }
+    try {
+      signingKey = readSigningKey(s.SINK_SIGNING_KEY_FILE)
+    } catch (error) {
+      if (!(error instanceof IntegrityKeyError)) throw error
+      problems.push({ setting: 'SINK_SIGNING_KEY_FILE', message: error.message })
+      return undefined
+    }
+  }
+  return {
+    signingKey,
+    checkpoints: { intervalMs: s.SINK_CHECKPOINT_INTERVAL_MS, maxEntries: s.SINK_CHECKPOINT_MAX_ENTRIES },
+    checkpointTopic: s.SINK_CHECKPOINT_TOPIC,
   }
 }
 

@@ -42,13 +42,33 @@ export function createSinkMetrics(registry: Registry) {
     }),
     deadLettered: new Counter({
       name: 'audit_sink_dead_lettered_total',
-      help: 'Messages sent to the dead-letter topic, by reason (ROW_REJECTED, EVENT_UNDECODABLE, SCHEMA_UNKNOWN, RECORD_FAILED).',
+      help: 'Messages sent to the dead-letter topic, by reason (ROW_REJECTED, EVENT_ID_CONFLICT, RESERVED_NAMESPACE, EVENT_UNDECODABLE, SCHEMA_UNKNOWN, RECORD_FAILED).',
       labelNames: ['reason'] as const,
       registers,
     }),
     alreadyStored: new Counter({
       name: 'audit_sink_already_stored_total',
       help: 'Messages skipped because a row with their offset and event_id was stored before a crash or rebalance.',
+      registers,
+    }),
+    replays: new Counter({
+      name: 'audit_sink_replays_total',
+      help: 'Events the trail held already with the same content (a producer or normalizer replay): committed, not stored again.',
+      registers,
+    }),
+    conflicts: new Counter({
+      name: 'audit_sink_event_id_conflicts_total',
+      help: 'Events whose (tenant, event_id) the trail held with other content: refused and dead-lettered as EVENT_ID_CONFLICT, the original kept.',
+      registers,
+    }),
+    chainEntries: new Counter({
+      name: 'audit_sink_chain_entries_total',
+      help: 'Hash-chain entries written (one per stored event).',
+      registers,
+    }),
+    checkpoints: new Counter({
+      name: 'audit_sink_checkpoints_total',
+      help: 'Signed checkpoints written to ClickHouse and the checkpoints topic.',
       registers,
     }),
     backpressureSeconds: new Counter({

@@ -14,7 +14,13 @@ import { parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { createLogger } from '@audit-pipeline/service-runtime'
 import type { Storage } from '@audit-pipeline/storage'
-import { collectTopics, uniqueName, waitFor, waitForCommittedToEnd } from '@audit-pipeline/testing'
+import {
+  collectTopics,
+  uniqueName,
+  waitFor,
+  waitForCommittedToEnd,
+  testSigningKeyFile,
+} from '@audit-pipeline/testing'
 import { openTestStorage } from '../../../test/support/testStorage.js'
 import { loadSinkConfig } from './config.js'
 import { createSinkMetrics } from './metrics.js'
@@ -111,6 +117,7 @@ async function createFixture(partitions = 3): Promise<Fixture> {
         SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
         CLICKHOUSE_EMBEDDED_PATH: '/unused: the test opens storage itself',
         SINK_INPUT_TOPICS: input,
+        SINK_SIGNING_KEY_FILE: testSigningKeyFile(),
         SINK_GROUP_ID: groupId,
         SINK_DEAD_LETTER_TOPIC: deadLetters,
         SINK_BATCH_MAX_AGE_MS: '200',
@@ -123,7 +130,10 @@ async function createFixture(partitions = 3): Promise<Fixture> {
         codec: await testCodec(),
         storage,
         metrics: createSinkMetrics(metrics),
-        log: createLogger({ service: 'clickhouse-sink', level: 'silent' }),
+        log: createLogger({
+          service: 'clickhouse-sink',
+          level: (process.env['SINK_TEST_LOG'] ?? 'silent') as 'silent',
+        }),
       })
       await sink.start()
       onTestFinished(() => sink.stop())
@@ -201,11 +211,18 @@ describe('ClickHouse sink', () => {
     // The first event twice: an exact duplicate, as the normalizer may write after a crash.
     await harness.send([...events, events[0]!].map((event) => codec.encode(event)))
 
-    await waitFor(async () => (await harness.metric('audit_sink_rows_inserted_total')) === 4, {
+    // The copy is recognised by its content digest and never written: the trail holds each event once.
+    await waitFor(async () => (await harness.metric('audit_sink_rows_inserted_total')) === 3, {
       timeoutMs: 30_000,
-      description: '4 rows written',
+      description: '3 rows written',
+    })
+    await waitFor(async () => (await harness.metric('audit_sink_replays_total')) === 1, {
+      timeoutMs: 10_000,
+      description: 'the copy taken as a replay',
     })
     expect(await harness.count(eventsShown)).toBe(3)
+    expect(await harness.count('SELECT count() AS n FROM audit_events')).toBe(3)
+    expect(await harness.count('SELECT count() AS n FROM audit_chain')).toBe(3)
     const timeline = await harness.storage.client.query({
       query: `SELECT action_name, actor_display_name FROM audit_events_deduplicated
               WHERE tenant = 'witify' AND object_type = 'ticket' AND object_id = '9548-B1' ORDER BY occurred_at`,
@@ -350,6 +367,7 @@ describe('ClickHouse sink after a crash', () => {
     expect(await viewIds(fixture.storage)).toEqual([good1!.event_id, good2!.event_id].sort())
     expect(await fixture.count(rowsStored)).toBe(2)
     expect(await fresh.metric('audit_sink_already_stored_total')).toBe(2)
+    expect(await fixture.count('SELECT count() AS n FROM audit_chain')).toBe(2)
   })
 
   it('keeps the rows of a batch spanning two months when only one month’s part was written', async () => {
@@ -387,6 +405,8 @@ describe('ClickHouse sink after a crash', () => {
     // April's rows were skipped, March's written: each row once.
     expect(await fixture.count(rowsStored)).toBe(10)
     expect(await sink.metric('audit_sink_already_stored_total')).toBe(5)
+    // April's rows, stored before their chain entries were written, are chained now: all ten.
+    expect(await fixture.count('SELECT count() AS n FROM audit_chain')).toBe(10)
   })
 
   it('keeps the events of a topic deleted and created again, at the old topic’s offsets', async () => {
@@ -429,6 +449,7 @@ describe('ClickHouse sink start-up', () => {
       CLICKHOUSE_EMBEDDED_PATH: '/unused: the test opens storage itself',
       SINK_INPUT_TOPICS: uniqueName('sink_no_such_input'),
       SINK_DEAD_LETTER_TOPIC: missing,
+      SINK_SIGNING_KEY_FILE: testSigningKeyFile(),
     })
     const sink = createSink({
       config,

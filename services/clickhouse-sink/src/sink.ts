@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs'
-import { auditTables, runMigrations } from '@audit-pipeline/clickhouse-schema'
+import { auditTables, integrityTables, runMigrations } from '@audit-pipeline/clickhouse-schema'
 import type { AuditEventCodec } from '@audit-pipeline/codec'
 import {
   createConsumerRuntime,
@@ -14,6 +14,9 @@ import type { SinkConfig } from './config.js'
 import { rowInserter } from './delivery/insertRows.js'
 import { sinkSteps } from './delivery/sinkSteps.js'
 import { readStoredRows } from './delivery/storedRows.js'
+import { checkpointMessages, ensureCheckpointTopic } from './integrity/checkpointTopic.js'
+import { clickHouseChainStore } from './integrity/chainStore.js'
+import { readStoredDigests } from './integrity/storedDigests.js'
 import type { SinkMetrics } from './metrics.js'
 import { createSinkTelemetry } from './sinkTelemetry.js'
 
@@ -63,6 +66,8 @@ export function createSink(options: SinkOptions): Sink {
     log,
   )
   const insert = rowInserter(storage, eventsTable)
+  const chainTable = `\`${storage.describe().database}\`.\`${integrityTables.chain}\``
+  const chainStore = clickHouseChainStore(storage, (table) => rowInserter(storage, table))
 
   const runtime = createConsumerRuntime({
     kafka,
@@ -92,7 +97,19 @@ export function createSink(options: SinkOptions): Sink {
       sinkSteps(
         {
           decode: (value) => codec.decode(value),
+          namespaceByTopic: config.namespaceByTopic,
           storedRows: (query) => readStoredRows(storage, eventsTable, query),
+          storedDigests: (identities) => readStoredDigests(storage, chainTable, identities),
+          chainStore,
+          signingKey: config.integrity.signingKey,
+          checkpoints: config.integrity.checkpoints,
+          publishCheckpoints: async (checkpoints) => {
+            await producer.send({
+              topic: config.integrity.checkpointTopic,
+              acks: -1,
+              messages: checkpointMessages(checkpoints),
+            })
+          },
           insert,
           sendDeadLetters: (letters) => sendDeadLetters(producer, config.deadLetterTopic, letters),
           deadLetterOf: (record, failure) =>
@@ -123,6 +140,7 @@ export function createSink(options: SinkOptions): Sink {
       })
       state.producerUp = true
       try {
+        if (config.integrity.signingKey) await ensureCheckpointTopic(kafka, config.integrity.checkpointTopic)
         await runtime.start()
       } catch (error) {
         state.producerUp = false
@@ -136,6 +154,13 @@ export function createSink(options: SinkOptions): Sink {
           deadLetterTopic: config.deadLetterTopic,
           storage: storage.describe(),
           batch: config.batch,
+          checkpoints: config.integrity.signingKey
+            ? {
+                keyId: config.integrity.signingKey.keyId,
+                topic: config.integrity.checkpointTopic,
+                ...config.integrity.checkpoints,
+              }
+            : 'off (SINK_CHECKPOINTS=false): the chain is kept, nothing signs it',
         },
         'sink started',
       )

@@ -40,19 +40,49 @@ export function createSinkTelemetry(
     waited(seconds) {
       metrics.backpressureSeconds.inc(seconds)
     },
+    checkpointed(count) {
+      metrics.checkpoints.inc(count)
+    },
+    checkpointFailed(error) {
+      log.error(
+        { err: error },
+        'writing checkpoints failed; they are written with the next batch or at the next try',
+      )
+    },
     recordFailed(record, failure) {
       log.error(
         { topic: record.topic, partition: record.partition, offset: record.offset, failure },
         'reading a message failed: dead-lettered as RECORD_FAILED so the partition goes on',
       )
     },
-    batchWritten({ batch, reason, rejected, deadLetterClasses, seconds }) {
-      const written = batch.rows.length - rejected.length
+    batchWritten({
+      batch,
+      reason,
+      deadLetterClasses,
+      seconds,
+      inserted,
+      alreadyStored,
+      replays,
+      conflicts,
+      chained,
+    }) {
+      const written = inserted
       metrics.rowsWritten.inc({ table: auditTables.events }, written)
       metrics.batches.inc({ reason })
       metrics.batchRows.observe(batch.rows.length)
       metrics.insertSeconds.observe(seconds)
-      if (batch.alreadyStored > 0) metrics.alreadyStored.inc(batch.alreadyStored)
+      const skipped = batch.alreadyStored + alreadyStored
+      if (skipped > 0) metrics.alreadyStored.inc(skipped)
+      if (replays > 0) metrics.replays.inc(replays)
+      if (conflicts > 0) {
+        metrics.conflicts.inc(conflicts)
+        log.warn(
+          { conflicts },
+          'refused events whose id the trail holds with other content: the originals are kept, the copies dead-lettered as EVENT_ID_CONFLICT',
+        )
+      }
+      metrics.chainEntries.inc(chained.entries)
+      if (chained.checkpoints > 0) metrics.checkpoints.inc(chained.checkpoints)
       const byClass = new Map<string, number>()
       for (const errorClass of deadLetterClasses) byClass.set(errorClass, (byClass.get(errorClass) ?? 0) + 1)
       for (const [errorClass, count] of byClass) metrics.deadLettered.inc({ reason: errorClass }, count)
@@ -63,7 +93,15 @@ export function createSinkTelemetry(
         )
       }
       log.debug(
-        { rows: written, alreadyStored: batch.alreadyStored, records: batch.records, reason, seconds },
+        {
+          rows: written,
+          alreadyStored: skipped,
+          replays,
+          records: batch.records,
+          reason,
+          seconds,
+          ...chained,
+        },
         'batch written',
       )
     },

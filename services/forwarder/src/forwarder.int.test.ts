@@ -6,6 +6,7 @@ import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { createAuditEventCodec, type AuditEventCodec } from '@audit-pipeline/codec'
 import { readDeadLetter, replayDeadLetters } from '@audit-pipeline/dead-letter'
 import type { AuditEvent } from '@audit-pipeline/event-model'
+import { contentDigest } from '@audit-pipeline/integrity'
 import { createLogger } from '@audit-pipeline/service-runtime'
 import { collectTopics, uniqueName, waitFor, waitForCommittedToEnd } from '@audit-pipeline/testing'
 import { firstOutOfOrder, forwardedEvents, sensitiveValue } from '../../../test/forwarder/events.js'
@@ -30,7 +31,12 @@ const testCodec = () =>
   (sharedCodec ??= createAuditEventCodec({ registry: new SchemaRegistry({ host: stack.schemaRegistryUrl }) }))
 const secret = `whsec_${Buffer.from('a test secret of thirty-two bytes').toString('base64')}`
 
-type ProjectedEvent = { event_id: string; object?: { id?: string }; attributes?: { seq?: string } }
+type ProjectedEvent = {
+  event_id: string
+  content_digest?: string
+  object?: { id?: string }
+  attributes?: { seq?: string }
+}
 
 async function setUp(destinationsYaml: string, options: { createInput?: boolean } = {}) {
   const input = uniqueName('fwd_in')
@@ -157,6 +163,12 @@ destinations:
       expect((JSON.parse(request.body) as unknown[]).length).toBeLessThanOrEqual(7)
     }
     expect(webhook.requests.length).toBeGreaterThanOrEqual(Math.ceil(security.length / 7))
+    // Every copy's digest is the sent event's, through the Avro round trip, although the copies
+    // are redacted (and, for syslog, projected).
+    const digestOf = new Map(events.map((event) => [event.event_id, contentDigest(event)]))
+    expect(delivered.map((copy) => copy.content_digest)).toEqual(
+      delivered.map((copy) => digestOf.get(copy.event_id)),
+    )
 
     await waitFor(() => hec.requests.flatMap((r) => r.body.split('\n')).length === events.length, {
       timeoutMs: 60_000,
@@ -177,6 +189,8 @@ destinations:
     })
     expect(Object.keys(hecObjects[0]!).sort()).toEqual(['event', 'index', 'sourcetype', 'time'])
     expect(new Set(hecObjects.map((o) => (o['event'] as ProjectedEvent).event_id))).toEqual(idsOf(events))
+    const hecEvents = hecObjects.map((o) => o['event'] as ProjectedEvent)
+    expect(hecEvents.map((e) => e.content_digest)).toEqual(hecEvents.map((e) => digestOf.get(e.event_id)))
 
     await waitFor(() => syslog.messages.length === events.length, {
       timeoutMs: 60_000,
@@ -189,6 +203,14 @@ destinations:
       /^<\d+>1 \S+ test-host helpdesk-api - (security|business) \[audit@32473 /,
     )
     expect(syslog.messages.every((message) => !message.includes('"before"'))).toBe(true)
+    for (const message of syslog.messages) {
+      const [, id, digest] = /\[audit@32473 event_id="([^"]+)" content_digest="([^"]+)"/.exec(message) ?? []
+      expect(digest).toMatch(/^[0-9a-f]{64}$/)
+      expect(digest).toBe(digestOf.get(id!))
+      expect((JSON.parse(message.slice(message.indexOf('] {') + 2)) as ProjectedEvent).content_digest).toBe(
+        digest,
+      )
+    }
 
     for (const name of ['hook', 'splunk', 'siem'])
       await waitForCommittedToEnd(kafka, harness.topicsOf(name).groupId, harness.input, 30_000)

@@ -4,13 +4,15 @@ import type { AuditEventCodec } from '@audit-pipeline/codec'
 import { createConsumerRuntime, renewingProducer, waitForKafka } from '@audit-pipeline/kafka'
 import type { CheckReport, Logger } from '@audit-pipeline/service-runtime'
 import type { NormalizerConfig } from './config.js'
-import { createDedupWindow, type DedupWindow } from './delivery/dedupWindow.js'
+import { createDedupWindow, noDedupWindow, type DedupWindow } from './delivery/dedupWindow.js'
 import { ensureTopics, type TopicRequest } from './delivery/ensureTopics.js'
 import { normalizerSteps, type Flush } from './delivery/normalizerSteps.js'
 import type { NormalizerMetrics } from './metrics.js'
 import { parseRoutes } from './routing/parseRoutes.js'
 import type { RouteTable } from './routing/routeTable.js'
 import { routeTopics } from './routing/routeTopics.js'
+import type { AuditEvent } from '@audit-pipeline/event-model'
+import { contentDigest } from '@audit-pipeline/integrity'
 
 export type NormalizerOptions = {
   config: NormalizerConfig
@@ -21,6 +23,11 @@ export type NormalizerOptions = {
   /** Reads the routes file, at start and on reload. Default: from disk. */
   readFile?: (path: string) => string
   now?: () => Date
+  /**
+   * The content digest events are deduplicated and checked for conflicts by. Default: the trail's
+   * (packages/integrity). The benchmark replaces it to measure what it costs.
+   */
+  contentDigest?: (event: AuditEvent) => string
 }
 
 export type Normalizer = {
@@ -56,7 +63,7 @@ export function createNormalizer(options: NormalizerOptions): Normalizer {
   const dedupEnabled = config.dedupWindowMs > 0
   const dedup: DedupWindow = dedupEnabled
     ? createDedupWindow({ windowMs: config.dedupWindowMs, maxIds: config.dedupMaxIds })
-    : { has: () => false, remember: () => undefined, size: 0 }
+    : noDedupWindow
   const state = { producerUp: false, stopping: false }
 
   const producer = renewingProducer(
@@ -102,6 +109,7 @@ export function createNormalizer(options: NormalizerOptions): Normalizer {
           },
           routes: () => routes,
           encode: (event) => codec.encode(event),
+          digest: options.contentDigest ?? contentDigest,
           dedup,
           deadLetterTopic: config.deadLetterTopic,
           maxEventBytes: config.maxEventBytes,

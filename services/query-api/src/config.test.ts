@@ -41,7 +41,7 @@ describe('loadQueryApiConfig', () => {
         sql: { maxResultRows: 10000 },
       },
       clickhouse: { kind: 'embedded', dataPath: '.stack/clickhouse', database: 'audit' },
-      accessAuditTopic: 'audit.events',
+      accessAuditTopic: 'audit.access',
       accessAuditTenant: 'audit-pipeline',
       ops: { port: 9468 },
     })

@@ -29,7 +29,7 @@ export type QueryApiConfig = {
   limits: QueryApiLimits
   /** Embedded needs a data folder (CLICKHOUSE_EMBEDDED_PATH); only one process may open it. */
   clickhouse: ServiceClickHouse
-  /** Access records go here as audit events (the producers' topic, so the normalizer checks them). */
+  /** Access records go here as canonical audit events, on their own topic (QUERY_API_AUDIT_TOPIC). */
   kafka: KafkaSettings
   schemaRegistry: SchemaRegistrySettings
   accessAuditTopic: string
@@ -82,8 +82,11 @@ const shape = {
   QUERY_API_AUTH_FAILURES_PER_MINUTE: positiveInt('30').default(defaultQueryApiLimits.authFailuresPerMinute),
   /** Rows an SQL answer may have; a bigger one is refused. Default 10000. */
   QUERY_API_SQL_MAX_RESULT_ROWS: positiveInt('10000').default(defaultQueryApiLimits.sql.maxResultRows),
-  /** Where access records are sent. Default audit.events. */
-  QUERY_API_AUDIT_TOPIC: kafkaTopic().default(pipelineTopics.events.name),
+  /**
+   * Where access records are sent: the access-records topic the sink stores (SINK_ACCESS_TOPICS),
+   * never the producers' topic, whose events may not claim to be access records. Default audit.access.
+   */
+  QUERY_API_AUDIT_TOPIC: kafkaTopic().default(pipelineTopics.access.name),
   /** Tenant of access records that name none. Default audit-pipeline. */
   QUERY_API_AUDIT_TENANT: z.string().trim().min(1).default('audit-pipeline'),
   ...opsEnvShape,

@@ -16,6 +16,7 @@ import {
   type DeliveryReport,
   type ObservedEvent,
   type StackEndpoints,
+  testSigningKeyFile,
 } from '@audit-pipeline/testing'
 import { startServiceProcess, type ServiceProcess } from '../../support/serviceProcess.js'
 
@@ -197,6 +198,8 @@ export async function startPipelineDrill(
     NORMALIZER_SESSION_TIMEOUT_MS: '6000',
     NORMALIZER_SHUTDOWN_DEADLINE_MS: '5000',
     SINK_INPUT_TOPICS: [output, alerts, ...(sideInput ? [sideInput] : [])].join(','),
+    SINK_ALERT_TOPICS: alerts,
+    SINK_SIGNING_KEY_FILE: testSigningKeyFile(),
     SINK_GROUP_ID: uniqueName('drill-sink'),
     SINK_DEAD_LETTER_TOPIC: deadLetters,
     SINK_BATCH_MAX_AGE_MS: '200',
@@ -206,6 +209,8 @@ export async function startPipelineDrill(
     ALERTING_ALERTS_TOPIC: alerts,
     ALERTING_STATE_TOPIC: uniqueName('drill_alerting_state'),
     ALERTING_DEAD_LETTER_TOPIC: deadLetters,
+    // Conflicts the test's own services dead-letter raise its alerts; no other test's.
+    ALERTING_CONFLICT_INPUT_TOPICS: deadLetters,
     ALERTING_GROUP_ID: uniqueName('drill-alerting'),
     ALERTING_TRANSACTIONAL_ID: uniqueName('drill-alerting'),
     ALERTING_SESSION_TIMEOUT_MS: '6000',

@@ -25,6 +25,7 @@ export function recordDeadLetter(
       errorClass: failure.errorClass,
       ...(failure.reason !== undefined && { reason: failure.reason }),
       message: failure.message,
+      ...(failure.conflict && { conflict: failure.conflict }),
     },
     service,
     now,

@@ -1,3 +1,4 @@
+import type { EventIdConflict } from '@audit-pipeline/dead-letter'
 /**
  * Why one record could not be processed, as its dead letter states it: a class (a code that
  * labels metrics), an optional finer reason code, and a message for people.
@@ -6,6 +7,8 @@ export type RecordFailure = {
   readonly errorClass: string
   readonly reason?: string
   readonly message: string
+  /** EVENT_ID_CONFLICT: the copy kept and the copy refused, written into the dead letter's headers. */
+  readonly conflict?: EventIdConflict
 }
 
 /** A step's result for one record: its value, or the failure that dead-letters it. */

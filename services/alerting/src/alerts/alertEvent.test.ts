@@ -16,7 +16,10 @@ const notice: AlertNotice = {
   windowStartMs: 1_772_440_000_000,
   windowEndMs: 1_772_440_300_000,
   figures: { count: 50, at_least: 50 },
-  triggeringEventIds: ['0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a01', '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a02'],
+  triggeringEvents: [
+    { eventId: '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a01', contentDigest: 'a'.repeat(64) },
+    { eventId: '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a02', contentDigest: null },
+  ],
 }
 
 describe('alert events', () => {
@@ -38,10 +41,41 @@ describe('alert events', () => {
       rule: 'mass-delete',
       group_key: 'u-mass',
       figures: { count: 50, at_least: 50 },
-      triggering_event_ids: notice.triggeringEventIds,
+      triggering_event_ids: ['0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a01', '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a02'],
+      triggering_events: [
+        { event_id: '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a01', content_digest: 'a'.repeat(64) },
+        { event_id: '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a02', content_digest: null },
+      ],
       clickhouse_query:
         "SELECT * FROM audit_events_deduplicated WHERE event_id IN ('0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a01', '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a02') ORDER BY occurred_at",
     })
+  })
+
+  it('carry the triggering events with their digests as an attribute, next to the ids', () => {
+    const event = alertEvent(notice, { instance: null, version: null }, notice.atMs, {
+      groupId: notice.alertId,
+      groupSize: 1,
+    })
+    expect(JSON.parse(event.attributes['alert.triggering_events'] ?? '')).toEqual([
+      { event_id: '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a01', content_digest: 'a'.repeat(64) },
+      { event_id: '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a02', content_digest: null },
+    ])
+    expect(JSON.parse(event.attributes['alert.triggering_event_ids'] ?? '')).toEqual([
+      '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a01',
+      '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a02',
+    ])
+  })
+
+  it('written before the digests were carried, read back with the ids and unknown digests', () => {
+    const event = alertEvent(notice, { instance: null, version: null }, notice.atMs, {
+      groupId: notice.alertId,
+      groupSize: 1,
+    })
+    const { ['alert.triggering_events']: _dropped, ...older } = event.attributes
+    expect(alertPayloadOf({ ...event, attributes: older })?.triggering_events).toEqual([
+      { event_id: '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a01', content_digest: null },
+      { event_id: '0d9d5c1e-6a1f-4f0e-9b7a-1c2d3e4f5a02', content_digest: null },
+    ])
   })
 
   it('have ids that are UUIDs and the same for the same rule, group and window', () => {

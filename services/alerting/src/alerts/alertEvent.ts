@@ -1,5 +1,5 @@
 import { alertEventForm, type AuditEvent, type Severity } from '@audit-pipeline/event-model'
-import { alertStatuses, type AlertNotice, type AlertStatus } from './alertNotice.js'
+import { alertStatuses, type AlertNotice, type AlertStatus, type TriggeringEvent } from './alertNotice.js'
 
 /** Who raised the alert, as the alert event's source. */
 export type AlertSource = { instance: string | null; version: string | null }
@@ -22,6 +22,7 @@ export function alertEvent(
   recordedAtMs: number,
   grouping: AlertGrouping,
 ): AuditEvent {
+  const eventIds = notice.triggeringEvents.map((triggering) => triggering.eventId)
   const attributes: Record<string, string> = {
     [alertAttributes.status]: notice.status,
     [alertAttributes.rule]: notice.ruleId,
@@ -30,12 +31,14 @@ export function alertEvent(
     [alertAttributes.windowStart]: new Date(notice.windowStartMs).toISOString(),
     [alertAttributes.windowEnd]: new Date(notice.windowEndMs).toISOString(),
     [alertAttributes.figures]: JSON.stringify(notice.figures),
-    [alertAttributes.triggeringEventIds]: JSON.stringify(notice.triggeringEventIds),
+    // Kept beside the events with their digests, for readers of the alerts written before them.
+    [alertAttributes.triggeringEventIds]: JSON.stringify(eventIds),
+    [alertAttributes.triggeringEvents]: JSON.stringify(notice.triggeringEvents.map(triggeringEventPayload)),
     [alertAttributes.groupId]: grouping.groupId,
     [alertAttributes.groupSize]: String(grouping.groupSize),
   }
-  if (notice.triggeringEventIds.length > 0) {
-    attributes[alertAttributes.clickhouseQuery] = clickhouseQueryFor(notice.triggeringEventIds)
+  if (eventIds.length > 0) {
+    attributes[alertAttributes.clickhouseQuery] = clickhouseQueryFor(eventIds)
   }
   if (notice.resolvesAlertId !== undefined) attributes[alertAttributes.resolves] = notice.resolvesAlertId
   return {
@@ -80,6 +83,14 @@ export function clickhouseQueryFor(eventIds: readonly string[]): string {
   return `SELECT * FROM audit_events_deduplicated WHERE event_id IN (${ids}) ORDER BY occurred_at`
 }
 
+/** A triggering event as receivers get it: its id and content digest (null: not known). */
+export type TriggeringEventPayload = { event_id: string; content_digest: string | null }
+
+const triggeringEventPayload = (triggering: TriggeringEvent): TriggeringEventPayload => ({
+  event_id: triggering.eventId,
+  content_digest: triggering.contentDigest,
+})
+
 /** The alert as receivers get it in the webhook body's `data`. */
 export type AlertPayload = {
   alert_id: string
@@ -95,7 +106,10 @@ export type AlertPayload = {
   window_start: string
   window_end: string
   figures: Record<string, number | string>
+  /** Kept for receivers written before `triggering_events`: the same ids, in the same order. */
   triggering_event_ids: string[]
+  /** The events that made the alert with their content digests, to match them in the audit trail. */
+  triggering_events: TriggeringEventPayload[]
   clickhouse_query: string | null
   group_id: string
   group_size: number
@@ -107,6 +121,7 @@ export function alertPayloadOf(event: AuditEvent): AlertPayload | undefined {
   const status = attribute(alertAttributes.status)
   if (event.object.type !== alertEventForm.objectType || !alertStatuses.includes(status as AlertStatus))
     return undefined
+  const triggeringEventIds = JSON.parse(attribute(alertAttributes.triggeringEventIds) ?? '[]') as string[]
   return {
     alert_id: event.event_id,
     status: status as AlertStatus,
@@ -121,11 +136,21 @@ export function alertPayloadOf(event: AuditEvent): AlertPayload | undefined {
     window_start: attribute(alertAttributes.windowStart) ?? '',
     window_end: attribute(alertAttributes.windowEnd) ?? '',
     figures: JSON.parse(attribute(alertAttributes.figures) ?? '{}') as Record<string, number | string>,
-    triggering_event_ids: JSON.parse(attribute(alertAttributes.triggeringEventIds) ?? '[]') as string[],
+    triggering_event_ids: triggeringEventIds,
+    triggering_events: triggeringEventsOf(attribute(alertAttributes.triggeringEvents), triggeringEventIds),
     clickhouse_query: attribute(alertAttributes.clickhouseQuery) ?? null,
     group_id: attribute(alertAttributes.groupId) ?? event.event_id,
     group_size: Number(attribute(alertAttributes.groupSize) ?? '1'),
   }
+}
+
+/**
+ * The `alert.triggering_events` attribute read back. An alert written before it existed has only
+ * the ids: their digests are not known (null).
+ */
+function triggeringEventsOf(text: string | undefined, eventIds: readonly string[]): TriggeringEventPayload[] {
+  if (text === undefined) return eventIds.map((eventId) => ({ event_id: eventId, content_digest: null }))
+  return JSON.parse(text) as TriggeringEventPayload[]
 }
 
 /**

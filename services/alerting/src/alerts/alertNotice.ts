@@ -26,10 +26,24 @@ export type AlertNotice = {
   /** The window's figures: counts, rates, the values involved. */
   figures: Record<string, number | string>
   /** The events that made the alert (the most recent ones, at most maxTriggeringEventIds). */
-  triggeringEventIds: string[]
+  triggeringEvents: TriggeringEvent[]
 }
 
-/** Alerts carry at most this many event ids; `figures.count` says how many there were. */
+/**
+ * An event an alert is about, with its content digest, so an alert can be matched to the exact
+ * event stored in the audit trail (the ClickHouse sink stores the canonical event the rules saw).
+ */
+export type TriggeringEvent = {
+  eventId: string
+  /**
+   * `contentDigest(event)` (packages/integrity): lowercase hex SHA-256 of the event's canonical
+   * form. Null only for an event a rule's state held from before digests were kept (restored from
+   * an older changelog); those age out of the windows.
+   */
+  contentDigest: string | null
+}
+
+/** Alerts carry at most this many triggering events; `figures.count` says how many there were. */
 export const maxTriggeringEventIds = 100
 
 /** A UUID-shaped id from what identifies an alert, so restarts and replays agree on it. */

@@ -25,7 +25,12 @@ export function ruleDisabledNotice(
 ): AlertNotice {
   return {
     status: 'raised',
-    alertId: alertIdFor(ruleDisabledAlertRule, rule.id, rule.fingerprint, ...disabled.eventIds.slice(-1)),
+    alertId: alertIdFor(
+      ruleDisabledAlertRule,
+      rule.id,
+      rule.fingerprint,
+      ...disabled.events.slice(-1).map((event) => event.eventId),
+    ),
     ruleId: ruleDisabledAlertRule,
     ruleKind: 'pipeline',
     severity: 'error',
@@ -42,6 +47,6 @@ export function ruleDisabledNotice(
       window_ms: budget.windowMs,
       slowest_ms: Math.round(disabled.slowestMs),
     },
-    triggeringEventIds: disabled.eventIds.slice(-maxTriggeringEventIds),
+    triggeringEvents: disabled.events.slice(-maxTriggeringEventIds),
   }
 }

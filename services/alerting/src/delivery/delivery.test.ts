@@ -26,6 +26,7 @@ const alert: AlertPayload = {
   window_end: '2026-03-02T09:00:00.000Z',
   figures: { count: 50 },
   triggering_event_ids: [],
+  triggering_events: [],
   clickhouse_query: null,
   group_id: '2caca6d4-a30b-8ee0-80b6-a5492976ece7',
   group_size: 1,

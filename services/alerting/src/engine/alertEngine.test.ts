@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest'
+import type { AuditEvent } from '@audit-pipeline/event-model'
+import { contentDigest } from '@audit-pipeline/integrity'
 import { parseRules } from '../rules/parseRules.js'
 import { auditEvent, hour, minute } from '../testSupport/auditEvents.js'
 import { createAlertEngine, type AlertEngineOptions } from './alertEngine.js'
 
 const t0 = Date.parse('2026-03-02T09:00:00Z')
+
+/** What an alert names for these events: their ids and content digests. */
+const triggering = (events: readonly AuditEvent[]) =>
+  events.map((event) => ({ eventId: event.event_id, contentDigest: contentDigest(event) }))
 
 function engineWith(yaml: string, options: Partial<AlertEngineOptions> = {}) {
   return createAlertEngine({
@@ -44,7 +50,7 @@ rules:
       status: 'raised',
       ruleId: 'assigned-ticket-deleted-by-assignee',
       groupKey: 'ticket/13255A',
-      triggeringEventIds: [assigned.event_id, deleted.event_id],
+      triggeringEvents: triggering([assigned, deleted]),
       figures: { elapsed_ms: 5 * hour },
     })
   })
@@ -111,7 +117,7 @@ rules:
     const raised = alerts.filter((alert) => alert.status === 'raised')
     expect(raised).toHaveLength(1)
     expect(raised[0]).toMatchObject({ groupKey: 'u-mass', figures: { count: 50, at_least: 50 } })
-    expect(raised[0]?.triggeringEventIds).toEqual(deletes.slice(0, 50).map((event) => event.event_id))
+    expect(raised[0]?.triggeringEvents).toEqual(triggering(deletes.slice(0, 50)))
   })
 
   const priorityRule = `
@@ -138,7 +144,7 @@ rules:
     expect(raised[0]).toMatchObject({
       ruleId: 'priority-lowered-by-non-supervisor',
       figures: { field: 'priority', from: 'Urgent', to: 'Normal' },
-      triggeringEventIds: [byAgent.event_id],
+      triggeringEvents: triggering([byAgent]),
     })
     expect(engine.evaluate(bySupervisor)).toEqual([])
   })

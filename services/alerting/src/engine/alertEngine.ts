@@ -1,4 +1,5 @@
 import type { AuditEvent } from '@audit-pipeline/event-model'
+import { contentDigest } from '@audit-pipeline/integrity'
 import type { AlertNotice } from '../alerts/alertNotice.js'
 import { ruleDisabledNotice } from '../alerts/pipelineAlerts.js'
 import { createEntityStates, unknownEntity, type EntityState } from '../entityState/entityStates.js'
@@ -115,14 +116,24 @@ export function createAlertEngine(options: AlertEngineOptions) {
       const view = eventView(event)
       const entity: EntityState = readsEntity ? entities.stateOf(event) : unknownEntity
       const context = { event: view.event, changed: view.changed, entity, first: {} }
+      // Computed only when a rule keeps the event or names it in an alert, once for all of them:
+      // over the event as decoded from the input, which is what the sink stores.
+      let digest: string | undefined
+      const digestOf = () => (digest ??= contentDigest(event))
       const notices: AlertNotice[] = []
       // One clock reading per rule: each rule's time runs from the previous one's end.
       let mark = clock()
       for (const runner of index.candidates(view.event)) {
-        const raised = runner.onEvent({ event, context, late: time.late, watermarkMs: time.watermarkMs })
+        const raised = runner.onEvent({
+          event,
+          digest: digestOf,
+          context,
+          late: time.late,
+          watermarkMs: time.watermarkMs,
+        })
         if (raised.length > 0) notices.push(...raised)
         const ended = clock()
-        const verdict = budget.record(runner.rule.id, ended - mark, ended, event.event_id)
+        const verdict = budget.record(runner.rule.id, ended - mark, ended, event.event_id, digestOf)
         mark = ended
         if (verdict === 'within') continue
         runner.counters.budgetExceeded++

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { contentDigest } from '@audit-pipeline/integrity'
 import { parseRules } from '../rules/parseRules.js'
 import { auditEvent } from '../testSupport/auditEvents.js'
 import { createAlertEngine } from './alertEngine.js'
@@ -20,7 +21,7 @@ describe('the rule budget', () => {
       ruleId: 'slow',
       overruns: 3,
       slowestMs: 80,
-      eventIds: ['e1', 'e2', 'e3'],
+      events: ['e1', 'e2', 'e3'].map((eventId) => ({ eventId, contentDigest: null })),
     })
     expect(budget.disabledRules()).toEqual(['slow'])
     // Disabled: nothing more is counted for it.
@@ -94,7 +95,10 @@ rules:
       groupKey: 'slow-one',
       atMs: events[2]?.occurred_at,
       figures: { rule: 'slow-one', overruns: 3, budget_ms: 50, window_ms: 10_000, slowest_ms: 80 },
-      triggeringEventIds: events.map((event) => event.event_id),
+      triggeringEvents: events.map((event) => ({
+        eventId: event.event_id,
+        contentDigest: contentDigest(event),
+      })),
     })
     expect(pipelineAlert?.description).toBe(
       'Rule slow-one disabled: 3 evaluations over its 50 ms budget within 10000 ms',

@@ -1,3 +1,5 @@
+import type { TriggeringEvent } from '../alerts/alertNotice.js'
+
 /** How long one rule may take over one event, and how often it may take longer before it is disabled. */
 export type RuleBudgetSettings = {
   /** One rule's evaluation of one event may take this long, ms. */
@@ -18,8 +20,8 @@ export type DisabledRule = {
   overruns: number
   /** The longest of them, ms. */
   slowestMs: number
-  /** The events they happened on, oldest first. */
-  eventIds: string[]
+  /** The events they happened on, oldest first, with their content digests. */
+  events: TriggeringEvent[]
 }
 
 /** What one evaluation amounts to: within the budget, over it, or over it once too often. */
@@ -35,17 +37,26 @@ export type BudgetVerdict = 'within' | 'overrun' | 'disabled'
  * are installed again (a reload or a restart): each installation starts a new budget.
  */
 export function createRuleBudget(settings: RuleBudgetSettings) {
-  /** Per rule: the recent overruns, oldest first, as [clock ms, elapsed ms, event id]. */
-  const overruns = new Map<string, [number, number, string][]>()
+  /** Per rule: the recent overruns, oldest first, as [clock ms, elapsed ms, event]. */
+  const overruns = new Map<string, [number, number, TriggeringEvent][]>()
   const disabled = new Map<string, DisabledRule>()
 
   return {
     settings,
-    /** Records that `ruleId` took `elapsedMs` over event `eventId`, ending at `atMs` (the caller's clock). */
-    record(ruleId: string, elapsedMs: number, atMs: number, eventId: string): BudgetVerdict {
+    /**
+     * Records that `ruleId` took `elapsedMs` over event `eventId`, ending at `atMs` (the caller's
+     * clock). `digestOf` gives the event's content digest; asked for only on an overrun.
+     */
+    record(
+      ruleId: string,
+      elapsedMs: number,
+      atMs: number,
+      eventId: string,
+      digestOf?: () => string,
+    ): BudgetVerdict {
       if (elapsedMs <= settings.budgetMs || disabled.has(ruleId)) return 'within'
       const recent = (overruns.get(ruleId) ?? []).filter(([at]) => atMs - at < settings.windowMs)
-      recent.push([atMs, elapsedMs, eventId])
+      recent.push([atMs, elapsedMs, { eventId, contentDigest: digestOf?.() ?? null }])
       if (recent.length < settings.overrunLimit) {
         overruns.set(ruleId, recent)
         return 'overrun'
@@ -55,7 +66,7 @@ export function createRuleBudget(settings: RuleBudgetSettings) {
         ruleId,
         overruns: recent.length,
         slowestMs: Math.max(...recent.map(([, elapsed]) => elapsed)),
-        eventIds: recent.map(([, , id]) => id),
+        events: recent.map(([, , event]) => event),
       })
       return 'disabled'
     },

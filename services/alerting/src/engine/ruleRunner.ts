@@ -1,5 +1,10 @@
 import type { AuditEvent } from '@audit-pipeline/event-model'
-import { alertIdFor, type AlertNotice, type AlertStatus } from '../alerts/alertNotice.js'
+import {
+  alertIdFor,
+  type AlertNotice,
+  type AlertStatus,
+  type TriggeringEvent,
+} from '../alerts/alertNotice.js'
 import { logicFor } from '../kinds/logicFor.js'
 import type { Verdict } from '../kinds/ruleKind.js'
 import type { CompiledExpression } from '../rules/celExpression.js'
@@ -43,6 +48,8 @@ export const emptyCounters = (): RuleCounters => ({
 
 export type EventInput = {
   event: AuditEvent
+  /** The event's content digest, computed on the first call (alertEngine.ts shares it between rules). */
+  digest: () => string
   context: Record<string, unknown>
   late: boolean
   watermarkMs: number
@@ -82,7 +89,7 @@ export function createRuleRunner(rule: CompiledRule, options: { maxGroups: numbe
     verdict: NonNullable<Verdict>,
     windowStartMs: number,
     windowEndMs: number,
-    eventIds: readonly string[],
+    events: readonly TriggeringEvent[],
   ): AlertNotice => ({
     status,
     alertId,
@@ -97,7 +104,7 @@ export function createRuleRunner(rule: CompiledRule, options: { maxGroups: numbe
     windowStartMs,
     windowEndMs,
     figures: verdict.figures,
-    triggeringEventIds: [...eventIds],
+    triggeringEvents: [...events],
   })
 
   /** Turns a verdict into notices: dedup (one open alert per group), throttle, resolve. */
@@ -143,7 +150,7 @@ export function createRuleRunner(rule: CompiledRule, options: { maxGroups: numbe
         verdict,
         verdict.windowStartMs,
         verdict.windowEndMs,
-        verdict.eventIds,
+        verdict.events,
       ),
     ]
   }
@@ -157,7 +164,7 @@ export function createRuleRunner(rule: CompiledRule, options: { maxGroups: numbe
       store.restore(key, entry)
       if (entry.firing !== undefined) firing.add(key)
     },
-    onEvent({ event, context, late, watermarkMs }: EventInput): AlertNotice[] {
+    onEvent({ event, digest, context, late, watermarkMs }: EventInput): AlertNotice[] {
       if (rule.filter && !isTrue(rule.filter, context)) return []
       counters.matches++
       if (late && logic.windowed) {
@@ -187,6 +194,7 @@ export function createRuleRunner(rule: CompiledRule, options: { maxGroups: numbe
       const verdict = logic.onEvent(entry.s, {
         timeMs: event.occurred_at,
         eventId: event.event_id,
+        digest,
         context,
         ...(value !== undefined && { value }),
       })

@@ -1,8 +1,34 @@
 import { maxTriggeringEventIds } from '../alerts/alertNotice.js'
 import type { KindLogic, Verdict } from './ruleKind.js'
 
-/** Per distinct value: when it was last seen and by which event. */
-export type CardinalityState = { v: Record<string, [number, string]>; last: number }
+/**
+ * Per distinct value: when it was last seen, by which event, and that event's content digest.
+ * Digests are kept for the maxTriggeringEventIds most recently seen values only, the ones an
+ * alert names (a value seen again is the newest, with its new event's digest); missing in state
+ * written before digests were kept.
+ */
+export type CardinalityState = {
+  v: Record<string, [number, string] | [number, string, string]>
+  last: number
+}
+
+/**
+ * Drops the digests of all but the maxTriggeringEventIds most recently seen values. Ties go as
+ * `judge` orders them (insertion order), so the values it names keep theirs.
+ */
+function keepNewestDigests(state: CardinalityState): void {
+  let kept = 0
+  for (const entry of Object.values(state.v)) if (entry[2] !== undefined) kept++
+  for (; kept > maxTriggeringEventIds; kept--) {
+    let oldest: [string, number] | undefined
+    for (const [value, entry] of Object.entries(state.v)) {
+      if (entry[2] !== undefined && (oldest === undefined || entry[0] < oldest[1])) oldest = [value, entry[0]]
+    }
+    const entry = oldest && state.v[oldest[0]]
+    if (!oldest || !entry) return
+    state.v[oldest[0]] = [entry[0], entry[1]]
+  }
+}
 
 /** More than N distinct values per group in a sliding window (records one user touched in an hour). */
 export function cardinalityLogic(rule: {
@@ -26,7 +52,9 @@ export function cardinalityLogic(rule: {
       windowStartMs: start,
       windowEndMs: start + window,
       figures,
-      eventIds: seen.slice(-maxTriggeringEventIds).map(([, eventId]) => eventId),
+      events: seen
+        .slice(-maxTriggeringEventIds)
+        .map(([, eventId, digest]) => ({ eventId, contentDigest: digest ?? null })),
     }
   }
   return {
@@ -34,10 +62,13 @@ export function cardinalityLogic(rule: {
     resolvable: true,
     checksIdleGroups: false,
     initial: () => ({ v: {}, last: Number.NEGATIVE_INFINITY }),
-    onEvent(state, { timeMs, eventId, value }) {
+    onEvent(state, { timeMs, eventId, value, digest }) {
       if (value === undefined) return undefined
       const known = state.v[value]
-      if (!known || known[0] <= timeMs) state.v[value] = [timeMs, eventId]
+      if (!known || known[0] <= timeMs) {
+        state.v[value] = [timeMs, eventId, digest()]
+        keepNewestDigests(state)
+      }
       state.last = Math.max(state.last, timeMs)
       forgetBefore(state, state.last - window)
       const values = Object.entries(state.v)

@@ -16,7 +16,7 @@ export function changeLogic(rule: {
     resolvable: false,
     checksIdleGroups: false,
     initial: () => ({}),
-    onEvent(_state, { timeMs, eventId, context }) {
+    onEvent(_state, { timeMs, eventId, context, digest }) {
       const changed = (context['changed'] as Record<string, ChangeView> | undefined)?.[rule.field]
       if (!changed || changed.old === changed.new) return undefined
       if (!among(rule.from, changed.old) || !among(rule.to, changed.new)) return undefined
@@ -26,7 +26,7 @@ export function changeLogic(rule: {
         windowStartMs: timeMs,
         windowEndMs: timeMs,
         figures: { field: rule.field, from: display(changed.old), to: display(changed.new) },
-        eventIds: [eventId],
+        events: [{ eventId, contentDigest: digest() }],
       }
     },
     isSpent: () => true,

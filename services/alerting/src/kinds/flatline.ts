@@ -31,7 +31,7 @@ export function flatlineLogic(rule: { window: number; fewerThan: number }): Kind
       windowStartMs: windowStart,
       windowEndMs: windowStart + window,
       figures,
-      eventIds: [],
+      events: [],
     }
   }
   return {

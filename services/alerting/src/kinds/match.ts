@@ -7,13 +7,13 @@ export function matchLogic(): KindLogic<Record<string, never>> {
     resolvable: false,
     checksIdleGroups: false,
     initial: () => ({}),
-    onEvent: (_state, { timeMs, eventId }) => ({
+    onEvent: (_state, { timeMs, eventId, digest }) => ({
       holds: true,
       identity: [eventId],
       windowStartMs: timeMs,
       windowEndMs: timeMs,
       figures: {},
-      eventIds: [eventId],
+      events: [{ eventId, contentDigest: digest() }],
     }),
     isSpent: () => true,
   }

@@ -17,7 +17,7 @@ export function newValueLogic(rule: {
     resolvable: false,
     checksIdleGroups: false,
     initial: () => ({ v: [] }),
-    onEvent(state, { timeMs, eventId, value }) {
+    onEvent(state, { timeMs, eventId, value, digest }) {
       if (value === undefined) return undefined
       const index = state.v.indexOf(value)
       if (index >= 0) {
@@ -35,7 +35,7 @@ export function newValueLogic(rule: {
         windowStartMs: timeMs,
         windowEndMs: timeMs,
         figures: { value, known_values: state.v.length - 1 },
-        eventIds: [eventId],
+        events: [{ eventId, contentDigest: digest() }],
       }
     },
     isSpent: () => false,

@@ -1,3 +1,5 @@
+import type { TriggeringEvent } from '../alerts/alertNotice.js'
+
 /**
  * What a rule kind says after seeing an event or time passing for one group:
  * - `holds`: the condition is met; `identity` names the occurrence (the alert id derives from it);
@@ -11,7 +13,8 @@ export type Verdict =
       windowStartMs: number
       windowEndMs: number
       figures: Record<string, number | string>
-      eventIds: readonly string[]
+      /** The events that made it, with their content digests. */
+      events: readonly TriggeringEvent[]
     }
   | { holds: false; figures: Record<string, number | string> }
   | undefined
@@ -20,6 +23,12 @@ export type Verdict =
 export type MatchInput = {
   timeMs: number
   eventId: string
+  /**
+   * The event's content digest (packages/integrity `contentDigest`), computed on the first call
+   * and shared by every rule: a kind asks for it only for an event an alert names now, or one it
+   * keeps in its state and an alert may name later (the event itself is not kept).
+   */
+  digest: () => string
   /** The rule expressions' variables for this event (event, changed, entity). */
   context: Record<string, unknown>
   /** The rule's `value` expression's result (new_value, cardinality). */
@@ -56,4 +65,24 @@ export function insertSorted(times: number[], time: number): number {
 
 export function lastOf<T>(items: readonly T[], count: number): T[] {
   return items.slice(Math.max(0, items.length - count))
+}
+
+/**
+ * Event ids with the digests kept beside them (`digests[i]` is `ids[i]`'s), as an alert names
+ * them. State written before digests were kept has none, or not as many: those are not known.
+ */
+export function triggeringEvents(
+  ids: readonly string[],
+  digests: readonly (string | null)[] | undefined,
+): TriggeringEvent[] {
+  const aligned = digests?.length === ids.length ? digests : undefined
+  return ids.map((eventId, index) => ({ eventId, contentDigest: aligned?.[index] ?? null }))
+}
+
+/** The digests kept beside `ids`, or as many nulls when there are none (or not as many) yet. */
+export function digestsBeside(
+  ids: readonly string[],
+  digests: (string | null)[] | undefined,
+): (string | null)[] {
+  return digests?.length === ids.length ? digests : ids.map(() => null)
 }

@@ -4,8 +4,13 @@ import type { KindLogic } from './ruleKind.js'
 /** Event A's kept fields, as `first` in the `then` expression. */
 export type CapturedEvent = Record<string, unknown>
 
-/** Pending A events of the group, oldest first: [time, event id, captured fields]. */
-export type SequenceState = { p: [number, string, CapturedEvent][] }
+/**
+ * Pending A events of the group, oldest first: [time, event id, captured fields, content digest]
+ * (no digest in state written before digests were kept).
+ */
+export type SequenceState = {
+  p: ([number, string, CapturedEvent] | [number, string, CapturedEvent, string])[]
+}
 
 /** A group holds at most this many pending A events (the newest win). */
 const maxPending = 10
@@ -27,12 +32,12 @@ export function sequenceLogic(rule: {
     resolvable: false,
     checksIdleGroups: false,
     initial: () => ({ p: [] }),
-    onEvent(state, { timeMs, eventId, context }) {
+    onEvent(state, { timeMs, eventId, context, digest }) {
       state.p = state.p.filter(([startMs]) => timeMs - startMs <= within)
       for (let index = state.p.length - 1; index >= 0; index--) {
         const pending = state.p[index]
         if (!pending) continue
-        const [startMs, firstId, captured] = pending
+        const [startMs, firstId, captured, firstDigest] = pending
         if (timeMs < startMs || firstId === eventId) continue
         if (!evaluate(then, { ...context, first: captured })) continue
         state.p.splice(index, 1)
@@ -42,11 +47,15 @@ export function sequenceLogic(rule: {
           windowStartMs: startMs,
           windowEndMs: timeMs,
           figures: { elapsed_ms: timeMs - startMs, within_ms: within },
-          eventIds: [firstId, eventId],
+          events: [
+            { eventId: firstId, contentDigest: firstDigest ?? null },
+            { eventId, contentDigest: digest() },
+          ],
         }
       }
       if (evaluate(first, { ...context, first: {} })) {
-        state.p.push([timeMs, eventId, capture(context)])
+        // Kept until B comes: its digest is needed now or never.
+        state.p.push([timeMs, eventId, capture(context), digest()])
         if (state.p.length > maxPending) state.p.shift()
       }
       return undefined

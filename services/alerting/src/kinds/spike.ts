@@ -5,10 +5,20 @@ import {
   dropBucketsBefore,
   type BucketCounts,
 } from './bucketCounts.js'
-import { lastOf, type KindLogic, type Verdict } from './ruleKind.js'
+import { digestsBeside, lastOf, triggeringEvents, type KindLogic, type Verdict } from './ruleKind.js'
 
-/** Counts per bucket over the reference period and the window, when the group was first seen, recent ids. */
-export type SpikeState = { b: BucketCounts; first: number; last: number; ids: string[] }
+/**
+ * Counts per bucket over the reference period and the window, when the group was first seen, the
+ * recent event ids and (`d`, in the same order) their content digests (missing in state written
+ * before digests were kept).
+ */
+export type SpikeState = {
+  b: BucketCounts
+  first: number
+  last: number
+  ids: string[]
+  d?: (string | null)[]
+}
 
 const idsKept = 20
 
@@ -47,7 +57,7 @@ export function spikeLogic(rule: {
           windowStartMs: windowStart,
           windowEndMs: windowStart + window,
           figures,
-          eventIds: state.ids,
+          events: triggeringEvents(state.ids, state.d),
         }
       : { holds: false, figures }
   }
@@ -55,11 +65,19 @@ export function spikeLogic(rule: {
     windowed: true,
     resolvable: true,
     checksIdleGroups: false,
-    initial: () => ({ b: {}, first: Number.POSITIVE_INFINITY, last: Number.NEGATIVE_INFINITY, ids: [] }),
-    onEvent(state, { timeMs, eventId }) {
+    initial: () => ({
+      b: {},
+      first: Number.POSITIVE_INFINITY,
+      last: Number.NEGATIVE_INFINITY,
+      ids: [],
+      d: [],
+    }),
+    onEvent(state, { timeMs, eventId, digest }) {
       addToBucket(state.b, timeMs, bucketMs)
       state.first = Math.min(state.first, timeMs)
       state.last = Math.max(state.last, timeMs)
+      // Every kept id may be named by the next alert: its digest is needed now or never.
+      state.d = lastOf([...digestsBeside(state.ids, state.d), digest()], idsKept)
       state.ids = lastOf([...state.ids, eventId], idsKept)
       dropBucketsBefore(state.b, state.last - window - reference - bucketMs, bucketMs)
       const verdict = judge(state, state.last)

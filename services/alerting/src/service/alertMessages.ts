@@ -14,19 +14,19 @@ export function alertMessages(
     messagesOf(notices: readonly AlertNotice[]): Message[] {
       const groupings = groupingOf(notices)
       const recordedAt = now()
-      return notices.map((notice, index) => ({
-        // One group's raised and resolved notices stay in order on one partition.
-        key: `${notice.ruleId}\u0000${notice.tenant}\u0000${notice.groupKey}`,
-        value: codec.encode(
-          alertEvent(
-            notice,
-            source,
-            recordedAt,
-            groupings[index] ?? { groupId: notice.alertId, groupSize: 1 },
+      return notices.map((notice, index) =>
+        alertMessage(
+          notice,
+          codec.encode(
+            alertEvent(
+              notice,
+              source,
+              recordedAt,
+              groupings[index] ?? { groupId: notice.alertId, groupSize: 1 },
+            ),
           ),
         ),
-        headers: { 'audit-alert-id': notice.alertId, 'audit-alert-status': notice.status },
-      }))
+      )
     },
     /**
      * Encodes an event's alerts as the transaction will (only the grouping differs, and it cannot
@@ -38,5 +38,15 @@ export function alertMessages(
         codec.encode(alertEvent(notice, source, recordedAt, { groupId: notice.alertId, groupSize: 1 }))
       }
     },
+  }
+}
+
+/** An alert's message on the alerts topic, its event encoded as `value`. */
+export function alertMessage(notice: AlertNotice, value: Buffer): Message {
+  return {
+    // One group's raised and resolved notices stay in order on one partition.
+    key: `${notice.ruleId}\u0000${notice.tenant}\u0000${notice.groupKey}`,
+    value,
+    headers: { 'audit-alert-id': notice.alertId, 'audit-alert-status': notice.status },
   }
 }

@@ -12,6 +12,7 @@ import { createAlertEngine } from '../engine/alertEngine.js'
 import type { AlertingMetrics } from '../metrics.js'
 import { parseRules, type RuleSet } from '../rules/parseRules.js'
 import { prepareTopics } from './alertingTopics.js'
+import { createConflictAlerts, type ConflictAlerts } from './conflictAlerts.js'
 import { createEvaluator, type Evaluator } from './evaluator.js'
 import { createWebhookDelivery, type WebhookDelivery } from './webhookDelivery.js'
 
@@ -38,9 +39,10 @@ export type AlertingServiceOptions = {
 }
 
 /**
- * The evaluator and one webhook delivery per receiver, started and stopped together. Reading the
- * rules or receivers file fails the start naming file, line and field; a bad file on reload is
- * refused and the rules in force stay.
+ * The evaluator, the conflict alerts (a security alert per EVENT_ID_CONFLICT dead letter) and one
+ * webhook delivery per receiver, started and stopped together. Reading the rules or receivers file
+ * fails the start naming file, line and field; a bad file on reload is refused and the rules in
+ * force stay.
  */
 export function createAlertingService(options: AlertingServiceOptions) {
   const { config, kafka, codec, metrics, log } = options
@@ -74,6 +76,14 @@ export function createAlertingService(options: AlertingServiceOptions) {
     ...(options.onGiveUp && { onGiveUp: options.onGiveUp }),
     ...(options.wrapProducer && { wrapProducer: options.wrapProducer }),
   })
+  const conflicts = createConflictAlerts({
+    config,
+    kafka,
+    codec,
+    metrics,
+    log: log.child({ component: 'conflict-alerts' }),
+    ...(options.onGiveUp && { onGiveUp: options.onGiveUp }),
+  })
   const deliveries = receivers.map((receiver) =>
     createWebhookDelivery({
       config,
@@ -88,10 +98,13 @@ export function createAlertingService(options: AlertingServiceOptions) {
   )
   const parts = () => [
     { name: 'evaluator', part: evaluator },
+    { name: 'conflict alerts', part: conflicts },
     ...deliveries.map((delivery) => ({ name: `receiver ${delivery.receiver}`, part: delivery })),
   ]
   /** Ok when every part is; otherwise the reports of those that are not, by part. */
-  const combine = (check: (part: Evaluator | WebhookDelivery) => CheckReport): CheckReport => {
+  const combine = (
+    check: (part: Evaluator | ConflictAlerts | WebhookDelivery) => CheckReport,
+  ): CheckReport => {
     const failing = parts()
       .map(({ name, part }) => [name, check(part)] as const)
       .filter(([, report]) => !report.ok)
@@ -121,10 +134,12 @@ export function createAlertingService(options: AlertingServiceOptions) {
       })
       if (created.length > 0) log.info({ topics: created }, 'created the service’s topics')
       await evaluator.start()
+      await conflicts.start()
       for (const delivery of deliveries) await delivery.start()
       log.info(
         {
           input: config.inputTopics,
+          conflictInput: config.conflictInputTopics,
           alerts: config.alertsTopic,
           rules: rules.rules.map((rule) => rule.id),
           receivers: receivers.map((receiver) => receiver.name),
@@ -147,7 +162,7 @@ export function createAlertingService(options: AlertingServiceOptions) {
         throw error
       }
     },
-    /** Stops the evaluator and every delivery side by side, each within the shutdown deadline. */
+    /** Stops every part (evaluator, conflict alerts, deliveries) side by side, each within the shutdown deadline. */
     async stop() {
       stopping.abort()
       const results = await Promise.allSettled(parts().map(({ part }) => part.stop()))

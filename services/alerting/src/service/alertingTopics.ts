@@ -3,9 +3,10 @@ import { TopicsMissingError } from '@audit-pipeline/kafka'
 import type { AlertingConfig } from '../config.js'
 
 /**
- * Refuses to start without the input topics (the normalizer creates them), and creates the
- * service's own topics when missing: alerts, and the state changelog, compacted so it holds the
- * latest value per key however long the service runs.
+ * Refuses to start without the input topics or the dead-letter topics it reads for conflicts (the
+ * normalizer creates them), and creates the service's own topics when missing: alerts, the state
+ * changelog, compacted so it holds the latest value per key however long the service runs, and
+ * its dead-letter topic (which may be one of the conflict input topics: `audit.dlq` by default).
  */
 export async function prepareTopics(kafka: Kafka, config: AlertingConfig): Promise<string[]> {
   const admin = kafka.admin()
@@ -18,6 +19,16 @@ export async function prepareTopics(kafka: Kafka, config: AlertingConfig): Promi
         missing,
         'ALERTING_INPUT_TOPICS',
         'create them, or start the normalizer, which creates its outputs',
+      )
+    }
+    const missingDeadLetters = config.conflictInputTopics.filter(
+      (topic) => !existing.has(topic) && topic !== config.deadLetterTopic,
+    )
+    if (missingDeadLetters.length > 0) {
+      throw new TopicsMissingError(
+        missingDeadLetters,
+        'ALERTING_CONFLICT_INPUT_TOPICS',
+        'create them, or start the normalizer, which creates its dead-letter topic',
       )
     }
     const own = [

@@ -4,11 +4,15 @@ import { CodecError } from '@audit-pipeline/codec'
 import type { AuditEvent } from '@audit-pipeline/event-model'
 import { committableOf, fakeRuntimeContext, StepInterrupted, type KafkaRecord } from '@audit-pipeline/kafka'
 import { createLogger } from '@audit-pipeline/service-runtime'
-import { alertEvent } from '../alerts/alertEvent.js'
+import { contentDigest } from '@audit-pipeline/integrity'
+import { alertEvent, type AlertPayload } from '../alerts/alertEvent.js'
 import type { AlertNotice } from '../alerts/alertNotice.js'
 import type { AttemptResult } from '../delivery/deliveryOutcome.js'
 import { parseReceivers } from '../delivery/receivers.js'
+import { createAlertEngine } from '../engine/alertEngine.js'
 import { createAlertingMetrics } from '../metrics.js'
+import { parseRules } from '../rules/parseRules.js'
+import { auditEvent } from '../testSupport/auditEvents.js'
 import { webhookSteps } from './webhookSteps.js'
 
 const secret = `whsec_${Buffer.from('a test secret of 24 bytes').toString('base64')}`
@@ -32,7 +36,7 @@ const notice: AlertNotice = {
   windowStartMs: Date.parse('2026-03-02T08:55:00Z'),
   windowEndMs: Date.parse('2026-03-02T09:00:00Z'),
   figures: { count: 50 },
-  triggeringEventIds: [],
+  triggeringEvents: [],
 }
 const alert = alertEvent(notice, { instance: 'test', version: null }, notice.atMs, {
   groupId: notice.alertId,
@@ -131,5 +135,53 @@ describe('webhook delivery steps', () => {
     expect(harness.commits()).toEqual(['commit audit.alerts/0@4', 'commit audit.alerts/0@5'])
     expect(await harness.deliveries('delivered')).toBe(1)
     expect(await harness.deliveries('failed')).toBe(1)
+  })
+})
+
+describe('the webhook body', () => {
+  it('names each triggering event with its content digest: contentDigest of the event the rule evaluated', async () => {
+    const engine = createAlertEngine({
+      rules: parseRules(
+        'rules:\n  - id: every-delete\n    kind: match\n    severity: critical\n    filter: event.action.kind == "delete"\n',
+        'rules.yaml',
+      ),
+      allowedLatenessMs: 60_000,
+      maxGroupsPerRule: 100,
+      maxEntities: 100,
+      checkIntervalMs: 1_000,
+    })
+    const deleted = auditEvent({ at: notice.atMs, kind: 'delete' })
+    const [raised] = engine.evaluate(deleted)
+    if (!raised) throw new Error('the rule raises an alert for the delete')
+    const event = alertEvent(raised, { instance: 'test', version: null }, raised.atMs, {
+      groupId: raised.alertId,
+      groupSize: 1,
+    })
+    if (!receiver) throw new Error('the receivers file has one receiver')
+    const bodies: string[] = []
+    const { context } = fakeRuntimeContext(log)
+    const steps = webhookSteps(
+      {
+        receiver,
+        codec: { decode: () => Promise.resolve(event) },
+        post: (signed) => {
+          bodies.push(signed.body)
+          return Promise.resolve({ kind: 'response', status: 204 })
+        },
+        policy: { initialDelayMs: 1, maxDelayMs: 1, multiplier: 2 },
+        metrics: createAlertingMetrics(new Registry()),
+        log,
+        now: () => Date.now(),
+        stopping: new AbortController().signal,
+      },
+      context,
+    )
+    await steps.submit({ payload: record(0), committable: committableOf(record(0)) })
+    const [body] = bodies.map((text) => JSON.parse(text) as { data: AlertPayload })
+    expect(body?.data.triggering_event_ids).toEqual([deleted.event_id])
+    expect(body?.data.triggering_events).toEqual([
+      { event_id: deleted.event_id, content_digest: contentDigest(deleted) },
+    ])
+    expect(contentDigest(deleted)).toMatch(/^[0-9a-f]{64}$/)
   })
 })

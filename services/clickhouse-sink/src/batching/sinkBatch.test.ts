@@ -15,7 +15,17 @@ const record = (offset: number): KafkaRecord => ({
 describe('addToBatch', () => {
   it('keeps rows and failures apart, counts stored records, and starts the clock at the first record', () => {
     const items: SinkItem[] = [
-      { kind: 'row', row: { line: '{"a":1}\n', eventId: 'e1', partition: 202412, record: record(0) } },
+      {
+        kind: 'row',
+        row: {
+          line: '{"a":1}\n',
+          eventId: 'e1',
+          partition: 202412,
+          record: record(0),
+          identity: { tenant: 't', eventId: 'e1', digest: 'd', occurredAtMs: 0, category: 'business' },
+          eventStored: false,
+        },
+      },
       { kind: 'stored' },
       {
         kind: 'failed',

@@ -1,4 +1,5 @@
 import type { KafkaRecord, RecordFailure } from '@audit-pipeline/kafka'
+import type { EventIdentity } from '../integrity/eventIdentity.js'
 
 /** A row to insert, with the record it was read from: a row ClickHouse refuses is dead-lettered as it arrived. */
 export type BatchRow = {
@@ -8,6 +9,13 @@ export type BatchRow = {
   /** The table partition (month) it lands in: a batch is written one partition per insert. */
   readonly partition: number
   readonly record: KafkaRecord
+  /** The event's place in the trail: checked against what is stored, then chained. */
+  readonly identity: EventIdentity
+  /**
+   * Its row is in `audit_events` already (written before a crash or a rebalance, found by offset):
+   * not inserted again, but still checked and chained, since its entry may not have been written.
+   */
+  readonly eventStored: boolean
 }
 
 /** A record that gave no row: it is dead-lettered with the batch. */
@@ -16,7 +24,7 @@ export type FailedRecord = { readonly record: KafkaRecord; readonly failure: Rec
 /** What one record became once decoded and checked against what ClickHouse holds. */
 export type SinkItem =
   | { readonly kind: 'row'; readonly row: BatchRow }
-  /** Its row is stored already (before a crash or a rebalance): only its offset is committed. */
+  /** Its row is in a batch of this generation already (a re-read before the commit): only its offset is committed. */
   | { readonly kind: 'stored' }
   | { readonly kind: 'failed'; readonly failed: FailedRecord }
 

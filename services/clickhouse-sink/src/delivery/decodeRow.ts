@@ -1,25 +1,52 @@
 import { eventPartition, eventRow } from '@audit-pipeline/clickhouse-schema'
 import { CodecError } from '@audit-pipeline/codec'
-import type { AuditEvent } from '@audit-pipeline/event-model'
+import { reservedNamespaceOf, type AuditEvent, type ReservedNamespace } from '@audit-pipeline/event-model'
 import type { KafkaRecord } from '@audit-pipeline/kafka'
+import { identityOf, type EventIdentity } from '../integrity/eventIdentity.js'
+import { RecordRefusedError } from './recordRefused.js'
 
-/** What a record becomes once decoded: its event id, its row as a JSONEachRow line, and the table partition (month) it lands in. */
-export type DecodedRow = { readonly eventId: string; readonly line: string; readonly partition: number }
+/**
+ * What a record becomes once decoded: its event id, its row as a JSONEachRow line, the table
+ * partition (month) it lands in, and its identity in the trail (content digest included).
+ */
+export type DecodedRow = {
+  readonly eventId: string
+  readonly line: string
+  readonly partition: number
+  readonly identity: EventIdentity
+}
 
 /**
  * Decodes a record's value and makes its row, serialised as it is read: a batch then holds one
  * string per row rather than the row's object tree, and the insert only joins the lines. Throws
- * CodecError for a value that is no event (a tombstone, bytes in no schema); the caller isolates
- * the record, so whatever this throws becomes its dead letter.
+ * CodecError for a value that is no event (a tombstone, bytes in no schema), and
+ * RecordRefusedError for an event in the wrong namespace for its topic (`topicNamespace`: an alert
+ * only from an alerts topic, an access record only from an access topic, neither from anywhere
+ * else); the caller isolates the record, so whatever this throws becomes its dead letter.
  */
 export async function decodeRow(
   record: KafkaRecord,
   decode: (value: Buffer) => Promise<AuditEvent>,
+  topicNamespace: ReservedNamespace | undefined,
 ): Promise<DecodedRow> {
   if (record.value === null) {
     throw new CodecError('EVENT_UNDECODABLE', 'a null value (tombstone) holds no event', false)
   }
   const event = await decode(record.value)
+  const claimed = reservedNamespaceOf(event)
+  if (claimed !== topicNamespace) {
+    throw new RecordRefusedError(
+      'RESERVED_NAMESPACE',
+      topicNamespace === undefined
+        ? `event ${event.event_id} claims the ${claimed} namespace (object type '${event.object.type}', action '${event.action.name}'), which only the pipeline's own services write, on their own topics; ${record.topic} is not one of them (SINK_ALERT_TOPICS, SINK_ACCESS_TOPICS)`
+        : `${record.topic} holds only ${topicNamespace} events (SINK_ALERT_TOPICS, SINK_ACCESS_TOPICS); event ${event.event_id} (object type '${event.object.type}', action '${event.action.name}') is ${claimed === undefined ? 'none' : `an ${claimed} event`}`,
+    )
+  }
   const row = eventRow(event, { topic: record.topic, partition: record.partition, offset: record.offset })
-  return { eventId: event.event_id, line: `${JSON.stringify(row)}\n`, partition: eventPartition(event) }
+  return {
+    eventId: event.event_id,
+    line: `${JSON.stringify(row)}\n`,
+    partition: eventPartition(event),
+    identity: identityOf(event),
+  }
 }

@@ -1,14 +1,16 @@
 import { Readable } from 'node:stream'
 import { drainStream } from '@clickhouse/client'
 import type { Storage } from '@audit-pipeline/storage'
-import type { RowInserter } from './writeRows.js'
 
 /**
  * Inserts rows into `table` as JSONEachRow with their deduplication token. `exec` with the rows as
  * bytes: `insert` would serialise row objects itself, and refuses a byte stream for JSON formats.
  * The same statement on both transports; the response is drained.
  */
-export function rowInserter(storage: Storage, table: string): RowInserter {
+export function rowInserter(
+  storage: Storage,
+  table: string,
+): (rows: readonly { readonly line: string }[], deduplicationToken: string) => Promise<void> {
   const statement = `INSERT INTO ${table} FORMAT JSONEachRow`
   return async (rows, token) => {
     const { stream } = await storage.client.exec({

@@ -7,6 +7,9 @@ import { committableOf, fakeRuntimeContext } from '@audit-pipeline/kafka'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { createLogger } from '@audit-pipeline/service-runtime'
 import { ClickHouseError } from '@audit-pipeline/storage'
+import { genesisHead } from '@audit-pipeline/integrity'
+import { chainKeyOf } from '../integrity/chainState.js'
+import { eventKeyOf, identityOf } from '../integrity/eventIdentity.js'
 import { sinkSteps, type SinkTelemetry } from './sinkSteps.js'
 import type { StoredRow, StoredRowsQuery } from './storedRows.js'
 
@@ -31,7 +34,11 @@ const record = (offset: number, value = String(offset)): KafkaRecord => ({
  * The steps with every edge faked: what they do goes into `calls`, in order. Event 2's id is no
  * UUID, so the insert refuses any batch holding its row, as ClickHouse does.
  */
-function harness(options: { stored?: StoredRow[]; failDeadLetters?: boolean } = {}) {
+function harness(
+  options: { stored?: StoredRow[]; failDeadLetters?: boolean; trail?: Map<string, string> } = {},
+) {
+  /** What the chain table holds, event key → digest: shared by generations that pass it along. */
+  const trail = options.trail ?? new Map<string, string>()
   const calls: string[] = []
   const lookups: StoredRowsQuery[] = []
   const committed: PartitionOffset[][] = []
@@ -45,6 +52,8 @@ function harness(options: { stored?: StoredRow[]; failDeadLetters?: boolean } = 
     waited: noop,
     recordFailed: noop,
     batchWritten: noop,
+    checkpointed: noop,
+    checkpointFailed: noop,
   }
   const { context } = fakeRuntimeContext(createLogger({ service: 'test', level: 'silent' }), {
     commit: (offsets) => {
@@ -61,6 +70,7 @@ function harness(options: { stored?: StoredRow[]; failDeadLetters?: boolean } = 
         if (text === 'bad') return Promise.reject(new CodecError('EVENT_UNDECODABLE', 'no magic byte', false))
         return Promise.resolve(events[Number(text)]!)
       },
+      namespaceByTopic: new Map([['audit.alerts', 'alert']]),
       storedRows: (query) => {
         lookups.push(query)
         calls.push(`lookup ${query.fromOffset}`)
@@ -83,6 +93,43 @@ function harness(options: { stored?: StoredRow[]; failDeadLetters?: boolean } = 
         return Promise.resolve()
       },
       deadLetterOf: (source, failure) => ({ value: `${source.offset} ${failure.errorClass}` }),
+      storedDigests: (identities) =>
+        Promise.resolve(
+          new Map(
+            identities.flatMap((identity) => {
+              const digest = trail.get(eventKeyOf(identity))
+              return digest === undefined ? [] : [[eventKeyOf(identity), digest] as const]
+            }),
+          ),
+        ),
+      chainStore: {
+        load: (chains) =>
+          Promise.resolve(
+            new Map(
+              chains.map(({ tenant, chain }) => [
+                chainKeyOf(tenant, chain),
+                {
+                  head: genesisHead(tenant, chain),
+                  uncovered: [],
+                  oldestUncoveredAtMs: undefined,
+                  lastCheckpoint: null,
+                },
+              ]),
+            ),
+          ),
+        insertEntries: (lines) => {
+          for (const { line } of lines) {
+            const entry = JSON.parse(line) as { tenant: string; event_id: string; content_digest: string }
+            trail.set(eventKeyOf({ tenant: entry.tenant, eventId: entry.event_id }), entry.content_digest)
+          }
+          calls.push(`chain ${lines.length}`)
+          return Promise.resolve()
+        },
+        insertCheckpoints: () => Promise.resolve(),
+      },
+      signingKey: undefined,
+      checkpoints: { maxEntries: 1_000, intervalMs: 60_000 },
+      publishCheckpoints: () => Promise.resolve(),
       batch: { maxRows: 100, maxBytes: 1 << 20, maxAgeMs: 1_000 },
       backoff: { initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 },
       telemetry,
@@ -93,7 +140,7 @@ function harness(options: { stored?: StoredRow[]; failDeadLetters?: boolean } = 
   const submitAll = async (records: KafkaRecord[]) => {
     for (const r of records) await steps.submit({ payload: r, committable: committableOf(r) })
   }
-  return { steps, submitAll, calls, lookups, committed, written }
+  return { steps, submitAll, calls, lookups, committed, written, trail, events }
 }
 
 describe('sinkSteps', () => {
@@ -110,7 +157,13 @@ describe('sinkSteps', () => {
     expect(lookups).toEqual([{ topic: 't', partition: 0, fromOffset: 0n, limit: 200 }])
     expect(written.sort()).toEqual(['1', '3'])
     // The refused row (2) and the undecodable record (4) go out before the offsets are committed.
-    expect(calls.slice(-3)).toEqual(['dead letters 2', 'commit 5', 'count ROW_REJECTED,EVENT_UNDECODABLE'])
+    // Events 0 (stored before) and 1, 3 (written now) are chained; the refused row is not.
+    expect(calls.slice(-4)).toEqual([
+      'chain 3',
+      'dead letters 2',
+      'commit 5',
+      'count ROW_REJECTED,EVENT_UNDECODABLE',
+    ])
   })
 
   it('commits nothing when the dead letters could not be sent, and a new generation writes them', async () => {
@@ -123,6 +176,7 @@ describe('sinkSteps', () => {
     // What the runtime does next: new steps read again from the last commit. ClickHouse holds rows
     // 0 and 1 now; row 2, refused, was never stored.
     const second = harness({
+      trail: first.trail,
       stored: [
         { offset: 0n, eventId: eventIds[0]! },
         { offset: 1n, eventId: eventIds[1]! },
@@ -131,7 +185,50 @@ describe('sinkSteps', () => {
     await second.submitAll([record(0), record(1), record(2)])
     await second.steps.join()
     expect(second.written).toEqual([])
+    // Their chain entries were written too: nothing to chain again.
+    expect(second.calls.filter((c) => c.startsWith('chain'))).toEqual([])
     expect(second.calls.slice(-3)).toEqual(['dead letters 1', 'commit 3', 'count ROW_REJECTED'])
+  })
+
+  it('chains rows stored before a crash that came before their entries', async () => {
+    const { steps, submitAll, calls, written, trail } = harness({
+      stored: [
+        { offset: 0n, eventId: eventIds[0]! },
+        { offset: 1n, eventId: eventIds[1]! },
+      ],
+    })
+    await submitAll([record(0), record(1), record(3)])
+    await steps.join()
+    expect(written).toEqual(['3'])
+    expect(calls).toContain('chain 3')
+    expect(trail.size).toBe(3)
+  })
+
+  it('refuses an event whose id the trail holds with other content, however old, and keeps the original', async () => {
+    // Event 3 was stored long ago (no window remembers it) with other content.
+    const trail = new Map<string, string>()
+    const probe = harness()
+    const original = identityOf({ ...probe.events[3]!, changes: [] })
+    trail.set(eventKeyOf(original), original.digest)
+    const { steps, submitAll, calls, written } = harness({ trail })
+    await submitAll([record(3), record(4)])
+    await steps.join()
+    expect(written).toEqual(['4'])
+    expect(trail.get(eventKeyOf(original))).toBe(original.digest)
+    expect(calls.slice(-3)).toEqual(['dead letters 1', 'commit 5', 'count EVENT_ID_CONFLICT'])
+  })
+
+  it('takes an exact replay of a stored event as stored: committed, not written or chained again', async () => {
+    const first = harness()
+    await first.submitAll([record(3)])
+    await first.steps.join()
+    // The normalizer sent event 3 again after a crash: the same bytes at a new offset.
+    const second = harness({ trail: first.trail })
+    await second.submitAll([record(7, '3')])
+    await second.steps.join()
+    expect(second.written).toEqual([])
+    expect(second.calls.filter((c) => c.startsWith('chain') || c.startsWith('dead'))).toEqual([])
+    expect(second.committed).toEqual([[{ topic: 't', partition: 0, offset: '8' }]])
   })
 
   it('looks stored rows up again when a partition is read again from an older offset', async () => {

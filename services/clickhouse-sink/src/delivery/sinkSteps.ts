@@ -1,5 +1,6 @@
 import type { Message } from 'kafkajs'
-import type { AuditEvent } from '@audit-pipeline/event-model'
+import type { AuditEvent, ReservedNamespace } from '@audit-pipeline/event-model'
+import type { SignedCheckpoint, SigningKey } from '@audit-pipeline/integrity'
 import {
   reduce,
   runInFlight,
@@ -13,7 +14,11 @@ import {
 import { retryWithBackoff, type BackoffPolicy, type Failpoints } from '@audit-pipeline/service-runtime'
 import { closeReason, type BatchPolicy } from '../batching/batchPolicy.js'
 import { addToBatch, emptyBatch, itemBytes, type SinkBatch, type SinkItem } from '../batching/sinkBatch.js'
+import type { ChainStore } from '../integrity/chainStore.js'
+import { createChainWriter, type CheckpointPolicy } from '../integrity/chainWriter.js'
+import type { EventIdentity, EventKey } from '../integrity/eventIdentity.js'
 import { decodeRow } from './decodeRow.js'
+import { insertFailure } from './insertFailure.js'
 import { skipStored } from './skipStored.js'
 import { createStoredRowLedger } from './storedRowLedger.js'
 import { storedRowsLimit, type StoredRow, type StoredRowsQuery } from './storedRows.js'
@@ -34,14 +39,29 @@ export type SinkTelemetry = {
   recordFailed(record: KafkaRecord, failure: RecordFailure): void
   /** A batch was written, its dead letters sent and its offsets committed. */
   batchWritten(written: WrittenBatch): void
+  /** Checkpoints were written for chains no event came to lately. */
+  checkpointed(count: number): void
+  /** Writing those failed (not a batch: nothing is read again); the next try is at the next poll or batch. */
+  checkpointFailed(error: unknown): void
 }
 
 export type SinkStepsOptions = {
   /** Avro in the Confluent wire format; throws a retriable CodecError while the registry is down. */
   decode(value: Buffer): Promise<AuditEvent>
+  /** The reserved namespace each topic holds (SinkConfig.namespaceByTopic); other topics hold none. */
+  namespaceByTopic: ReadonlyMap<string, ReservedNamespace>
   /** One look-up of stored rows (readStoredRows); the steps retry it while ClickHouse is unavailable. */
   storedRows(query: StoredRowsQuery): Promise<StoredRow[]>
   insert: RowInserter
+  /** One look-up of the digests the trail holds (readStoredDigests); the steps retry it while ClickHouse is unavailable. */
+  storedDigests(identities: readonly EventIdentity[]): Promise<ReadonlyMap<EventKey, string>>
+  /** The chain table and checkpoints in ClickHouse; the steps retry each call while ClickHouse is unavailable. */
+  chainStore: ChainStore
+  /** Signs checkpoints; undefined: no checkpoints (SINK_CHECKPOINTS=off). */
+  signingKey: SigningKey | undefined
+  checkpoints: CheckpointPolicy
+  /** Copies checkpoints to the checkpoints topic with acks=all (after ClickHouse has them). */
+  publishCheckpoints(checkpoints: readonly SignedCheckpoint[]): Promise<void>
   /** Sends dead letters with acks=all (sendDeadLetters of the runtime, to SINK_DEAD_LETTER_TOPIC). */
   sendDeadLetters: (letters: readonly Message[]) => Promise<void>
   deadLetterOf: (record: KafkaRecord, failure: RecordFailure) => Message
@@ -70,26 +90,71 @@ export function sinkSteps(options: SinkStepsOptions, context: RuntimeContext): P
   let stopping = false
 
   const decode = (record: KafkaRecord) =>
-    decodeRow(record, (value) => context.whileUnavailable(registryOutage, () => options.decode(value)))
+    decodeRow(
+      record,
+      (value) => context.whileUnavailable(registryOutage, () => options.decode(value)),
+      options.namespaceByTopic.get(record.topic),
+    )
 
   // A look-up cannot be refused for its data: every failure is ClickHouse unavailable, overloaded,
   // or something an operator fixes (a table detached, a grant), so it is waited out; failing the
   // step instead would only restart the consumer into the same look-up.
-  const storedRows = async (topic: string, partition: number, fromOffset: bigint) => {
-    const rows = await retryWithBackoff(() => options.storedRows({ topic, partition, fromOffset, limit }), {
+  const lookUp = async <T>(work: () => Promise<T>): Promise<T> => {
+    const result = await retryWithBackoff(work, {
       isRetriable: () => true,
       policy: options.backoff,
       signal: context.signal,
       onRetry: (error, attempt, delayMs) => telemetry.clickhouseRetry('lookup', error, attempt, delayMs),
     })
     telemetry.clickhouseAnswered()
-    return rows
+    return result
+  }
+  const storedRows = (topic: string, partition: number, fromOffset: bigint) =>
+    lookUp(() => options.storedRows({ topic, partition, fromOffset, limit }))
+  // Integrity records are written like rows: retried while ClickHouse is unavailable, the same
+  // token each time; one it refuses is a bug, and fails the steps.
+  const insertRetried = async (work: () => Promise<void>) => {
+    await retryWithBackoff(work, {
+      isRetriable: (error) => insertFailure(error) === 'retry',
+      policy: options.backoff,
+      signal: context.signal,
+      onRetry: (error, attempt, delayMs) => telemetry.clickhouseRetry('insert', error, attempt, delayMs),
+    })
+    telemetry.clickhouseAnswered()
+  }
+  const chain = createChainWriter({
+    store: {
+      load: (chains) => lookUp(() => options.chainStore.load(chains)),
+      insertEntries: (lines, token) => insertRetried(() => options.chainStore.insertEntries(lines, token)),
+      insertCheckpoints: (lines, token) =>
+        insertRetried(() => options.chainStore.insertCheckpoints(lines, token)),
+    },
+    signingKey: options.signingKey,
+    policy: options.checkpoints,
+    publish: (checkpoints) => options.publishCheckpoints(checkpoints),
+    now,
+  })
+  /** Checkpoints of idle chains, from poll: one try at a time, at most once a second, never awaited by reading. */
+  let checkpointing: Promise<void> | undefined
+  let lastCheckpointTryMs = 0
+  const checkpointIdleChains = () => {
+    if (checkpointing || now() - lastCheckpointTryMs < 1_000 || context.signal.aborted) return
+    lastCheckpointTryMs = now()
+    checkpointing = chain
+      .checkpoint()
+      .then(
+        (count) => void (count > 0 && telemetry.checkpointed(count)),
+        (error: unknown) => telemetry.checkpointFailed(error),
+      )
+      .finally(() => (checkpointing = undefined))
   }
 
   const write = async (closed: ClosedBatch): Promise<WrittenBatch> => {
     telemetry.writing(true)
     try {
       return await writeBatch(closed, {
+        storedDigests: (identities) => lookUp(() => options.storedDigests(identities)),
+        chain,
         insert: async (rows, token) => {
           await options.insert(rows, token)
           telemetry.clickhouseAnswered()
@@ -164,9 +229,31 @@ export function sinkSteps(options: SinkStepsOptions, context: RuntimeContext): P
   )
   return {
     submit: (message) => steps.submit(message),
-    poll: () => steps.poll(),
-    // The runtime joins only on stop: the batch it closes is the shutdown batch.
-    join: () => ((stopping = true), steps.join()),
-    close: () => steps.close(),
+    async poll() {
+      await steps.poll()
+      checkpointIdleChains()
+    },
+    // The runtime joins only on stop: the batch it closes is the shutdown batch, and every entry
+    // written gets its checkpoint before the offsets are handed over.
+    async join() {
+      stopping = true
+      await steps.join()
+      await checkpointing
+      const count = await chain.checkpoint({ all: true })
+      if (count > 0) telemetry.checkpointed(count)
+    },
+    // On a rebalance or a restart too: the chains this generation wrote are handed over covered,
+    // as far as ClickHouse lets (a failure is reported; the next owner checkpoints them by time).
+    async close() {
+      await steps.close()
+      await checkpointing
+      if (context.signal.aborted) return
+      try {
+        const count = await chain.checkpoint({ all: true })
+        if (count > 0) telemetry.checkpointed(count)
+      } catch (error) {
+        telemetry.checkpointFailed(error)
+      }
+    },
   }
 }

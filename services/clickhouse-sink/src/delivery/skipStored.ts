@@ -13,8 +13,8 @@ export type SkipStoredOptions = {
 
 /**
  * The step after decoding: turns each record's outcome into what the batch takes, a row to
- * write, a record whose row is stored already (only its offset is committed), or a failure to
- * dead-letter. When a partition's records do not continue where this generation left off, the
+ * write (or, stored already, only to chain), a record a batch of this generation holds already
+ * (only its offset is committed), or a failure to dead-letter. When a partition's records do not continue where this generation left off, the
  * rows stored from there are looked up first (storedRowLedger.ts says what is skipped and why).
  */
 export function skipStored(
@@ -33,10 +33,12 @@ export function skipStored(
       if (!outcome.ok) {
         ledger.decide(topic, partition, offset, undefined)
         item = { kind: 'failed', failed: { record: input, failure: outcome.failure } }
-      } else if (ledger.decide(topic, partition, offset, outcome.value.eventId) === 'skip') {
-        item = { kind: 'stored' }
       } else {
-        item = { kind: 'row', row: { ...outcome.value, record: input } }
+        const decision = ledger.decide(topic, partition, offset, outcome.value.eventId)
+        item =
+          decision === 'taken'
+            ? { kind: 'stored' }
+            : { kind: 'row', row: { ...outcome.value, record: input, eventStored: decision === 'stored' } }
       }
       await next.submit({ payload: item, committable })
     },

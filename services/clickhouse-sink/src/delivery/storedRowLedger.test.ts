@@ -37,7 +37,7 @@ describe('createStoredRowLedger', () => {
     expect(ledger.needsLookup('t', 0, 40n)).toBe(true)
   })
 
-  it('skips the rows of a batch written before a crash, and writes the ones ClickHouse refused (never stored)', () => {
+  it('finds the rows of a batch written before a crash (chained, not inserted again), and writes the ones ClickHouse refused', () => {
     // Offsets 0..3 were inserted, but offset 2's row was refused and its dead letter not sent yet.
     const ledger = createStoredRowLedger()
     ledger.learn('t', 0, [
@@ -45,7 +45,7 @@ describe('createStoredRowLedger', () => {
       { offset: 1n, eventId: b },
       { offset: 3n, eventId: d },
     ])
-    expect(decideAll(ledger, 0, [a, b, c, d])).toEqual(['skip', 'skip', 'write', 'skip'])
+    expect(decideAll(ledger, 0, [a, b, c, d])).toEqual(['stored', 'stored', 'write', 'stored'])
   })
 
   it('writes the rows of a batch split in two parts (one per month) whose second part never landed', () => {
@@ -55,7 +55,7 @@ describe('createStoredRowLedger', () => {
       { offset: 1n, eventId: b },
       { offset: 3n, eventId: d },
     ])
-    expect(decideAll(ledger, 0, [a, b, c, d])).toEqual(['write', 'skip', 'write', 'skip'])
+    expect(decideAll(ledger, 0, [a, b, c, d])).toEqual(['write', 'stored', 'write', 'stored'])
   })
 
   it('writes a recreated topic’s new events at the old topic’s offsets', () => {
@@ -80,7 +80,7 @@ describe('createStoredRowLedger', () => {
     // A rebalance: kafkajs reads again from the last commit (0); nothing was stored yet.
     expect(ledger.needsLookup('t', 0, 0n)).toBe(true)
     ledger.learn('t', 0, [])
-    expect(decideAll(ledger, 0, [a, b, c, d])).toEqual(['skip', 'skip', 'skip', 'write'])
+    expect(decideAll(ledger, 0, [a, b, c, d])).toEqual(['taken', 'taken', 'taken', 'write'])
   })
 
   it('forgets rows once their offsets are committed, and what reading passed', () => {
@@ -90,8 +90,8 @@ describe('createStoredRowLedger', () => {
       { offset: 5n, eventId: d },
     ])
     decideAll(ledger, 0, [a, b, c])
-    // Taken: 1, 2; stored and not yet read: 5.
-    expect(ledger.size).toBe(3)
+    // Taken: 0 (stored: taken to be chained), 1, 2; stored and not yet read: 5.
+    expect(ledger.size).toBe(4)
     ledger.committed('t', 0, 2n)
     expect(ledger.size).toBe(2)
     ledger.committed('t', 0, 6n)

@@ -18,7 +18,12 @@ type PartitionRows = {
   taken: EventsByOffset
 }
 
-export type SkipDecision = 'write' | 'skip'
+/**
+ * `write`: a new row. `stored`: ClickHouse holds its row (found by the look-up): not inserted
+ * again, but still chained. `taken`: a re-read of a record this generation took already: the
+ * batch holding it does everything for it.
+ */
+export type SkipDecision = 'write' | 'stored' | 'taken'
 
 /**
  * Whether a record's row is known to be stored: a row with the same offset *and* the same event
@@ -84,12 +89,12 @@ export function createStoredRowLedger(): StoredRowLedger {
       if (!known) partitions.set(id, (known = { next: offset, stored: new Map(), taken: new Map() }))
       known.next = offset + 1n
       if (eventId === undefined) return 'write'
-      const skip = isStored(known.stored, offset, eventId) || isStored(known.taken, offset, eventId)
+      if (isStored(known.taken, offset, eventId)) return 'taken'
+      const stored = isStored(known.stored, offset, eventId)
       // Reading has passed this offset; a re-read of it is a jump, which looks up again.
       known.stored.delete(offset)
-      if (skip) return 'skip'
       add(known.taken, offset, eventId)
-      return 'write'
+      return stored ? 'stored' : 'write'
     },
     committed(topic, partition, nextOffset) {
       const known = partitions.get(partitionId(topic, partition))

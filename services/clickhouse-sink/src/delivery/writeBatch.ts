@@ -3,6 +3,10 @@ import type { KafkaRecord, RecordFailure } from '@audit-pipeline/kafka'
 import type { Failpoints } from '@audit-pipeline/service-runtime'
 import type { CloseReason } from '../batching/batchPolicy.js'
 import type { BatchRow, FailedRecord, SinkBatch } from '../batching/sinkBatch.js'
+import { admitRows } from '../integrity/admitRows.js'
+import { chainNameOf } from '../integrity/chainState.js'
+import type { ChainWriter } from '../integrity/chainWriter.js'
+import type { EventIdentity, EventKey } from '../integrity/eventIdentity.js'
 import { writeRows, type RejectedRow, type RowInserter, type WriteOptions } from './writeRows.js'
 
 /** A batch as the batching step closed it, with what closed it. */
@@ -14,11 +18,25 @@ export type WrittenBatch = ClosedBatch & {
   readonly rejected: readonly RejectedRow[]
   /** The error class of each dead letter sent. */
   readonly deadLetterClasses: readonly string[]
+  /** Rows ClickHouse confirmed. */
+  readonly inserted: number
+  /** Rows found stored by their offset (written before a crash or a rebalance): not inserted again. */
+  readonly alreadyStored: number
+  /** Events the trail held already with the same content (exact replays): committed, not stored again. */
+  readonly replays: number
+  /** Events whose (tenant, event_id) the trail held with other content: dead-lettered as EVENT_ID_CONFLICT. */
+  readonly conflicts: number
+  /** Chain entries written, and signed checkpoints made after them. */
+  readonly chained: { entries: number; checkpoints: number }
   /** Inserting and dead-lettering, retries included. */
   readonly seconds: number
 }
 
 export type BatchWriter = {
+  /** The digests the trail holds for these events, at any age (retried while ClickHouse is unavailable). */
+  storedDigests(identities: readonly EventIdentity[]): Promise<ReadonlyMap<EventKey, string>>
+  /** This generation's chain writer: entries after the rows, then checkpoints. */
+  chain: Pick<ChainWriter, 'record'>
   insert: RowInserter
   /** Sends with acks=all; resolves once every letter is acknowledged. */
   sendDeadLetters: (letters: readonly Message[]) => Promise<void>
@@ -32,6 +50,8 @@ export type BatchWriter = {
 export const sinkFailpoints = {
   /** One partition's rows inserted, the next partition's not yet. */
   betweenParts: 'sink.between-parts',
+  /** Every row inserted, their chain entries not yet written. */
+  beforeChain: 'sink.before-chain',
   /** Every row inserted, the batch's dead letters not yet sent. */
   beforeDeadLetters: 'sink.before-dead-letters',
 } as const
@@ -39,26 +59,50 @@ export const sinkFailpoints = {
 /** The class of the dead letter of a row ClickHouse refused. */
 export const rowRejected = 'ROW_REJECTED'
 
+/** The class of the dead letter of an event whose (tenant, event_id) the trail holds with other content. */
+export const eventIdConflict = 'EVENT_ID_CONFLICT'
+
 /**
- * Writes one batch: one insert per table partition (month), so that each insert is one part,
- * written all or nothing (halved around rows ClickHouse refuses), then every dead letter of the
- * batch (records that gave no row, and refused rows) with acks=all. Only then is the batch done,
- * so its offsets are committed after both: a crash anywhere before leaves them uncommitted, and
- * the records are read again, their stored rows skipped, the refused ones refused and
- * dead-lettered again.
+ * Writes one batch. First each row is checked against the trail (admitRows.ts): an exact replay
+ * of a stored event is only committed, a conflicting copy is dead-lettered, never stored over the
+ * original. Then one insert per table partition (month), so that each insert is one part,
+ * written all or nothing (halved around rows ClickHouse refuses); then the stored events' chain
+ * entries (and any checkpoint due); then every dead letter of the batch (records that gave no
+ * row, refused rows, conflicts) with acks=all. Only then is the batch done, so its offsets are
+ * committed after all of it: a crash anywhere before leaves them uncommitted, and the records are
+ * read again, their stored rows found and chained if their entries are missing, the refused ones
+ * refused and dead-lettered again.
  */
 export async function writeBatch(closed: ClosedBatch, writer: BatchWriter): Promise<WrittenBatch> {
   const started = performance.now()
+  const { rows } = closed.batch
+  const admission = admitRows(rows, await writer.storedDigests(rows.map((row) => row.identity)))
   const rejected: RejectedRow[] = []
-  for (const [index, rows] of byPartition(closed.batch.rows).entries()) {
+  const toInsert = admission.admitted.filter((row) => !row.eventStored)
+  for (const [index, part] of byPartition(toInsert).entries()) {
     if (index > 0) writer.failpoints?.reach(sinkFailpoints.betweenParts)
-    rejected.push(...(await writeRows(rows, writer.insert, writer.write)))
+    rejected.push(...(await writeRows(part, writer.insert, writer.write)))
   }
+  const refused = new Set(rejected.map(({ row }) => row))
+  if (admission.admitted.length > 0) writer.failpoints?.reach(sinkFailpoints.beforeChain)
+  const chained = await writer.chain.record(
+    admission.admitted
+      .filter((row) => !refused.has(row))
+      .map((row) => ({ identity: row.identity, chain: chainNameOf(row.record.topic, row.record.partition) })),
+  )
   const failed: FailedRecord[] = [
     ...closed.batch.failed,
     ...rejected.map(({ row, reason }) => ({
       record: row.record,
       failure: { errorClass: rowRejected, message: reason.slice(0, 1_000) },
+    })),
+    ...admission.conflicts.map(({ row, conflict }) => ({
+      record: row.record,
+      failure: {
+        errorClass: eventIdConflict,
+        message: `event ${conflict.eventId} of tenant '${conflict.tenant}' is in the trail with content digest ${conflict.storedDigest}; this copy has ${conflict.refusedDigest}. The first copy is kept; an event id names one event, and a change to it is a new event with a new id`,
+        conflict,
+      },
     })),
   ].sort(bySource)
   if (failed.length > 0) {
@@ -69,6 +113,11 @@ export async function writeBatch(closed: ClosedBatch, writer: BatchWriter): Prom
     ...closed,
     rejected,
     deadLetterClasses: failed.map(({ failure }) => failure.errorClass),
+    inserted: toInsert.length - rejected.length,
+    alreadyStored: rows.filter((row) => row.eventStored).length,
+    replays: admission.replays.filter((row) => !row.eventStored).length,
+    conflicts: admission.conflicts.length,
+    chained,
     seconds: (performance.now() - started) / 1000,
   }
 }

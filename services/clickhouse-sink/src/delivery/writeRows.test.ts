@@ -11,6 +11,8 @@ const rowsOf = (...ids: number[]): BatchRow[] =>
     eventId: id % 10 === 7 ? `bad-${id}` : `event-${id}`,
     partition: 202412,
     record: { topic: 't', partition: 0, offset: String(id) } as KafkaRecord,
+    identity: { tenant: 't', eventId: `event-${id}`, digest: 'd', occurredAtMs: 0, category: 'business' },
+    eventStored: false,
   }))
 const idsOf = (rows: readonly BatchRow[]) => rows.map((r) => Number(r.record.offset))
 const options = (onRetry: (error: unknown) => void = () => undefined) => ({

@@ -63,6 +63,26 @@ describe('parseDestinations', () => {
     )
   })
 
+  it('takes content_digest, whole, as a field path: exclude leaves it out', () => {
+    const file = (fields: string) =>
+      `destinations:\n  - name: a\n    kind: webhook\n    url: https://h.example.com/\n    fields: ${fields}\n`
+    const [destination] = parseDestinations(file('{ exclude: [content_digest, before] }'), source)
+    expect(destination?.projection).toEqual({
+      exclude: [['content_digest'], ['before']],
+      allowSensitive: false,
+    })
+    expect(parseDestinations(file('{ include: [content_digest, category] }'), source)[0]?.projection).toEqual(
+      {
+        include: [['content_digest'], ['category']],
+        exclude: [],
+        allowSensitive: false,
+      },
+    )
+    expect(problemsOf(file('{ exclude: [content_digest.hex] }'))).toEqual([
+      "destinations.yaml:5:25: destinations[0].fields.exclude[0] (destination a): 'content_digest.hex' is not an event field path (e.g. actor.ip, attributes.channel, before)",
+    ])
+  })
+
   it('reads basic auth', () => {
     const [destination] = parseDestinations(
       'destinations:\n  - name: a\n    kind: webhook\n    url: https://h.example.com/\n    auth: { basic: { username: u, password_env: PASSWORD } }\n',

@@ -16,7 +16,7 @@ import {
 } from '@audit-pipeline/outbound'
 import { compileFilter, everyEvent, type EventFilter } from '../filter/eventFilter.js'
 import { splunkHecFormat, syslogFormat, webhookFormat } from '../format/eventFormats.js'
-import { parseFieldPath, type Projection } from '../projection/projectEvent.js'
+import { contentDigestField, parseFieldPath, type Projection } from '../projection/projectEvent.js'
 import type { Destination, TlsSettings } from './destination.js'
 import { destinationsDocument, type DestinationSpec } from './destinationsSchema.js'
 import { DestinationsConfigError, type DestinationsProblem } from './destinationsConfigError.js'
@@ -298,6 +298,8 @@ function compileDestination(
 function fieldPaths(paths: readonly string[], at: PropertyKey[], fail: Report): string[][] {
   return paths.map((path, i) => {
     const segments = parseFieldPath(path)
+    // content_digest is the forwarder's, a string: named whole or not at all.
+    if (path === contentDigestField) return segments
     if (!eventFieldNames.has(segments[0] ?? '') || segments.some((segment) => segment === '')) {
       fail([...at, i], `'${path}' is not an event field path (e.g. actor.ip, attributes.channel, before)`)
     }

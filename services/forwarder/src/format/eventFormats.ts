@@ -3,7 +3,9 @@ import type { ProjectedEvent } from '../projection/projectEvent.js'
 
 /**
  * How one destination kind writes events: each event as an entry (computed once, so batches can
- * be cut by their size in bytes), and a batch of entries as a request body.
+ * be cut by their size in bytes), and a batch of entries as a request body. `entry` gets the
+ * whole decoded event and what the destination may see of it (projectEvent), in which
+ * `event_id` always is and `content_digest` is unless the destination excludes it.
  */
 export type EventFormat = {
   entry(event: AuditEvent, projected: ProjectedEvent): string
@@ -35,7 +37,9 @@ export type SplunkHecFields = { host?: string; source?: string; sourcetype?: str
 /**
  * Splunk HTTP Event Collector (`/services/collector/event`): one `{time, host, source,
  * sourcetype, index, event}` object per event, concatenated (HEC reads a stream of objects).
- * `time` is the event's `occurred_at` in epoch seconds with milliseconds.
+ * `time` is the event's `occurred_at` in epoch seconds with milliseconds. `event` is the projected
+ * event, `event_id` and `content_digest` in it; no HEC `fields` (index-time fields): Splunk
+ * extracts both from the JSON event at search time, as it does every other field.
  */
 export function splunkHecFormat(fields: SplunkHecFields): EventFormat {
   return {
@@ -77,7 +81,8 @@ export type SyslogFields = {
  * RFC 5424 syslog over TCP with octet-counting framing (RFC 6587): `<length> <message>`, so a
  * message may hold newlines. APP-NAME is the event's source service, MSGID its category, the
  * structured data carries `event_id` (a receiver's deduplication key; too long for MSGID's 32
- * characters) and what identifies the change, and MSG the projected event as JSON.
+ * characters), `content_digest` (unless the destination excludes it) and what identifies the
+ * change, and MSG the projected event as JSON.
  */
 export function syslogFormat(fields: SyslogFields): EventFormat {
   const hostname = headerField(fields.hostname, 255)
@@ -87,6 +92,7 @@ export function syslogFormat(fields: SyslogFields): EventFormat {
       const timestamp = new Date(event.occurred_at).toISOString()
       const params = [
         ['event_id', event.event_id],
+        ['content_digest', projected.content_digest],
         ['tenant', projected['tenant'] === undefined ? undefined : event.tenant],
         ['action', projected['action'] === undefined ? undefined : event.action.name],
         ['object_type', projected['object'] === undefined ? undefined : event.object.type],

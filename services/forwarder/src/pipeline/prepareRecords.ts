@@ -40,11 +40,11 @@ const knownClasses: ReadonlySet<string> = new Set(recordFailureClasses)
 
 /**
  * The step after decoding: filters, projects and formats each decoded event for the destination
- * (prepareEvent), and turns a record that failed, here or while decoding, into a dead-letter
- * item. Preparing is isolated per record: whatever it throws (a snapshot too deep to redact, a
- * value JSON cannot write, a bug) dead-letters that record, as RECORD_FAILED, and the records
- * behind it go on. Nothing it throws can be taken for an outage: preparing does no I/O, so a
- * record can never stop its partition.
+ * (prepareEvent, which also computes its content digest), and turns a record that failed, here
+ * or while decoding, into a dead-letter item. Preparing is isolated per record: whatever it
+ * throws (a snapshot too deep to redact, a value JSON cannot write, a bug) dead-letters that
+ * record, as RECORD_FAILED, and the records behind it go on. Nothing it throws can be taken for
+ * an outage: preparing does no I/O, so a record can never stop its partition.
  */
 export function prepareRecords(
   destination: Pick<Destination, 'filter' | 'projection' | 'format'>,

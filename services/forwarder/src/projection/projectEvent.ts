@@ -10,16 +10,34 @@ export type Projection = {
   allowSensitive: boolean
 }
 
-export type ProjectedEvent = Record<string, unknown> & { event_id: string }
+export type ProjectedEvent = Record<string, unknown> & { event_id: string; content_digest?: string }
+
+/**
+ * The field the forwarder adds beside `event_id`: the event's content digest. Not an event field,
+ * so a destination may name it only whole, in `fields.exclude` (or, as a no-op, `fields.include`).
+ */
+export const contentDigestField = 'content_digest'
+
+/** Whether a destination receives `content_digest`: always, unless its `exclude` names it. */
+export function sendsContentDigest(projection: Projection): boolean {
+  return !projection.exclude.some((path) => path.length === 1 && path[0] === contentDigestField)
+}
 
 /**
  * The event as a destination receives it. Sensitive values are replaced by `[redacted]` in
  * `changes`, `before` and `after` unless the destination is allowed them (the redaction the
  * producer can do, applied again: values the producer already replaced stay as they are). Then
  * `include` keeps only the listed paths and `exclude` removes paths. `event_id` is always sent:
- * it is what receivers deduplicate by.
+ * it is what receivers deduplicate by. So is `content_digest` (`digest`), second after `event_id`,
+ * unless `exclude` names it: the caller computes it over the whole event as decoded, before any
+ * of this, so it equals the trail's whatever this destination is shown. The caller need not
+ * compute it for a destination that excludes it (undefined).
  */
-export function projectEvent(event: AuditEvent, projection: Projection): ProjectedEvent {
+export function projectEvent(
+  event: AuditEvent,
+  projection: Projection,
+  digest: string | undefined,
+): ProjectedEvent {
   const visible = projection.allowSensitive ? event : redactEvent(event, { mode: 'drop' })
   let shaped: Record<string, unknown> = visible
   if (projection.include) {
@@ -31,7 +49,10 @@ export function projectEvent(event: AuditEvent, projection: Projection): Project
     for (const path of projection.exclude)
       if (path.length > 0 && path[0] !== 'event_id') removePath(shaped, path)
   }
-  return shaped as ProjectedEvent
+  if (digest === undefined || !sendsContentDigest(projection)) return shaped as ProjectedEvent
+  // A new object either way (`shaped` may be the decoded event itself); the spread keeps
+  // `event_id` in the first place it was given here.
+  return { event_id: event.event_id, content_digest: digest, ...shaped }
 }
 
 /** Field paths as written in config (`actor.ip`, `attributes.channel`), split into keys. */

@@ -1,31 +1,47 @@
 import { LRUCache } from 'lru-cache'
 
 export type DedupWindowOptions = {
-  /** How long an event id is remembered after its event went out, ms. */
+  /** How long an event is remembered after it went out, ms. */
   windowMs: number
-  /** At most this many ids are remembered (about 100 bytes each); the oldest are forgotten first. */
+  /** At most this many events are remembered (about 200 bytes each); the oldest are forgotten first. */
   maxIds: number
   /** Milliseconds from any origin; injected in tests. Default: performance.now. */
   now?: () => number
 }
 
 /**
- * The event ids this normalizer sent recently, to drop a producer's retries and replays. An id is
- * remembered only once its outputs are acknowledged by Kafka: remembering earlier would drop the
- * event for good if the send failed and the batch were read again.
+ * An event's identity: its event_id within its tenant. Keyed by both, so one tenant's producer
+ * cannot make another tenant's event a "duplicate" by reusing its (guessable) id.
+ */
+export type EventKey = string
+
+/** Event ids are UUIDs (no NUL), so the key's last NUL separates the two unambiguously. */
+export function eventKeyOf(tenant: string, eventId: string): EventKey {
+  return `${tenant}\u0000${eventId}`
+}
+
+/**
+ * The events this normalizer sent recently, by key, with their content digests
+ * (packages/integrity): a repeat with the same digest is a producer's retry or replay and is
+ * dropped; one with another digest is a conflict, refused. An event is remembered only once its
+ * outputs are acknowledged by Kafka: remembering earlier would drop the event for good if the send
+ * failed and the batch were read again.
  *
- * It is per process and in memory: after a restart, or across instances (which read different
- * partitions; a producer's retry lands on the same partition as the original since both carry the
- * same key), duplicates pass and are removed downstream by event_id.
+ * It is per process and in memory, so a bound on memory, not the guarantee: the ClickHouse sink
+ * checks every event against what is stored, at any age, before storing it.
  */
 export type DedupWindow = {
-  has(eventId: string): boolean
-  remember(eventIds: Iterable<string>): void
+  /** The digest the event with this key went out with, if it is remembered. */
+  digestOf(key: EventKey): string | undefined
+  remember(sent: Iterable<SentEvent>): void
   readonly size: number
 }
 
+/** An event that went out: its key and its content digest. */
+export type SentEvent = { key: EventKey; digest: string }
+
 export function createDedupWindow({ windowMs, maxIds, now }: DedupWindowOptions): DedupWindow {
-  const ids = new LRUCache<string, true>({
+  const digests = new LRUCache<EventKey, string>({
     max: maxIds,
     ttl: windowMs,
     // A duplicate does not extend the window: it counts from the event that went out.
@@ -36,12 +52,15 @@ export function createDedupWindow({ windowMs, maxIds, now }: DedupWindowOptions)
     ...(now && { perf: { now } }),
   })
   return {
-    has: (eventId) => ids.has(eventId),
-    remember(eventIds) {
-      for (const id of eventIds) ids.set(id, true)
+    digestOf: (key) => digests.get(key),
+    remember(sent) {
+      for (const { key, digest } of sent) digests.set(key, digest)
     },
     get size() {
-      return ids.size
+      return digests.size
     },
   }
 }
+
+/** For a normalizer run with NORMALIZER_DEDUP_WINDOW_MS=0: remembers nothing. */
+export const noDedupWindow: DedupWindow = { digestOf: () => undefined, remember: () => undefined, size: 0 }

@@ -15,6 +15,7 @@ import {
   type PartitionOffset,
   type RuntimeContext,
 } from '@audit-pipeline/kafka'
+import { contentDigest } from '@audit-pipeline/integrity'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { createLogger, retryWithBackoff } from '@audit-pipeline/service-runtime'
 import { describe, expect, it, vi } from 'vitest'
@@ -22,7 +23,7 @@ import { auditJsonAdapter } from '../adapters/auditJsonAdapter.js'
 import { cloudEventsAdapter } from '../adapters/cloudEventsAdapter.js'
 import { defaultRedactionPolicy } from '../redaction/redactionPolicy.js'
 import { parseRoutes } from '../routing/parseRoutes.js'
-import type { DedupWindow } from './dedupWindow.js'
+import { eventKeyOf, type DedupWindow } from './dedupWindow.js'
 import { normalizerSteps, type Flush, type NormalizerStepsOptions } from './normalizerSteps.js'
 import { messageBytes } from './pendingFlush.js'
 
@@ -39,6 +40,9 @@ function ticketJson(n: number): Record<string, unknown> {
 }
 
 const eventId = (n: number) => `0d9d5c1e-6a1f-4f0e-9b7a-${String(n).padStart(12, '0')}`
+
+/** Event number `n`'s key in the dedup window. */
+const keyOf = (n: number) => eventKeyOf(decodedEvent(n).tenant, eventId(n))
 
 /** What the codec decodes `avroValue(n)` into. */
 const decodedEvent = (n: number): AuditEvent => ({
@@ -116,7 +120,7 @@ type Options = {
 function harness(options: Options = {}) {
   const log: string[] = []
   const sent: TopicMessages[][] = []
-  const remembered = new Set<string>()
+  const remembered = new Map<string, string>()
   const flushes: Flush[] = []
   const deadLettersCounted: string[] = []
   const retried: unknown[] = []
@@ -144,11 +148,11 @@ function harness(options: Options = {}) {
     }),
   }
   const dedup: DedupWindow = options.steps?.dedup ?? {
-    has: (id) => remembered.has(id),
-    remember(ids) {
-      const list = [...ids]
+    digestOf: (key) => remembered.get(key),
+    remember(sent) {
+      const list = [...sent]
       log.push(`remember ${list.length}`)
-      for (const id of list) remembered.add(id)
+      for (const { key, digest } of list) remembered.set(key, digest)
     },
     get size() {
       return remembered.size
@@ -185,6 +189,7 @@ function harness(options: Options = {}) {
     },
     routes: () => routes,
     encode,
+    digest: contentDigest,
     dedup,
     deadLetterTopic: 'audit.dlq',
     maxEventBytes: 1_000_000,
@@ -301,7 +306,7 @@ describe('normalizerSteps: send, then commit', () => {
     const [message] = h.sent[0]?.[0]?.messages ?? []
     expect(message?.key?.toString()).toBe(partitionKeyFor(decodedEvent(10)))
     expect(message?.headers?.['audit-route']?.toString()).toBe('default')
-    expect([...h.remembered]).toEqual([10, 11, 12].map(eventId))
+    expect([...h.remembered.keys()]).toEqual([10, 11, 12].map(keyOf))
   })
 
   it('commits nothing and remembers nothing until the send is acknowledged', async () => {
@@ -409,10 +414,29 @@ describe('normalizerSteps: send, then commit', () => {
 describe('normalizerSteps: duplicates', () => {
   it('drops an event whose id went out recently, counting it', async () => {
     const h = harness()
-    h.remembered.add(eventId(10))
+    h.remembered.set(keyOf(10), contentDigest(decodedEvent(10)))
     await h.run([jsonRecord(10), jsonRecord(11)])
     expect(sentEvents(h.sent[0])).toEqual([['audit.normalized', eventId(11)]])
     expect(h.flushes[0]?.pending.tally.duplicates).toBe(1)
+    expect(h.commit).toHaveBeenCalledExactlyOnceWith([{ topic, partition, offset: '12' }])
+  })
+
+  it('dead-letters an event whose id went out with other content, naming both digests, and goes on', async () => {
+    const h = harness()
+    h.remembered.set(keyOf(10), 'f'.repeat(64))
+    await h.run([jsonRecord(10), jsonRecord(11)])
+    expect(sentEvents(h.sent[0])).toEqual([['audit.normalized', eventId(11)]])
+    expect(deadLetterIn(h.sent[0], 'audit.dlq')).toMatchObject({
+      errorClass: 'EVENT_ID_CONFLICT',
+      conflict: {
+        tenant: decodedEvent(10).tenant,
+        eventId: eventId(10),
+        storedDigest: 'f'.repeat(64),
+        refusedDigest: contentDigest(decodedEvent(10)),
+      },
+    })
+    // The original is what the window still holds.
+    expect(h.remembered.get(keyOf(10))).toBe('f'.repeat(64))
     expect(h.commit).toHaveBeenCalledExactlyOnceWith([{ topic, partition, offset: '12' }])
   })
 

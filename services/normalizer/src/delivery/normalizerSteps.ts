@@ -27,7 +27,7 @@ import {
   type RecordReading,
 } from '../pipeline/readRecord.js'
 import type { RouteTable } from '../routing/routeTable.js'
-import type { DedupWindow } from './dedupWindow.js'
+import type { DedupWindow, EventKey } from './dedupWindow.js'
 import { textHeaders } from './kafkaHeaders.js'
 import { createPendingFlush, messageBytes, outputBytes, type PendingFlush } from './pendingFlush.js'
 
@@ -37,6 +37,8 @@ export type NormalizerStepsOptions = {
   routes(): RouteTable
   /** Avro in the Confluent wire format, the current schema. */
   encode(event: AuditEvent): Buffer
+  /** The event's content digest (packages/integrity's contentDigest). */
+  digest(event: AuditEvent): string
   /** Survives restarts of the steps: only acknowledged ids are remembered in it. */
   dedup: DedupWindow
   deadLetterTopic: string
@@ -95,12 +97,12 @@ export function normalizerSteps(
 ): ProcessingStep<KafkaRecord> {
   const { reader, dedup } = options
   /**
-   * Ids of events taken into a flush whose send is not acknowledged yet (the one filling and those
-   * in flight): a repeat of one is a duplicate too. Dropping it loses nothing: if that send fails,
-   * its partition is not committed past the original, which is read and sent again after the
-   * restart.
+   * Events taken into a flush whose send is not acknowledged yet (the one filling and those in
+   * flight), with their digests: a repeat of one is a duplicate (or a conflict) too. Dropping it
+   * loses nothing: if that send fails, its partition is not committed past the original, which is
+   * read and sent again after the restart.
    */
-  const unacknowledgedIds = new Set<string>()
+  const unacknowledged = new Map<EventKey, string>()
   /**
    * Per input partition, its latest flush not yet committed: the next flush of the partition is
    * sent once that one is acknowledged, and committed once that one is. A failed one stays, so
@@ -122,8 +124,9 @@ export function normalizerSteps(
       const plan = planRecord(reading, {
         routes: options.routes(),
         encode: (event) => options.encode(event),
+        digest: (event) => options.digest(event),
         maxEventBytes: options.maxEventBytes,
-        isDuplicate: (eventId) => dedup.has(eventId) || unacknowledgedIds.has(eventId),
+        digestSent: (key) => dedup.digestOf(key) ?? unacknowledged.get(key),
       })
       return { timestampMs: input.timestampMs, plan }
     }
@@ -140,7 +143,7 @@ export function normalizerSteps(
   const take = (flush: Flush, item: Item): Flush => {
     const { record, plan } = item
     flush.pending.add(record.offset, item.timestampMs, plan, item.deadLetter)
-    if (plan.kind === 'outputs') for (const id of plan.sentEventIds) unacknowledgedIds.add(id)
+    if (plan.kind === 'outputs') for (const { key, digest } of plan.sent) unacknowledged.set(key, digest)
     flush.consumedByTopic.set(record.topic, (flush.consumedByTopic.get(record.topic) ?? 0) + 1)
     mergeCommittable(flush.committable, committableOf(record))
     return flush
@@ -167,8 +170,8 @@ export function normalizerSteps(
       // restart before that commit (a failed flush ahead of this one) drops them as duplicates
       // instead of sending them again; counted now, the metrics agree with what the output
       // topics hold.
-      dedup.remember(flush.pending.eventIds)
-      for (const id of flush.pending.eventIds) unacknowledgedIds.delete(id)
+      dedup.remember(flush.pending.sent)
+      for (const { key } of flush.pending.sent) unacknowledged.delete(key)
       context.countDeadLetters(
         [...flush.pending.tally.deadLettered].flatMap(([c, n]) => Array<string>(n).fill(c)),
       )
@@ -246,7 +249,7 @@ export function normalizerSteps(
     async close() {
       // Once every send in flight settled: what was not acknowledged is read again.
       await items.close()
-      unacknowledgedIds.clear()
+      unacknowledged.clear()
     },
   }
 }

@@ -17,7 +17,7 @@ function outputsPlan(
   outputs: PlannedOutput[],
   more: Partial<Extract<RecordPlan, { kind: 'outputs' }>> = {},
 ): RecordPlan {
-  return { kind: 'outputs', outputs, sentEventIds: [], dropped: [], duplicates: 0, ...more }
+  return { kind: 'outputs', outputs, sent: [], dropped: [], duplicates: 0, ...more }
 }
 
 const deadLetterPlan: RecordPlan = {
@@ -44,7 +44,7 @@ describe('createPendingFlush', () => {
     const pending = createPendingFlush()
     expect([pending.bytes, pending.records, pending.lastOffset]).toEqual([0, 0, undefined])
     expect(pending.topicMessages('audit.dlq')).toEqual([])
-    expect(pending.eventIds).toEqual([])
+    expect(pending.sent).toEqual([])
   })
 
   it('counts the bytes, records, last offset and timestamps of what it takes', () => {
@@ -52,14 +52,17 @@ describe('createPendingFlush', () => {
     const a = output('audit.normalized', 'default', 'witify/ticket/1-é', '{"a":1}') // é: 2 bytes in UTF-8
     const b = output('audit.normalized', 'security', 'witify/session/22', '{"bb":22}')
     const c = output('audit.forward', 'security', 'witify/session/22', '{"bb":22}')
-    pending.add('41', 1_000, outputsPlan([a], { sentEventIds: ['id-1'] }))
-    pending.add('42', 2_000, outputsPlan([b, c], { sentEventIds: ['id-2'] }))
+    pending.add('41', 1_000, outputsPlan([a], { sent: [{ key: 'k1', digest: 'd1' }] }))
+    pending.add('42', 2_000, outputsPlan([b, c], { sent: [{ key: 'k2', digest: 'd2' }] }))
     pending.add('43', 3_000, { kind: 'skipped', reason: 'TOMBSTONE' })
     expect(pending.bytes).toBe(outputBytes(a) + outputBytes(b) + outputBytes(c))
     expect(pending.records).toBe(3)
     expect(pending.lastOffset).toBe('43')
     expect(pending.timestampsMs).toEqual([1_000, 2_000, 3_000])
-    expect(pending.eventIds).toEqual(['id-1', 'id-2'])
+    expect(pending.sent).toEqual([
+      { key: 'k1', digest: 'd1' },
+      { key: 'k2', digest: 'd2' },
+    ])
   })
 
   it('counts a dead letter’s key, value and header bytes', () => {
@@ -138,21 +141,22 @@ describe('createPendingFlush', () => {
     expect(tally.duplicates).toBe(3)
   })
 
-  it('knows the ids of the events it holds, not those dropped or counted as duplicates', () => {
+  it('lists the events it sends, not those dropped or counted as duplicates', () => {
     const pending = createPendingFlush()
     pending.add(
       '1',
       0,
-      outputsPlan([output('audit.normalized', 'default', 'k', 'v')], { sentEventIds: ['sent'] }),
+      outputsPlan([output('audit.normalized', 'default', 'k', 'v')], {
+        sent: [{ key: 'sent', digest: 'd' }],
+      }),
     )
     pending.add(
       '2',
       0,
       outputsPlan([], { dropped: [{ route: 'drop-debug', reason: 'debug' }], duplicates: 1 }),
     )
-    expect(pending.hasEvent('sent')).toBe(true)
-    expect(pending.hasEvent('other')).toBe(false)
+    expect(pending.sent).toEqual([{ key: 'sent', digest: 'd' }])
     // A new flush starts without them.
-    expect(createPendingFlush().hasEvent('sent')).toBe(false)
+    expect(createPendingFlush().sent).toEqual([])
   })
 })

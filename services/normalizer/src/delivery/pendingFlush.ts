@@ -1,6 +1,7 @@
 import type { Message, TopicMessages } from 'kafkajs'
 import type { PlannedOutput, RecordPlan } from '../pipeline/planRecord.js'
 import type { DeadLetterClass } from '../pipeline/deadLetterClasses.js'
+import type { SentEvent } from './dedupWindow.js'
 
 /** What a flush did, counted once Kafka acknowledged it: the metrics and the flush's log line. */
 export type FlushTally = {
@@ -23,14 +24,13 @@ export type FlushTally = {
 export type PendingFlush = {
   /** Takes one input message's plan (and its dead letter, already built, when the plan says so). */
   add(offset: string, timestampMs: number, plan: RecordPlan, deadLetter?: Message): void
-  /** Whether an event id is among those waiting to be sent. */
-  hasEvent(eventId: string): boolean
   readonly bytes: number
   readonly records: number
   readonly lastOffset: string | undefined
   /** Kafka timestamps of the messages taken, ms: processing latency once they are acknowledged. */
   readonly timestampsMs: readonly number[]
-  readonly eventIds: readonly string[]
+  /** The events the flush sends, to remember once it is acknowledged. */
+  readonly sent: readonly SentEvent[]
   topicMessages(deadLetterTopic: string): TopicMessages[]
   readonly tally: FlushTally
 }
@@ -38,8 +38,7 @@ export type PendingFlush = {
 export function createPendingFlush(): PendingFlush {
   const byTopic = new Map<string, Message[]>()
   const deadLetters: Message[] = []
-  const eventIds: string[] = []
-  const pendingIds = new Set<string>()
+  const sent: SentEvent[] = []
   const timestampsMs: number[] = []
   const tally: FlushTally = {
     records: 0,
@@ -73,12 +72,8 @@ export function createPendingFlush(): PendingFlush {
       }
       for (const { route, reason } of plan.dropped) increment(tally.dropped, `${route}\t${reason}`)
       tally.duplicates += plan.duplicates
-      for (const id of plan.sentEventIds) {
-        eventIds.push(id)
-        pendingIds.add(id)
-      }
+      for (const event of plan.sent) sent.push(event)
     },
-    hasEvent: (eventId) => pendingIds.has(eventId),
     get bytes() {
       return bytes
     },
@@ -89,7 +84,7 @@ export function createPendingFlush(): PendingFlush {
       return lastOffset
     },
     timestampsMs,
-    eventIds,
+    sent,
     topicMessages(deadLetterTopic) {
       const topics = [...byTopic].map(([topic, messages]) => ({ topic, messages }))
       return deadLetters.length > 0 ? [...topics, { topic: deadLetterTopic, messages: deadLetters }] : topics

@@ -1,3 +1,5 @@
+import type { EventIdConflict } from '@audit-pipeline/dead-letter'
+
 /**
  * Why the normalizer dead-lettered a message, as a closed list: the `audit-dlq-error-class`
  * header and the `reason` label of the dead-letter counter. The finer cause (an input rejection
@@ -17,6 +19,18 @@ export const deadLetterClasses = [
   /** JSON nested deeper than every service accepts (maxJsonNestingDepth), refused before it is walked. */
   'EVENT_TOO_DEEP',
   /**
+   * An event whose (tenant, event_id) went out with other content: the first copy is kept, this
+   * one is refused, with both content digests in the dead letter's headers (a replay with the same
+   * content is a duplicate and is dropped, not dead-lettered).
+   */
+  'EVENT_ID_CONFLICT',
+  /**
+   * An event claiming a namespace only the pipeline's own services write (an alert, an access
+   * record, an integrity record; reason: ALERT, ACCESS_RECORD or INTEGRITY): those never come
+   * from producers' topics.
+   */
+  'RESERVED_NAMESPACE',
+  /**
    * Reading the message failed in a way no rule foresaw (reason: the error's name). The message is
    * set aside so that the partition goes on: one record can never stop the ones behind it.
    */
@@ -26,4 +40,10 @@ export const deadLetterClasses = [
 export type DeadLetterClass = (typeof deadLetterClasses)[number]
 
 /** What the dead-letter record says about a message the normalizer could not turn into events. */
-export type DeadLetterCause = { errorClass: DeadLetterClass; reason?: string; message: string }
+export type DeadLetterCause = {
+  errorClass: DeadLetterClass
+  reason?: string
+  message: string
+  /** EVENT_ID_CONFLICT: both copies by digest, for the dead letter's headers. */
+  conflict?: EventIdConflict
+}

@@ -4,8 +4,10 @@ import {
   partitionKeyFor,
   type AuditEvent,
 } from '@audit-pipeline/event-model'
+import { contentDigest } from '@audit-pipeline/integrity'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, it, vi } from 'vitest'
+import { eventKeyOf } from '../delivery/dedupWindow.js'
 import { parseRoutes } from '../routing/parseRoutes.js'
 import {
   planRecord,
@@ -53,10 +55,21 @@ default:
 const encodeJson = (event: AuditEvent) => Buffer.from(JSON.stringify(event))
 
 function contextWith(overrides: Partial<PlanContext> = {}): PlanContext {
-  return { routes, encode: encodeJson, maxEventBytes: 1_000_000, isDuplicate: () => false, ...overrides }
+  return {
+    routes,
+    encode: encodeJson,
+    maxEventBytes: 1_000_000,
+    digest: contentDigest,
+    digestSent: () => undefined,
+    ...overrides,
+  }
 }
 
 const eventsReading = (...events: AuditEvent[]): RecordReading => ({ kind: 'events', events })
+
+/** What the plan remembers for sent events: their key and content digest. */
+const sentOf = (...events: AuditEvent[]) =>
+  events.map((event) => ({ key: eventKeyOf(event.tenant, event.event_id), digest: contentDigest(event) }))
 
 /** The event an output carries, read back from the stand-in encoding. */
 const eventIn = (output: PlannedOutput) => JSON.parse(output.value.toString()) as AuditEvent
@@ -91,7 +104,7 @@ describe('planRecord: routing', () => {
     expect(routeHeader).toBe('audit-route')
     // Encoded once, whatever the number of topics.
     expect(encode).toHaveBeenCalledTimes(1)
-    expect(plan).toMatchObject({ sentEventIds: [securityEvent.event_id], dropped: [], duplicates: 0 })
+    expect(plan).toMatchObject({ sent: sentOf(securityEvent), dropped: [], duplicates: 0 })
   })
 
   it('sends an event no route takes to the default route', () => {
@@ -109,7 +122,7 @@ describe('planRecord: routing', () => {
       ['audit.forward', securityEvent.event_id],
       ['audit.normalized', lowered.event_id],
     ])
-    expect(plan.sentEventIds).toEqual([created.event_id, securityEvent.event_id, lowered.event_id])
+    expect(plan.sent).toEqual(sentOf(created, securityEvent, lowered))
   })
 
   it('counts a dropped event under its route and reason, without encoding or sending it', () => {
@@ -117,7 +130,7 @@ describe('planRecord: routing', () => {
     const plan = outputsOf(planRecord(eventsReading(debugEvent, created), contextWith({ encode })))
     expect(plan.dropped).toEqual([{ route: 'drop-debug', reason: 'debug events are not kept' }])
     expect(plan.outputs.map((o) => o.route)).toEqual(['default'])
-    expect(plan.sentEventIds).toEqual([created.event_id])
+    expect(plan.sent).toEqual(sentOf(created))
     expect(encode).toHaveBeenCalledExactlyOnceWith(created)
   })
 
@@ -127,29 +140,78 @@ describe('planRecord: routing', () => {
   })
 })
 
-describe('planRecord: duplicates', () => {
-  it('counts an event whose id went out recently and sends nothing for it', () => {
+describe('planRecord: duplicates and conflicts', () => {
+  it('counts an event that went out recently with the same content and sends nothing for it', () => {
     const encode = vi.fn(encodeJson)
-    const isDuplicate = vi.fn((eventId: string) => eventId === created.event_id)
-    const plan = outputsOf(planRecord(eventsReading(created, lowered), contextWith({ encode, isDuplicate })))
+    const digestSent = vi.fn((key: string) =>
+      key === eventKeyOf(created.tenant, created.event_id) ? contentDigest(created) : undefined,
+    )
+    const plan = outputsOf(planRecord(eventsReading(created, lowered), contextWith({ encode, digestSent })))
     expect(plan.duplicates).toBe(1)
-    expect(plan.sentEventIds).toEqual([lowered.event_id])
+    expect(plan.sent).toEqual(sentOf(lowered))
     expect(plan.outputs).toHaveLength(1)
     expect(encode).not.toHaveBeenCalledWith(created)
-    expect(isDuplicate).toHaveBeenCalledWith(created.event_id)
+    expect(digestSent).toHaveBeenCalledWith(eventKeyOf(created.tenant, created.event_id))
   })
 
-  it('sends an id repeated within one message once', () => {
-    const resent = { ...created, attributes: { channel: 'retry' } }
-    const plan = outputsOf(planRecord(eventsReading(created, resent), contextWith()))
+  it('sends an event repeated within one message once', () => {
+    const plan = outputsOf(planRecord(eventsReading(created, structuredClone(created)), contextWith()))
     expect(plan.duplicates).toBe(1)
-    expect(plan.sentEventIds).toEqual([created.event_id])
-    expect(plan.outputs.map((o) => eventIn(o).attributes)).toEqual([{ channel: 'web' }])
+    expect(plan.sent).toEqual(sentOf(created))
+    expect(plan.outputs).toHaveLength(1)
+  })
+
+  it('refuses, with both digests, an event whose id went out with other content', () => {
+    const rewritten = { ...created, changes: [] }
+    const plan = planRecord(
+      eventsReading(lowered, rewritten),
+      contextWith({
+        digestSent: (key) =>
+          key === eventKeyOf(created.tenant, created.event_id) ? contentDigest(created) : undefined,
+      }),
+    )
+    expect(plan).toEqual({
+      kind: 'dead-letter',
+      cause: {
+        errorClass: 'EVENT_ID_CONFLICT',
+        message: expect.stringContaining(`event ${created.event_id} of tenant '${created.tenant}'`) as string,
+        conflict: {
+          tenant: created.tenant,
+          eventId: created.event_id,
+          storedDigest: contentDigest(created),
+          refusedDigest: contentDigest(rewritten),
+        },
+      },
+    })
+  })
+
+  it('refuses a message that repeats an id with other content', () => {
+    const resent = { ...created, attributes: { channel: 'retry' } }
+    const plan = planRecord(eventsReading(created, resent), contextWith())
+    expect(plan).toMatchObject({
+      kind: 'dead-letter',
+      cause: { errorClass: 'EVENT_ID_CONFLICT', conflict: { storedDigest: contentDigest(created) } },
+    })
+  })
+
+  it('keys events by tenant: another tenant’s event with a known id is its own event', () => {
+    const otherTenants = { ...created, tenant: 'other-tenant', changes: [] }
+    const plan = outputsOf(
+      planRecord(
+        eventsReading(otherTenants),
+        contextWith({
+          digestSent: (key) =>
+            key === eventKeyOf(created.tenant, created.event_id) ? contentDigest(created) : undefined,
+        }),
+      ),
+    )
+    expect(plan.duplicates).toBe(0)
+    expect(plan.sent).toEqual(sentOf(otherTenants))
   })
 
   it('does not count a dropped event as sent, so a later copy is dropped again rather than a duplicate', () => {
     const plan = outputsOf(planRecord(eventsReading(debugEvent, debugEvent), contextWith()))
-    expect(plan).toMatchObject({ duplicates: 0, sentEventIds: [], outputs: [] })
+    expect(plan).toMatchObject({ duplicates: 0, sent: [], outputs: [] })
     expect(plan.dropped).toHaveLength(2)
   })
 })
@@ -206,7 +268,7 @@ describe('planRecord: readings without events', () => {
     expect(planRecord(eventsReading(), contextWith())).toEqual({
       kind: 'outputs',
       outputs: [],
-      sentEventIds: [],
+      sent: [],
       dropped: [],
       duplicates: 0,
     })

@@ -1,5 +1,6 @@
 import type { AuditEvent } from '@audit-pipeline/event-model'
 import { EventInvalidError, partitionKeyFor } from '@audit-pipeline/event-model'
+import { eventKeyOf, type EventKey, type SentEvent } from '../delivery/dedupWindow.js'
 import type { SkipReason } from '../adapters/inputAdapter.js'
 import { routeEvent } from '../routing/routeEvent.js'
 import type { RouteTable } from '../routing/routeTable.js'
@@ -39,8 +40,8 @@ export type RecordPlan =
   | {
       kind: 'outputs'
       outputs: PlannedOutput[]
-      /** Ids of the events sent, to remember once Kafka has them. */
-      sentEventIds: string[]
+      /** The events sent, to remember once Kafka has them. */
+      sent: SentEvent[]
       dropped: { route: string; reason: string }[]
       /** Events dropped because their id went out recently. */
       duplicates: number
@@ -52,10 +53,15 @@ export type PlanContext = {
   routes: RouteTable
   /** Avro in the Confluent wire format; throws EventInvalidError naming a field the schema refuses. */
   encode(event: AuditEvent): Buffer
+  /** The event's content digest: what tells a replay (the same) from a conflict (other content). */
+  digest(event: AuditEvent): string
   /** Larger normalized events are dead-lettered (snapshots can make changes that outgrow the input). */
   maxEventBytes: number
-  /** Whether the id went out recently (the dedup window, or earlier in the batch being built). */
-  isDuplicate(eventId: string): boolean
+  /**
+   * The content digest an event with this key went out with recently (the dedup window, or
+   * earlier in the flush being built), if any.
+   */
+  digestSent(key: EventKey): string | undefined
 }
 
 /**
@@ -67,13 +73,30 @@ export type PlanContext = {
 export function planRecord(reading: RecordReading, context: PlanContext): RecordPlan {
   if (reading.kind !== 'events') return reading
   const outputs: PlannedOutput[] = []
-  const sentEventIds: string[] = []
+  const sent: SentEvent[] = []
   const dropped: { route: string; reason: string }[] = []
   let duplicates = 0
   for (const event of reading.events) {
-    if (context.isDuplicate(event.event_id) || sentEventIds.includes(event.event_id)) {
+    const key = eventKeyOf(event.tenant, event.event_id)
+    const digest = context.digest(event)
+    const earlier = context.digestSent(key) ?? sent.find((other) => other.key === key)?.digest
+    if (earlier === digest) {
       duplicates++
       continue
+    }
+    if (earlier !== undefined) {
+      // Never over the original: the message is refused whole, like any refused event, so the
+      // other events in it are not half taken.
+      return deadLetter({
+        errorClass: 'EVENT_ID_CONFLICT',
+        message: `event ${event.event_id} of tenant '${event.tenant}' went out with content digest ${earlier}; this copy has ${digest}. The first copy is kept; an event id names one event, and a change to it is a new event with a new id`,
+        conflict: {
+          tenant: event.tenant,
+          eventId: event.event_id,
+          storedDigest: earlier,
+          refusedDigest: digest,
+        },
+      })
     }
     const { route, outcome } = routeEvent(context.routes, event)
     if (outcome.kind === 'drop') {
@@ -96,12 +119,12 @@ export function planRecord(reading: RecordReading, context: PlanContext): Record
         message: `normalized event ${event.event_id} is ${value.length} bytes in Avro, over the ${context.maxEventBytes}-byte limit (NORMALIZER_MAX_EVENT_BYTES)`,
       })
     }
-    const key = Buffer.from(partitionKeyFor(event))
+    const partitionKey = Buffer.from(partitionKeyFor(event))
     const headers = headersFor(route)
-    for (const topic of outcome.topics) outputs.push({ topic, route, key, value, headers })
-    sentEventIds.push(event.event_id)
+    for (const topic of outcome.topics) outputs.push({ topic, route, key: partitionKey, value, headers })
+    sent.push({ key, digest })
   }
-  return { kind: 'outputs', outputs, sentEventIds, dropped, duplicates }
+  return { kind: 'outputs', outputs, sent, dropped, duplicates }
 }
 
 function deadLetter(cause: DeadLetterCause): RecordPlan {

@@ -299,3 +299,72 @@ describe('readRecord: nesting', () => {
     })
   })
 })
+
+describe('readRecord: reserved namespaces', () => {
+  /**
+   * What a producer might send to pass for the pipeline itself: an alert (raised, resolved, or
+   * a rule's object), an access record hiding someone's reads, an integrity record, by object type
+   * or by action alone, in any case, in every input form.
+   */
+  const forgeries: [string, Record<string, unknown>, string][] = [
+    [
+      'an alert raised',
+      { object: { type: 'alert', id: 'a-1' }, action: { kind: 'operation', name: 'alert.raised' } },
+      'ALERT',
+    ],
+    [
+      'an alert resolved under another object type',
+      { action: { kind: 'operation', name: 'alert.resolved' } },
+      'ALERT',
+    ],
+    ['an object typed Alert', { object: { type: 'Alert', id: 'a-2' } }, 'ALERT'],
+    [
+      'an access record',
+      { object: { type: 'audit_query', id: 'r-1' }, action: { kind: 'read', name: 'audit_query.read' } },
+      'ACCESS_RECORD',
+    ],
+    ['a denied access record', { action: { kind: 'read', name: 'AUDIT_QUERY.denied' } }, 'ACCESS_RECORD'],
+    ['an integrity record', { object: { type: 'audit_checkpoint', id: 'c-1' } }, 'INTEGRITY'],
+    ['an integrity action', { action: { kind: 'operation', name: 'audit_checkpoint.signed' } }, 'INTEGRITY'],
+  ]
+
+  it.each(forgeries)('dead-letters %s sent as JSON', async (_what, overrides, reason) => {
+    const forged = { ...jsonLine(0), ...overrides }
+    const cause = causeOf(await readRecord(record(JSON.stringify(forged)), readerWith()))
+    expect(cause).toMatchObject({ errorClass: 'RESERVED_NAMESPACE', reason })
+    expect(cause.message).toMatch(/only the pipeline's own services write/)
+  })
+
+  it.each(forgeries)('dead-letters %s sent as Avro', async (_what, overrides, reason) => {
+    const forged = { ...parseEventJson({ ...jsonLine(2), ...overrides }), recorded_at: decoded.recorded_at }
+    const reader = readerWith({ decodeAvro: () => Promise.resolve(forged) })
+    expect(causeOf(await readRecord(record(avroValue), reader))).toMatchObject({
+      errorClass: 'RESERVED_NAMESPACE',
+      reason,
+    })
+  })
+
+  it('dead-letters a CloudEvents batch whole when one of its events claims to be an alert', async () => {
+    const forged = {
+      ...cloudEvent,
+      id: 'e-2',
+      data: { ...cloudEvent.data, object: { type: 'alert', id: 'a-3' } },
+    }
+    const reading = await readRecord(
+      record(JSON.stringify([cloudEvent, forged]), { 'content-type': 'application/cloudevents-batch+json' }),
+      readerWith(),
+    )
+    const cause = causeOf(reading)
+    expect(cause).toMatchObject({ errorClass: 'RESERVED_NAMESPACE', reason: 'ALERT' })
+    expect(cause.message).toMatch(/^event 1 of the message: /)
+  })
+
+  it('reads events whose names only resemble a reserved one', async () => {
+    const lookalike = {
+      ...jsonLine(0),
+      object: { type: 'alerts', id: 'x' },
+      action: { kind: 'update', name: 'ticket.alerted' },
+    }
+    expect(eventsOf(await readRecord(record(JSON.stringify(lookalike)), readerWith()))).toHaveLength(1)
+  })
+})

@@ -4,6 +4,7 @@ import {
   jsonNestingBeyond,
   maxEnvelopeNestingDepth,
   maxJsonNestingDepth,
+  reservedNamespaceOf,
   type AuditEvent,
   type EventInvalidError,
   type EventPolicy,
@@ -110,6 +111,15 @@ export async function readRecord(record: InputRecord, reader: RecordReader): Pro
     }
     const normalized = normalizeEvent(draft, { now: record.timestampMs, policy: reader.policy })
     if (!normalized.ok) return refused(normalized.error, drafts.length > 1 ? index : undefined)
+    const reserved = reservedNamespaceOf(normalized.event)
+    if (reserved !== undefined) {
+      const where = drafts.length > 1 ? `event ${index} of the message: ` : ''
+      return deadLetter({
+        errorClass: 'RESERVED_NAMESPACE',
+        reason: reserved.toUpperCase().replace('-', '_'),
+        message: `${where}object type '${normalized.event.object.type}', action '${normalized.event.action.name}' claims the ${reserved} namespace, which only the pipeline's own services write (on their own topics)`,
+      })
+    }
     events.push(applyRedactionPolicy(normalized.event, reader.redaction))
   }
   return { kind: 'events', events }

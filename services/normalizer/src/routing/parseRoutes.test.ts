@@ -235,6 +235,28 @@ describe('parseRoutes: shape', () => {
     ])
   })
 
+  it('refuses a route to a topic only the pipeline writes, whichever way it is spelled', () => {
+    expect(
+      problemsOf(
+        [
+          'routes:',
+          '  - name: sneaky',
+          '    match: { category: security }',
+          '    to: [audit.forward, audit.alerts]',
+          '  - name: sneakier',
+          '    match: { category: business }',
+          '    to: [audit_access]',
+          'default: { to: [audit.normalized, audit.checkpoints] }',
+          '',
+        ].join('\n'),
+      ),
+    ).toEqual([
+      "routes.yaml:4:25: routes[0].to[1]: 'audit.alerts' is written only by the pipeline's own services (alerts, access records, checkpoints): no route may send producers' events there",
+      "routes.yaml:7:10: routes[1].to[0]: 'audit_access' is written only by the pipeline's own services (alerts, access records, checkpoints): no route may send producers' events there",
+      "routes.yaml:8:35: default.to[1]: 'audit.checkpoints' is written only by the pipeline's own services (alerts, access records, checkpoints): no route may send producers' events there",
+    ])
+  })
+
   it('refuses route names that are missing, malformed, reserved or taken', () => {
     expect(
       problemsOf(

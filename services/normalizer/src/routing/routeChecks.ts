@@ -1,4 +1,4 @@
-import type { DocumentPath, PointAt } from '@audit-pipeline/config'
+import { pipelineTopics, type DocumentPath, type PointAt } from '@audit-pipeline/config'
 import { topicCollisionKey } from './kafkaTopicName.js'
 import type { ConditionSpec, RouteSpec, RoutesSpec } from './routeTable.js'
 import { globWildcard, patternCovers } from './valuePattern.js'
@@ -20,7 +20,41 @@ export function checkRoutes(spec: RoutesSpec, lineOf: LineOf): RoutesCheckProble
     ...duplicateNames(spec, lineOf),
     ...unreachableRoutes(spec, lineOf),
     ...topicCollisions(spec, lineOf),
+    ...reservedTopics(spec),
   ]
+}
+
+/**
+ * The topics only the pipeline's own services write: the alerts topic (its webhooks go to ops),
+ * the access records', the checkpoints'. A route to one would let any producer's event into it.
+ */
+export const writtenByThePipelineOnly: readonly string[] = [
+  pipelineTopics.alerts.name,
+  pipelineTopics.access.name,
+  'audit.checkpoints',
+]
+
+function reservedTopics(spec: RoutesSpec): RoutesCheckProblem[] {
+  const outcomes = [
+    ...spec.routes.map((route, index) => ({ outcome: route.outcome, path: ['routes', index, 'to'] })),
+    { outcome: spec.default, path: ['default', 'to'] },
+  ]
+  const reserved = new Set(writtenByThePipelineOnly.map(topicCollisionKey))
+  return outcomes.flatMap(({ outcome, path }) =>
+    outcome.kind !== 'send'
+      ? []
+      : outcome.topics.flatMap((topic, index) =>
+          reserved.has(topicCollisionKey(topic))
+            ? [
+                {
+                  path: [...path, index],
+                  pointAt: 'value' as const,
+                  message: `'${topic}' is written only by the pipeline's own services (alerts, access records, checkpoints): no route may send producers' events there`,
+                },
+              ]
+            : [],
+        ),
+  )
 }
 
 function duplicateNames(spec: RoutesSpec, lineOf: LineOf): RoutesCheckProblem[] {

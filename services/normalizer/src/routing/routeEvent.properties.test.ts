@@ -23,7 +23,7 @@ const vocabulary = {
 } as const
 type ConditionField = keyof typeof vocabulary
 const fields = Object.keys(vocabulary) as ConditionField[]
-const topics = ['audit.normalized', 'audit.forward', 'audit.alerts']
+const topics = ['audit.normalized', 'audit.forward', 'audit.security']
 
 const condition = fc
   .constantFrom(...fields)

@@ -28,7 +28,7 @@ routes:
     drop: { reason: debug events are not kept }
   - name: denied-tickets
     match: { action.name: 'ticket.*', outcome.status: [denied, failure] }
-    to: [audit.normalized, audit.forward, audit.alerts]
+    to: [audit.normalized, audit.forward, audit.security]
   - name: security
     match: { category: security }
     to: [audit.normalized, audit.forward]
@@ -156,7 +156,7 @@ describe('routeTopics', () => {
     expect(routeTopics(table)).toEqual([
       'audit.normalized',
       'audit.forward',
-      'audit.alerts',
+      'audit.security',
       'audit.web',
       'audit.delegated',
       'audit.supervisors',
