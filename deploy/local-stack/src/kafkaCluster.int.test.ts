@@ -67,9 +67,21 @@ describe('a three-node local Kafka cluster', () => {
 
       const topic = uniqueName('cluster')
       await createTopicsWithLeaders(admin, [{ topic, numPartitions: 3, replicationFactor: 3 }])
+      // Any broker may answer a metadata request, and kafkajs gives up at once on one whose
+      // metadata has not caught up with the new topic ("does not host this topic-partition").
+      const topicMetadata = () =>
+        waitFor(() => admin.fetchTopicMetadata({ topics: [topic] }), {
+          timeoutMs: 30_000,
+          description: `metadata of ${topic}`,
+        })
       const replicasInSync = async () =>
-        (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.map((p) => p.isr.length)
-      expect(await replicasInSync()).toEqual([3, 3, 3])
+        (await topicMetadata()).topics[0]!.partitions.map((p) => p.isr.length)
+      expect(
+        await waitFor(async () => (await replicasInSync()).join() === '3,3,3' && 'in sync', {
+          timeoutMs: 30_000,
+          description: 'three in-sync replicas in each of the three partitions',
+        }),
+      ).toBe('in sync')
 
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
       await producer.connect()
@@ -79,7 +91,7 @@ describe('a three-node local Kafka cluster', () => {
       await producer.send({ topic, acks: -1, messages: batch(0) })
 
       // The leader of partition 0 crashes.
-      const metadata = await admin.fetchTopicMetadata({ topics: [topic] })
+      const metadata = await topicMetadata()
       const victim = metadata.topics[0]!.partitions.find((p) => p.partitionId === 0)!.leader
       await control.killBroker(victim, 'SIGKILL')
       expect(control.isBrokerRunning(victim)).toBe(false)
