@@ -426,7 +426,7 @@ program
     '--checkpoint-grace-ms <ms>',
     'entries stored longer ago must be covered by a checkpoint (default: twice SINK_CHECKPOINT_INTERVAL_MS plus 60000)',
   )
-  .option('--threads <n>', 'worker threads (default: one per core; 0: none)')
+  .option('--threads <n>', 'worker threads checking chains (default 0: none; ClickHouse does the digesting)')
   .option('--json', 'print the whole report as JSON')
   .exitOverride(usageExits2)
   .action(

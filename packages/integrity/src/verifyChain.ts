@@ -54,7 +54,16 @@ export type StoredEntry = ChainEntry & { entry_hash: string }
  * undefined when no row with that (tenant, event_id) exists. storedAtMs: when the entry was
  * stored; without it an entry is never judged overdue for a checkpoint.
  */
-export type VerifiedItem = { entry: StoredEntry; storedDigest: string | undefined; storedAtMs?: number }
+export type VerifiedItem = {
+  entry: StoredEntry
+  storedDigest: string | undefined
+  storedAtMs?: number
+  /**
+   * The reader has recomputed entryHash(entry) itself and found it equal to entry.entry_hash
+   * (verify has ClickHouse do it): not recomputed here. Anything else is recomputed.
+   */
+  hashChecked?: boolean
+}
 
 export const findingKinds = [
   'event-modified',
@@ -209,7 +218,7 @@ export function createChainVerifier(options: ChainVerifierOptions): ChainVerifie
     const { entry } = item
     if (entry.seq < start || isDuplicate(entry)) return
     entries++
-    const hash = entryHashAt(entry, entry.seq)
+    const hash = item.hashChecked === true ? entry.entry_hash : entryHashAt(entry, entry.seq)
     const digestAltered =
       item.storedDigest !== undefined &&
       item.storedDigest !== entry.content_digest &&

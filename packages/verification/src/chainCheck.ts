@@ -28,13 +28,18 @@ export type ChainCheckInit = {
 }
 
 /**
- * The stored digests of each row's event, index for index: undefined when no row of that event is
- * stored, else every different digest stored under its id.
+ * The stored digests of each row's event, index for index: `asRecorded` when ClickHouse found it
+ * stored exactly as the entry records it (and in no other form), undefined when no row of that
+ * event is stored, else every different digest stored under its id.
  */
-export type RowDigests = readonly (readonly string[] | undefined)[]
+export type RowDigests = readonly (readonly string[] | typeof asRecorded | undefined)[]
+
+/** A row's event is stored as its entry records it: its digests are the entry's own. */
+export const asRecorded = null
 
 export type ChainCheck = {
-  add(rows: readonly StoredChainRow[], digests: RowDigests): void
+  /** `digests` null: every row's event is stored as its entry records it. */
+  add(rows: readonly StoredChainRow[], digests: RowDigests | null): void
   finish(): ChainVerification
 }
 
@@ -68,7 +73,7 @@ export function createChainCheck(init: ChainCheckInit): ChainCheck {
 
   return {
     add(rows, digests) {
-      rows.forEach(({ entry, storedAtMs }, index) => {
+      rows.forEach(({ entry, storedAtMs, hashChecked }, index) => {
         if (!Number.isSafeInteger(entry.seq)) {
           // Nothing the sink writes: seq counts entries from 0. Such a row cannot be hashed.
           unreadable.push({
@@ -80,7 +85,7 @@ export function createChainCheck(init: ChainCheckInit): ChainCheck {
           })
           return
         }
-        const stored = digests[index]
+        const stored = digests === null ? asRecorded : digests[index]
         let storedDigest: string | undefined
         if (stored === undefined) {
           const expiresAtMs = expiryOf(retentionOf(retention, tenant, entry.category), entry.occurred_at)
@@ -88,11 +93,15 @@ export function createChainCheck(init: ChainCheckInit): ChainCheck {
             storedDigest = entry.content_digest
             if (!sameEntry(previous, entry)) expired++
           }
+        } else if (stored === asRecorded) {
+          storedDigest = entry.content_digest
         } else {
           storedDigest = stored.find((digest) => digest !== entry.content_digest) ?? entry.content_digest
         }
         const covered = plan.coveredAfterSeq !== null && entry.seq > plan.coveredAfterSeq
-        const item: VerifiedItem = covered ? { entry, storedDigest } : { entry, storedDigest, storedAtMs }
+        const item: VerifiedItem = covered
+          ? { entry, storedDigest, hashChecked }
+          : { entry, storedDigest, storedAtMs, hashChecked }
         verifier.add(item)
         previous = entry
         lastSeq = lastSeq === null ? entry.seq : Math.max(lastSeq, entry.seq)

@@ -17,3 +17,14 @@ export function eventIdsOfPage(bytes: Buffer, column = 'event_id_text'): string[
   for (const block of nativeBlocks(bytes)) for (const id of columnOf(block, column)) ids.push(id as string)
   return ids
 }
+
+/** The rows of eventMismatchStatement's answer (Native). Pure. */
+export function mismatchesOfPage(bytes: Buffer): { id: string; fromEvents: boolean }[] {
+  const rows: { id: string; fromEvents: boolean }[] = []
+  for (const block of nativeBlocks(bytes)) {
+    const ids = columnOf(block, 'id')
+    const sides = columnOf(block, 'from_events')
+    ids.forEach((id, i) => rows.push({ id: id as string, fromEvents: sides[i] === 1 }))
+  }
+  return rows
+}

@@ -1,5 +1,6 @@
 import type { StoredEventRow } from '@audit-pipeline/clickhouse-schema'
 import type { StoredEntry } from '@audit-pipeline/integrity'
+import { entryHashCheckedSql } from './contentDigestSql.js'
 import { columnOf, type NativeBlock } from './nativeFormat.js'
 
 /**
@@ -11,7 +12,12 @@ import { columnOf, type NativeBlock } from './nativeFormat.js'
  */
 
 /** One `audit_chain` row: the entry (tenant and chain are the query's) and when it was stored. */
-export type StoredChainRow = { entry: StoredEntry; storedAtMs: number }
+export type StoredChainRow = {
+  entry: StoredEntry
+  storedAtMs: number
+  /** ClickHouse found entry_hash to be the hash of the entry's fields (entryHashCheckedSql). */
+  hashChecked: boolean
+}
 
 /**
  * The select list of chainRowsOf: integers as they are (Native keeps 64 bits exact), times as
@@ -26,6 +32,7 @@ export const chainEntrySelect = [
   'toUnixTimestamp64Milli(occurred_at) AS occurred_at_ms',
   'category',
   'toUnixTimestamp64Milli(stored_at) AS stored_at_ms',
+  `toUInt8(${entryHashCheckedSql}) AS hash_checked`,
 ].join(', ')
 
 /** The block's `audit_events` rows (storedEventSelect), one at a time. */
@@ -128,6 +135,7 @@ export function chainRowsOf(block: NativeBlock, tenant: string, chain: string): 
   const occurredAt = columnOf(block, 'occurred_at_ms') as number[]
   const category = columnOf(block, 'category') as string[]
   const storedAt = columnOf(block, 'stored_at_ms') as number[]
+  const hashChecked = columnOf(block, 'hash_checked') as number[]
   const rows = new Array<StoredChainRow>(block.rows)
   for (let i = 0; i < block.rows; i++) {
     rows[i] = {
@@ -143,6 +151,7 @@ export function chainRowsOf(block: NativeBlock, tenant: string, chain: string): 
         entry_hash: entryHash[i]!,
       },
       storedAtMs: storedAt[i]!,
+      hashChecked: hashChecked[i] === 1,
     }
   }
   return rows

@@ -4,6 +4,12 @@ import {
   storedCheckpointSelect,
   storedEventSelect,
 } from '@audit-pipeline/clickhouse-schema'
+import {
+  canonicalEventTextSql,
+  canonicalTextAlias,
+  contentDigestSql,
+  jsonSettings,
+} from './contentDigestSql.js'
 import { chainEntrySelect } from './storedRows.js'
 
 /**
@@ -119,70 +125,49 @@ WHERE tenant = {tenant:String} AND chain = {chain:String} AND seq >= {from:UInt6
 const eventsFrom = (fromMs: number | undefined) =>
   fromMs === undefined ? '' : ` AND occurred_at >= ${msTime('fromMs')}`
 
-/** Stored event rows of the tenant (copies counted), from `fromMs` on. */
+/** Distinct stored events of the tenant, from `fromMs` on. */
 export function eventCountStatement(t: TrailTables, tenant: string, fromMs?: number): Statement {
   return {
-    query: `SELECT toString(count()) AS rows FROM ${t.events} WHERE tenant = {tenant:String}${eventsFrom(fromMs)}`,
+    query: `SELECT toString(uniqExact(event_id)) AS events FROM ${t.events} WHERE tenant = {tenant:String}${eventsFrom(fromMs)}`,
     params: { tenant, ...(fromMs !== undefined && { fromMs }) },
   }
 }
 
+/** A row of eventMismatchStatement: `from_events` 1 for a stored row, 0 for an entry. */
+export type MismatchRow = { id: string; from_events: number }
+
 /**
- * Where `audit_events` is split into pages: a sample of about one row in `every` (by a hash of its
- * id, so the same rows each time), as sort-key prefixes (object_type and object_id in hex, so
- * bytes that are not UTF-8 come back exact), in the table's order.
+ * Every (event id, content digest) on one side only: stored events (from `fromMs` on, each
+ * digested by ClickHouse, contentDigestSql) against the tenant's chain entries (for events from
+ * `fromMs` on), joined on both. Whatever matches is an event stored exactly as its entry records
+ * it and is not read at all; what is left is a stored row that differs from every entry of its
+ * id, is recorded by none, or that SQL does not write exactly (read whole and digested in
+ * JavaScript), and an entry whose event no row holds. Intact, the answer is empty.
  */
-export function eventBoundariesStatement(
-  t: TrailTables,
-  tenant: string,
-  every: number,
-  fromMs?: number,
-): Statement {
+export function eventMismatchStatement(t: TrailTables, tenant: string, fromMs?: number): Statement {
   return {
-    query: `SELECT hex(object_type) AS type_hex, hex(object_id) AS id_hex, toString(toUnixTimestamp64Milli(occurred_at)) AS occurred_at_ms
-FROM ${t.events}
-WHERE tenant = {tenant:String}${eventsFrom(fromMs)} AND cityHash64(event_id) % {every:UInt64} = 0
-ORDER BY type_hex, id_hex, occurred_at`,
-    params: { tenant, every, ...(fromMs !== undefined && { fromMs }) },
+    query: `SELECT DISTINCT toString(event_id) AS id, stored AS from_events
+FROM (
+  WITH ${canonicalEventTextSql} AS ${canonicalTextAlias}
+  SELECT event_id, ${contentDigestSql} AS digest, toUInt8(1) AS stored
+  FROM (SELECT * FROM ${t.events} WHERE tenant = {tenant:String}${eventsFrom(fromMs)})
+) AS e
+FULL OUTER JOIN (
+  SELECT event_id, content_digest AS digest, toUInt8(1) AS recorded
+  FROM ${t.chain} WHERE tenant = {tenant:String}${eventsFrom(fromMs)}
+) AS c USING (event_id, digest)
+WHERE stored = 0 OR recorded = 0${native(jsonSettings)}`,
+    params: { tenant, ...(fromMs !== undefined && { fromMs }) },
   }
 }
 
-/** A prefix of the events table's sort key: where one page ends and the next begins. */
-export type EventKey = { objectTypeHex: string; objectIdHex: string; occurredAtMs: number }
-
-/**
- * The tenant's event rows with lower ≤ (object_type, object_id, occurred_at) < upper, Native. The
- * pages between consecutive boundaries partition the table, whatever was inserted since the
- * boundaries were read: every row is in exactly one page. Written as ORs of the key's prefixes,
- * which ClickHouse's primary key index reads only the granules of.
- */
-export function eventPageStatement(
-  t: TrailTables,
-  tenant: string,
-  lower: EventKey | undefined,
-  upper: EventKey | undefined,
-  fromMs?: number,
-  settings: PageSettings = [],
-): Statement {
-  const bound = (prefix: string, strict: '<' | '>', last: '>=' | '<') =>
-    `(object_type ${strict} unhex({${prefix}Type:String}) OR (object_type = unhex({${prefix}Type:String}) AND ` +
-    `(object_id ${strict} unhex({${prefix}Id:String}) OR (object_id = unhex({${prefix}Id:String}) AND occurred_at ${last} ${msTime(`${prefix}At`)}))))`
-  const params: Record<string, unknown> = { tenant, ...(fromMs !== undefined && { fromMs }) }
-  const filters = [`tenant = {tenant:String}${eventsFrom(fromMs)}`]
-  if (lower !== undefined) {
-    filters.push(bound('lo', '>', '>='))
-    Object.assign(params, { loType: lower.objectTypeHex, loId: lower.objectIdHex, loAt: lower.occurredAtMs })
-  }
-  if (upper !== undefined) {
-    filters.push(bound('up', '<', '<'))
-    Object.assign(params, { upType: upper.objectTypeHex, upId: upper.objectIdHex, upAt: upper.occurredAtMs })
-  }
+/** The tenant's stored rows of these event ids, whole (storedEventSelect), Native. */
+export function eventsByIdStatement(t: TrailTables, tenant: string, ids: readonly string[]): Statement {
   return {
     query: `SELECT ${storedEventSelect} FROM (
-  SELECT * FROM ${t.events}
-  WHERE ${filters.join('\n    AND ')}
-)${native(settings)}`,
-    params,
+  SELECT * FROM ${t.events} WHERE tenant = {tenant:String} AND event_id IN {ids:Array(UUID)}
+)${native([])}`,
+    params: { tenant, ids },
   }
 }
 
@@ -199,25 +184,8 @@ export function chainPageStatement(
     query: `SELECT ${chainEntrySelect} FROM (
   SELECT * FROM ${t.chain}
   WHERE tenant = {tenant:String} AND chain = {chain:String} AND seq >= {from:UInt64} AND seq <= {to:UInt64}
-) ORDER BY seq${native(settings)}`,
+) ORDER BY seq${native([...settings, ...jsonSettings])}`,
     params: { tenant, chain, from: fromSeq, to: toSeq },
-  }
-}
-
-/** The event ids of a chain's entries with fromSeq ≤ seq ≤ toSeq (from `fromMs` on), Native. */
-export function chainEventIdsStatement(
-  t: TrailTables,
-  tenant: string,
-  chain: string,
-  fromSeq: number,
-  toSeq: number,
-  fromMs?: number,
-  settings: PageSettings = [],
-): Statement {
-  return {
-    query: `SELECT toString(event_id) AS id FROM ${t.chain}
-WHERE tenant = {tenant:String} AND chain = {chain:String} AND seq >= {from:UInt64} AND seq <= {to:UInt64}${eventsFrom(fromMs)}${native(settings)}`,
-    params: { tenant, chain, from: fromSeq, to: toSeq, ...(fromMs !== undefined && { fromMs }) },
   }
 }
 

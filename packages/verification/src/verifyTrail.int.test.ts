@@ -17,7 +17,7 @@ async function trail(chainSpecs: ChainSpec[] = fixtureSpecs(nowMs)) {
   const opened = await openTestStorage()
   onTestFinished(() => opened.close())
   const fixture = await writeTrail(opened.storage, opened.database, chainSpecs)
-  // Small pages, so that page boundaries fall inside chains and between events.
+  // Small pages, so that page boundaries fall inside chains.
   const verify = (overrides: Partial<VerifyTrailOptions> = {}) =>
     verifyTrail({
       storage: opened.storage,
@@ -26,7 +26,6 @@ async function trail(chainSpecs: ChainSpec[] = fixtureSpecs(nowMs)) {
       retention: defaultRetentionPolicy,
       nowMs: fixture.lastStoredAtMs + 1_000,
       checkpointGraceMs: testGraceMs,
-      eventsPerPage: 16,
       entriesPerPage: 8,
       ...overrides,
     })

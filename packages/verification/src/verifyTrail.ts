@@ -6,28 +6,25 @@ import {
   type SignedCheckpoint,
 } from '@audit-pipeline/integrity'
 import type { Storage } from '@audit-pipeline/storage'
-import type { ChainVerification } from './chainCheck.js'
-import { eventIdsOfPage } from './chainPages.js'
+import { asRecorded, type ChainVerification } from './chainCheck.js'
+import { eventIdsOfPage, mismatchesOfPage } from './chainPages.js'
 import { planChain, type ChainPlan } from './chainPlan.js'
-import { DigestIndex } from './digestIndex.js'
 import { chainKey, checkpointsByChain, rolledBackFindings } from './rolledBack.js'
 import { mapConcurrently, taskWindow } from './taskWindow.js'
 import { allFindings, type TrailReport } from './trailReport.js'
 import {
   chainedIdsStatement,
-  chainEventIdsStatement,
   chainPageStatement,
   chainSummaryStatement,
   checkpointBoundsStatement,
   checkpointsStatement,
   earliestOccurrenceStatement,
-  eventBoundariesStatement,
   eventCountStatement,
-  eventPageStatement,
+  eventMismatchStatement,
+  eventsByIdStatement,
   tenantsStatement,
   trailTables,
   type ChainSummaryRow,
-  type EventKey,
   type PageSettings,
   type TrailTables,
 } from './trailQueries.js'
@@ -64,12 +61,10 @@ export type VerifyTrailOptions = {
   /** What findings call that copy (default: the checkpoints topic). */
   externalSource?: string
   onProgress?: (progress: VerifyProgress) => void
-  /** Worker threads (default: one per core when there are two or more). */
+  /** Worker threads checking chains (default none: see createVerifyExecutor). */
   threads?: number
   /** The compiled worker script (default: the one beside this module). */
   workerScript?: URL
-  /** Events per page, about (default 16,384). */
-  eventsPerPage?: number
   /** Entries per page of a chain (default 65,536). */
   entriesPerPage?: number
 }
@@ -88,12 +83,15 @@ const idsPerLookup = 2_000
  *
  * Per tenant, in this order (what is read first bounds what is read after, so a sink writing
  * meanwhile cannot make an intact trail look broken): the highest checkpoint of each chain; the
- * seqs of each chain's entries; every stored event of the tenant, digested (by worker threads) into
- * an id → digest index; then each chain (two or more at a time) from its start to the highest seq
- * read, with the checkpoints up to the highest read, each entry looked up in the index. Events no
- * entry claimed are looked up once more among all entries (an entry outside the range, or written
- * meanwhile) and the rest reported `event-inserted`. Memory: the index (about 170 bytes per stored
- * event of the tenant), a few pages of rows, and one chain's checkpoints per chain being checked.
+ * seqs of each chain's entries; the stored events against the entries, compared by ClickHouse on
+ * (event id, content digest) with the digests computed in SQL (contentDigestSql), so that only
+ * what differs is read, whole, and digested here; then each chain (two or more at a time) from its
+ * start to the highest seq read, with the checkpoints up to the highest read, each entry given
+ * what was found of its event. Stored events no entry in the range recorded are looked up once
+ * more among all entries (an entry outside the range, or written meanwhile) and the rest reported
+ * `event-inserted`. Memory: the ids (and digests) of what differs, a few pages of entries, and one
+ * chain's checkpoints per chain being checked; ClickHouse holds the join (the entries' ids and
+ * digests, about 100 bytes per entry).
  */
 export async function verifyTrail(options: VerifyTrailOptions): Promise<TrailReport> {
   const started = performance.now()
@@ -119,8 +117,9 @@ export async function verifyTrail(options: VerifyTrailOptions): Promise<TrailRep
   })
   try {
     const results = []
-    // Embedded ClickHouse runs on the cores the worker threads are busy on: one thread per page
-    // query costs about a fifth less CPU per row than several (measured), and pages are read one at a time.
+    // Embedded ClickHouse runs on the cores the chain checks are busy on: one thread per page of
+    // entries does better than several (measured: 290,000 events/s against 256,000–281,000), and
+    // pages are read two at a time. The comparison of events with entries takes every core.
     const pageSettings = options.storage.describe().transport === 'embedded' ? ['max_threads = 1'] : []
     for (const tenant of tenants) {
       results.push(await verifyTenant({ options, tables, external, executor, pageSettings }, tenant))
@@ -256,11 +255,10 @@ async function verifyTenant(context: Context, tenant: string): Promise<TenantRes
     eventsFromMs = earliest
   }
 
-  // 3. Every stored event of the tenant, digested.
-  const index = new DigestIndex()
-  await digestEvents(context, tenant, index, eventsFromMs)
+  // 3. The tenant's stored events against what its entries record, compared by ClickHouse.
+  const compared = await compareEvents(context, tenant, eventsFromMs)
 
-  // 4. Each chain, looking its events up in the index.
+  // 4. Each chain, with what differs from its entries.
   const entriesTotal = [...summaries.values()].reduce(
     (sum, row) => sum + Number(untilMs === undefined ? row.entries : row.entries_before_until),
     0,
@@ -284,33 +282,25 @@ async function verifyTenant(context: Context, tenant: string): Promise<TenantRes
     )
     const summary = summaries.get(chain)
     if (summary === undefined && stored.length === 0) return undefined // only in the other copy
-    const verification = await checkChain(context, plan, index, progress)
-    if (summary !== undefined) await claimOutOfRange(context, plan, summary, index, eventsFromMs)
-    return verification
+    return checkChain(context, plan, compared, progress)
   })
 
-  // 5. Events no entry claimed: one more look among all entries, then inserted.
+  // 5. Stored events no entry in the range recorded: one more look among all entries (one outside
+  // the range, or written meanwhile), then inserted.
   const inserted: Finding[] = []
   let insertedOmitted = 0
-  const unclaimed = [...index.unclaimed()]
+  const unclaimed = [...compared.differing.keys()].filter((id) => !compared.claimed.has(id))
   for (let start = 0; start < unclaimed.length; start += idsPerLookup) {
     const batch = unclaimed.slice(start, start + idsPerLookup)
     const chained = new Set(
-      (
-        await queryRows<{ id: string }>(
-          storage,
-          chainedIdsStatement(
-            tables,
-            tenant,
-            batch.map(([id]) => id),
-          ),
-        )
-      ).map((row) => row.id),
+      (await queryRows<{ id: string }>(storage, chainedIdsStatement(tables, tenant, batch))).map(
+        (row) => row.id,
+      ),
     )
-    for (const [id, digests] of batch) {
+    for (const id of batch) {
       if (chained.has(id)) continue
       if (inserted.length < maxInsertedFindings)
-        inserted.push(insertedEventFinding(tenant, id, digests.join(' and ')))
+        inserted.push(insertedEventFinding(tenant, id, (compared.differing.get(id) ?? []).join(' and ')))
       else insertedOmitted++
     }
   }
@@ -322,75 +312,66 @@ async function verifyTenant(context: Context, tenant: string): Promise<TenantRes
     rolledBack: rolledBack.sort(
       (a, b) => a.chain.localeCompare(b.chain) || (a.checkpoint_seq ?? 0) - (b.checkpoint_seq ?? 0),
     ),
-    events: index.size,
+    events: compared.events,
     eventsFromMs,
   }
 }
 
-async function digestEvents(
+/**
+ * What ClickHouse found differing between the tenant's stored events and its entries
+ * (eventMismatchStatement), made exact: each stored event it names is read whole and digested here.
+ */
+type ComparedEvents = {
+  /** Distinct stored events compared. */
+  events: number
+  /** Every digest stored under each event id ClickHouse named on the events' side. */
+  differing: Map<string, string[]>
+  /** Event ids entries record that no stored row holds. */
+  absent: Set<string>
+  /** Of `differing`, the ids an entry in a verified range recorded. */
+  claimed: Set<string>
+}
+
+async function compareEvents(
   context: Context,
   tenant: string,
-  index: DigestIndex,
   fromMs: number | undefined,
-): Promise<void> {
+): Promise<ComparedEvents> {
   const { options, tables, executor } = context
   const { storage } = options
-  const every = options.eventsPerPage ?? 16_384
-  const [count] = await queryRows<{ rows: string }>(storage, eventCountStatement(tables, tenant, fromMs))
-  const total = Number(count?.rows ?? 0)
-  const boundaries: EventKey[] = []
-  if (total > every) {
-    const sampled = await queryRows<{ type_hex: string; id_hex: string; occurred_at_ms: string }>(
-      storage,
-      eventBoundariesStatement(tables, tenant, every, fromMs),
-    )
-    for (const row of sampled) {
-      const key = {
-        objectTypeHex: row.type_hex,
-        objectIdHex: row.id_hex,
-        occurredAtMs: Number(row.occurred_at_ms),
-      }
-      const last = boundaries.at(-1)
-      const same =
-        last !== undefined &&
-        last.objectTypeHex === key.objectTypeHex &&
-        last.objectIdHex === key.objectIdHex &&
-        last.occurredAtMs === key.occurredAtMs
-      if (!same) boundaries.push(key)
-    }
-  }
-  let done = 0
-  options.onProgress?.({ tenant, phase: 'events', done, total })
-  // Pages are read one at a time (ClickHouse answers on its own threads meanwhile) and digested
-  // by the workers, as many at once as keeps each busy.
-  const window = taskWindow(Math.max(1, executor.threads * 2))
-  for (let page = 0; page <= boundaries.length; page++) {
+  const [count] = await queryRows<{ events: string }>(storage, eventCountStatement(tables, tenant, fromMs))
+  const events = Number(count?.events ?? 0)
+  options.onProgress?.({ tenant, phase: 'events', done: 0, total: events })
+  const mismatches = mismatchesOfPage(
+    await queryBytes(storage, eventMismatchStatement(tables, tenant, fromMs)),
+  )
+  const stored = new Set(mismatches.filter((row) => row.fromEvents).map((row) => row.id))
+  const absent = new Set(
+    mismatches.filter((row) => !row.fromEvents && !stored.has(row.id)).map((row) => row.id),
+  )
+  const differing = new Map<string, string[]>()
+  const ids = [...stored]
+  for (let start = 0; start < ids.length; start += idsPerLookup) {
     const bytes = await queryBytes(
       storage,
-      eventPageStatement(
-        tables,
-        tenant,
-        boundaries[page - 1],
-        boundaries[page],
-        fromMs,
-        context.pageSettings,
-      ),
+      eventsByIdStatement(tables, tenant, ids.slice(start, start + idsPerLookup)),
     )
-    await window.add(
-      executor.digest(bytes).then(({ ids, digests }) => {
-        for (let i = 0; i < ids.length; i++) index.add(ids[i] as string, digests[i] as string)
-        done += ids.length
-        options.onProgress?.({ tenant, phase: 'events', done, total: Math.max(total, done) })
-      }),
-    )
+    const digested = await executor.digest(bytes)
+    digested.ids.forEach((id, i) => {
+      const digest = digested.digests[i] as string
+      const held = differing.get(id)
+      if (held === undefined) differing.set(id, [digest])
+      else if (!held.includes(digest)) held.push(digest)
+    })
   }
-  await window.drain()
+  options.onProgress?.({ tenant, phase: 'events', done: events, total: events })
+  return { events, differing, absent, claimed: new Set() }
 }
 
 async function checkChain(
   context: Context,
   plan: ChainPlan,
-  index: DigestIndex,
+  compared: ComparedEvents,
   progress: (rows: number) => void,
 ): Promise<ChainVerification> {
   const { options, tables, executor } = context
@@ -410,39 +391,19 @@ async function checkChain(
       options.storage,
       chainPageStatement(tables, tenant, chain, from, to, context.pageSettings),
     )
-    const digests = eventIdsOfPage(bytes).map((id) => index.claim(id))
-    await window.add(task.add(bytes, digests).then(() => progress(digests.length)))
+    // Intact, ClickHouse found nothing differing, and the rows are decoded only where checked.
+    const digests =
+      compared.absent.size === 0 && compared.differing.size === 0
+        ? null
+        : eventIdsOfPage(bytes).map((id) => {
+            if (compared.absent.has(id)) return undefined
+            const differing = compared.differing.get(id)
+            if (differing === undefined) return asRecorded
+            compared.claimed.add(id)
+            return differing
+          })
+    await window.add(task.add(bytes, digests).then(() => progress(to - from + 1)))
   }
   await window.drain()
   return task.finish()
-}
-
-/** Entries outside the verified range still record their events: those events are not inserted. */
-async function claimOutOfRange(
-  context: Context,
-  plan: ChainPlan,
-  summary: ChainSummaryRow,
-  index: DigestIndex,
-  fromMs: number | undefined,
-): Promise<void> {
-  const { options, tables } = context
-  const perPage = options.entriesPerPage ?? 65_536
-  const firstSeq = Number(summary.first_seq)
-  const lastSeq = Number(summary.last_seq)
-  const ranges: [number, number][] = []
-  if (plan.fromSeq > firstSeq) ranges.push([firstSeq, Math.min(plan.fromSeq - 1, lastSeq)])
-  if (plan.toSeq < lastSeq) ranges.push([Math.max(plan.toSeq + 1, firstSeq), lastSeq])
-  // And whatever was appended after the seqs were read.
-  ranges.push([Math.max(lastSeq + 1, plan.toSeq + 1), Number.MAX_SAFE_INTEGER])
-  for (const [low, high] of ranges) {
-    for (let from = low; from <= high; from += perPage) {
-      const to = high === Number.MAX_SAFE_INTEGER ? high : Math.min(high, from + perPage - 1)
-      const bytes = await queryBytes(
-        options.storage,
-        chainEventIdsStatement(tables, plan.tenant, plan.chain, from, to, fromMs, context.pageSettings),
-      )
-      for (const id of eventIdsOfPage(bytes, 'id')) index.release(id)
-      if (to === Number.MAX_SAFE_INTEGER) break
-    }
-  }
 }

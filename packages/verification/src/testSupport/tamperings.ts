@@ -146,6 +146,26 @@ export const tamperings: Tampering[] = [
     },
   },
   {
+    // Its event is untouched and still matches the entry's digest: only the entry's hash can tell.
+    name: "an entry's recorded category changed",
+    async apply(storage, database, fixture) {
+      const event = fixture.chain('acme', 'audit.normalized/0').events[8]!
+      await mutation(
+        storage,
+        `ALTER TABLE ${database}.audit_chain UPDATE category = 'forged' WHERE event_id = '${event.event_id}'`,
+      )
+      return {
+        finding: {
+          kind: 'entry-modified',
+          tenant: 'acme',
+          chain: 'audit.normalized/0',
+          seq: 8,
+          event_id: event.event_id,
+        },
+      }
+    },
+  },
+  {
     name: "two entries' seqs swapped",
     async apply(storage, database, fixture) {
       const chain = fixture.chain('globex', 'audit.normalized/0')
