@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
@@ -7,9 +8,15 @@ import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { createAuditEventCodec } from '@audit-pipeline/codec'
 import { parseEventJson } from '@audit-pipeline/event-model'
 import { createTopicsWithLeaders } from '@audit-pipeline/local-stack'
+import { publicKeysDocument, readSigningKey } from '@audit-pipeline/integrity'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
-import { waitFor, waitForCommittedToEnd, type AcknowledgedEvent } from '@audit-pipeline/testing'
-import { buildMainJob } from '../support/serviceProcess.js'
+import {
+  testSigningKeyFile,
+  waitFor,
+  waitForCommittedToEnd,
+  type AcknowledgedEvent,
+} from '@audit-pipeline/testing'
+import { buildMainJob, buildPackage } from '../support/serviceProcess.js'
 import {
   expectNothingLost,
   runDeliveryDrill,
@@ -28,7 +35,52 @@ const stack = inject('stack')
 const kafka = new Kafka({ clientId: 'fault-sink', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING })
 const sinkProcess = 'clickhouse-sink+query-api'
 
-beforeAll(() => buildMainJob(), 300_000)
+beforeAll(() => {
+  buildMainJob()
+  buildPackage('@audit-pipeline/cli')
+}, 300_000)
+
+/** What the drills read of `verify --json`'s report (TrailReport, packages/verification). */
+type TrailReport = {
+  intact: boolean
+  chains: { chain: string; findings: unknown[] }[]
+  inserted: unknown[]
+  rolledBack: unknown[]
+  totals: { events: number; entries: number }
+}
+
+/**
+ * `audit-pipeline verify --json` over the drill's stopped data folder, trusting the key the drill's
+ * sink signed with: its exit code and report.
+ */
+function verifyDrillTrail(drill: PipelineDrill): { exitCode: number; report: TrailReport } {
+  const keysFile = join(drill.dir, 'checkpoint-public-keys.json')
+  writeFileSync(
+    keysFile,
+    JSON.stringify(publicKeysDocument([readSigningKey(testSigningKeyFile()).publicKey])),
+  )
+  const root = join(import.meta.dirname, '..', '..')
+  const args = [
+    join(root, 'packages/cli/bin/audit-pipeline.js'),
+    'verify',
+    '--json',
+    '--public-keys',
+    keysFile,
+  ]
+  const env = {
+    ...process.env,
+    CLICKHOUSE_EMBEDDED_PATH: join(drill.dir, 'stack', 'clickhouse'),
+    CLICKHOUSE_DATABASE: 'audit',
+  }
+  try {
+    const out = execFileSync(process.execPath, args, { cwd: drill.dir, env, encoding: 'utf8' })
+    return { exitCode: 0, report: JSON.parse(out) as TrailReport }
+  } catch (error) {
+    const failed = error as { status: number; stdout: string; stderr: string }
+    if (failed.status !== 1) throw new Error(`verify exited ${failed.status}: ${failed.stderr}`)
+    return { exitCode: 1, report: JSON.parse(failed.stdout) as TrailReport }
+  }
+}
 
 /**
  * A drill with one of the sink's failpoints armed: the fault is the sink reaching it (and
@@ -88,6 +140,27 @@ describe('the sink killed inside each window', () => {
           `the sink's dead letters of ${key}`,
         ).toEqual(['EVENT_UNDECODABLE'])
       }
+    },
+  )
+
+  it(
+    'between storing the rows and chaining them: every row stored once and chained once, and the trail verifies',
+    { timeout: 600_000 },
+    async () => {
+      const { drill } = await failpointDrill('sink.before-chain', {
+        fault: 'sink SIGKILL after insert, before chain entries',
+      })
+      const { exitCode, report } = verifyDrillTrail(drill)
+      expect([
+        ...report.chains.flatMap((chain) => chain.findings),
+        ...report.inserted,
+        ...report.rolledBack,
+      ]).toEqual([])
+      expect(report.intact).toBe(true)
+      expect(exitCode).toBe(0)
+      // The drill's 20,000 ticket events and its alerts, each recorded by exactly one entry.
+      expect(report.totals.events).toBeGreaterThanOrEqual(20_000)
+      expect(report.totals.entries).toBe(report.totals.events)
     },
   )
 

@@ -37,6 +37,7 @@ export {
   type CheckpointBody,
   type SignedCheckpoint,
 } from './checkpoint.js'
+export { signedCheckpointOfJson } from './signedCheckpointJson.js'
 export {
   buildInclusionProof,
   proofForm,

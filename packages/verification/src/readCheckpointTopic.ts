@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Kafka, KafkaMessage } from 'kafkajs'
-import { checkpointForm, type SignedCheckpoint } from '@audit-pipeline/integrity'
+import { signedCheckpointOfJson, type SignedCheckpoint } from '@audit-pipeline/integrity'
 import { VerificationError } from './verificationError.js'
 
 /** The topic the sink publishes checkpoints to unless SINK_CHECKPOINT_TOPIC names another. */
@@ -106,55 +106,22 @@ async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, { lo
   }
 }
 
-const hashText = /^[0-9a-f]{64}$/
-
 /**
  * The signed checkpoint a message holds (undefined for a tombstone), with exactly the checkpoint's
- * fields; VerificationError CHECKPOINT_TOPIC_INVALID naming `where` for anything else. Pure.
+ * fields (signedCheckpointOfJson); VerificationError CHECKPOINT_TOPIC_INVALID naming `where` for
+ * anything else. Pure.
  */
 export function checkpointOfMessage(
   message: Pick<KafkaMessage, 'value'>,
   where: string,
 ): SignedCheckpoint | undefined {
   if (message.value === null) return undefined
-  const invalid = (problem: string) =>
-    new VerificationError('CHECKPOINT_TOPIC_INVALID', `${where} is not a signed checkpoint: ${problem}`)
-  let value: unknown
-  try {
-    value = JSON.parse(message.value.toString('utf8'))
-  } catch (error) {
-    throw invalid(`not JSON (${error instanceof Error ? error.message : String(error)})`)
+  const read = signedCheckpointOfJson(message.value.toString('utf8'))
+  if ('problem' in read) {
+    throw new VerificationError(
+      'CHECKPOINT_TOPIC_INVALID',
+      `${where} is not a signed checkpoint: ${read.problem}`,
+    )
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('not a JSON object')
-  const record = value as Record<string, unknown>
-  const text = (field: string, pattern?: RegExp): string => {
-    const found = record[field]
-    if (typeof found !== 'string' || (pattern !== undefined && !pattern.test(found))) {
-      throw invalid(`${field} is ${JSON.stringify(found) ?? 'missing'}`)
-    }
-    return found
-  }
-  const count = (field: string): number => {
-    const found = record[field]
-    if (typeof found !== 'number' || !Number.isSafeInteger(found) || found < 0) {
-      throw invalid(`${field} is ${JSON.stringify(found) ?? 'missing'}, expected a non-negative integer`)
-    }
-    return found
-  }
-  if (record['form'] !== checkpointForm)
-    throw invalid(`form is ${JSON.stringify(record['form']) ?? 'missing'}`)
-  return {
-    form: checkpointForm,
-    tenant: text('tenant'),
-    chain: text('chain'),
-    checkpoint_seq: count('checkpoint_seq'),
-    first_seq: count('first_seq'),
-    last_seq: count('last_seq'),
-    merkle_root: text('merkle_root', hashText),
-    last_entry_hash: text('last_entry_hash', hashText),
-    previous_checkpoint_hash: text('previous_checkpoint_hash', hashText),
-    created_at: count('created_at'),
-    key_id: text('key_id'),
-    signature: text('signature'),
-  }
+  return read.checkpoint
 }

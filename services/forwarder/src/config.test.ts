@@ -23,6 +23,7 @@ describe('loadForwarderConfig', () => {
     const config = loadForwarderConfig(required)
     expect(config).toMatchObject({
       inputTopics: ['audit.forward'],
+      checkpointTopic: 'audit.checkpoints',
       groupIdPrefix: 'audit-forwarder',
       createTopics: true,
       sessionTimeoutMs: 30_000,
@@ -53,10 +54,20 @@ describe('loadForwarderConfig', () => {
       'FORWARDER_DESTINATIONS_FILE: required: the destinations file (YAML), e.g. deploy/forwarder/destinations.example.yaml',
       'FORWARDER_CONCURRENT_PARTITIONS: expected a whole number, e.g. 6',
     ])
+    expect(problems({ ...required, FORWARDER_CHECKPOINT_TOPIC: 'audit checkpoints' })).toEqual([
+      'FORWARDER_CHECKPOINT_TOPIC: expected a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -)',
+    ])
     expect(
       problems({ ...required, FORWARDER_SESSION_TIMEOUT_MS: '7000', FORWARDER_SHUTDOWN_DEADLINE_MS: '9000' }),
     ).toEqual([
       'FORWARDER_SHUTDOWN_DEADLINE_MS: must be below FORWARDER_SESSION_TIMEOUT_MS (7000 ms), or the group evicts the instance mid-shutdown',
     ])
+  })
+
+  it('reads the checkpoints topic from FORWARDER_CHECKPOINT_TOPIC', () => {
+    expect(
+      loadForwarderConfig({ ...required, FORWARDER_CHECKPOINT_TOPIC: ' tenant-a.checkpoints ' })
+        .checkpointTopic,
+    ).toBe('tenant-a.checkpoints')
   })
 })

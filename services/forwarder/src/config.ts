@@ -20,6 +20,8 @@ export type ForwarderConfig = {
   schemaRegistry: SchemaRegistrySettings
   destinationsFile: string
   inputTopics: readonly string[]
+  /** What destinations with `input: checkpoints` read: the sink's signed checkpoints (never created here). */
+  checkpointTopic: string
   /** Each destination reads in group `<prefix>.<destination>`. */
   groupIdPrefix: string
   /** Per destination: `<prefix><destination>`. */
@@ -41,7 +43,7 @@ export type ForwarderConfig = {
 /** The ops port when OPS_PORT is unset. */
 export const forwarderOpsPort = 9466
 
-const { positiveInt, sessionTimeoutMs, flag, kafkaTopics } = envValues
+const { positiveInt, sessionTimeoutMs, flag, kafkaTopic, kafkaTopics } = envValues
 
 const topicPrefix = (example: string) =>
   z
@@ -58,6 +60,9 @@ const shape = {
     .trim(),
   /** Comma-separated topics to forward. Default `audit.forward`. */
   FORWARDER_INPUT_TOPICS: kafkaTopics().optional(),
+  /** The ClickHouse sink's checkpoints topic (its SINK_CHECKPOINT_TOPIC), read by `input: checkpoints` destinations. Default `audit.checkpoints`. */
+  // The sink's SINK_CHECKPOINT_TOPIC default.
+  FORWARDER_CHECKPOINT_TOPIC: kafkaTopic().default('audit.checkpoints'),
   /** Consumer groups are `<this>.<destination>`. Default `audit-forwarder`. */
   FORWARDER_GROUP_ID_PREFIX: z
     .string()
@@ -102,6 +107,7 @@ export function loadForwarderConfig(env: Record<string, string | undefined>): Fo
     schemaRegistry: connections.schemaRegistry,
     destinationsFile: s.FORWARDER_DESTINATIONS_FILE,
     inputTopics: s.FORWARDER_INPUT_TOPICS ?? [pipelineTopics.forward.name],
+    checkpointTopic: s.FORWARDER_CHECKPOINT_TOPIC,
     groupIdPrefix: s.FORWARDER_GROUP_ID_PREFIX,
     deadLetterTopicPrefix: s.FORWARDER_DEAD_LETTER_TOPIC_PREFIX,
     retryTopicPrefix: s.FORWARDER_RETRY_TOPIC_PREFIX,

@@ -61,7 +61,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     const names = destinationTopics(config, destination.name)
     return createDestinationWorker({
       destination,
-      topics: { input: config.inputTopics, ...names },
+      topics: { input: inputTopicsOf(destination, config), ...names },
       kafka,
       producer,
       codec,
@@ -102,7 +102,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       }
       await Promise.all(workers.map((worker) => worker.start()))
       log.info(
-        { destinations: destinations.map((d) => `${d.name} (${d.kind})`), input: config.inputTopics },
+        {
+          destinations: destinations.map((d) => `${d.name} (${d.kind}, ${d.input})`),
+          input: [...new Set(destinations.flatMap((d) => inputTopicsOf(d, config)))],
+        },
         'forwarder started',
       )
     },
@@ -126,6 +129,11 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     live: () => combine(workers, (worker) => worker.live()),
     ready: () => combine(workers, (worker) => worker.ready()),
   }
+}
+
+/** What a destination reads: the forwarded topics, or the sink's checkpoints topic. */
+function inputTopicsOf(destination: Destination, config: ForwarderConfig): readonly string[] {
+  return destination.input === 'checkpoints' ? [config.checkpointTopic] : config.inputTopics
 }
 
 function transportFor(destination: Destination, resolve: ResolveAll | undefined): Transport {
@@ -181,9 +189,11 @@ async function refusePrivateHosts(
 const ownTopicMaxMessageBytes = 1024 * 1024 + 64 * 1024
 
 /**
- * The input topics must exist (the normalizer creates them); each destination's dead-letter and
- * retry topics are created when missing (FORWARDER_CREATE_TOPICS), since they are the
- * forwarder's own. Without them the idempotent producer would retry a dead letter for ever.
+ * The input topics must exist (the normalizer creates them), and so must the checkpoints topic
+ * when a destination reads it (the ClickHouse sink creates it; it is the sink's to configure,
+ * compacted, so the forwarder never makes it); each destination's dead-letter and retry topics are
+ * created when missing (FORWARDER_CREATE_TOPICS), since they are the forwarder's own. Without
+ * them the idempotent producer would retry a dead letter for ever.
  */
 async function prepareTopics(
   kafka: Kafka,
@@ -195,10 +205,16 @@ async function prepareTopics(
   await admin.connect()
   try {
     const existing = new Set(await admin.listTopics())
-    const missingInput = config.inputTopics.filter((topic) => !existing.has(topic))
+    const reads = (input: Destination['input']) => destinations.some((d) => d.input === input)
+    const missingInput = reads('events') ? config.inputTopics.filter((topic) => !existing.has(topic)) : []
     if (missingInput.length > 0) {
       throw new ForwarderStartError(
         `input topics missing: ${missingInput.join(', ')} (FORWARDER_INPUT_TOPICS); create them, or start the normalizer, which creates its outputs`,
+      )
+    }
+    if (reads('checkpoints') && !existing.has(config.checkpointTopic)) {
+      throw new ForwarderStartError(
+        `checkpoints topic missing: ${config.checkpointTopic} (FORWARDER_CHECKPOINT_TOPIC); start the ClickHouse sink with a signing key, which creates it (its SINK_CHECKPOINT_TOPIC), or name the topic it writes`,
       )
     }
     const own = destinations.flatMap((d) => {

@@ -3,11 +3,16 @@
 export { loadForwarderConfig, destinationTopics, forwarderOpsPort, type ForwarderConfig } from './config.js'
 export { createForwarder, ForwarderStartError, type Forwarder, type ForwarderOptions } from './forwarder.js'
 export { createForwarderMetrics, type ForwarderMetrics } from './metrics.js'
-export { parseDestinations, type DestinationsSource } from './destinations/parseDestinations.js'
+export {
+  parseDestinations,
+  payloadHeader,
+  type DestinationsSource,
+} from './destinations/parseDestinations.js'
 export { loadDestinations } from './destinations/loadDestinations.js'
 export { DestinationsConfigError, type DestinationsProblem } from './destinations/destinationsConfigError.js'
 export type {
   Destination,
+  DestinationInput,
   DestinationKind,
   HttpDestination,
   SyslogDestination,

@@ -7,6 +7,14 @@ import type { RetryPolicy } from '../delivery/retryPolicy.js'
 export const destinationKinds = ['webhook', 'splunk_hec', 'syslog'] as const
 export type DestinationKind = (typeof destinationKinds)[number]
 
+/**
+ * What a destination reads: the forwarded `events` (FORWARDER_INPUT_TOPICS), or the signed
+ * integrity `checkpoints` the ClickHouse sink publishes (FORWARDER_CHECKPOINT_TOPIC), sent on
+ * unchanged so that a checkpoint that left the building cannot be rolled back (anchoring).
+ */
+export const destinationInputs = ['events', 'checkpoints'] as const
+export type DestinationInput = (typeof destinationInputs)[number]
+
 /** How events are grouped into one request. */
 export type BatchLimits = {
   maxEvents: number
@@ -35,6 +43,8 @@ export type TlsSettings = {
 /** What every destination has, whatever its kind. */
 type DestinationCommon = {
   name: string
+  /** `checkpoints`: a webhook only, with no filter, projection or redaction (parseDestinations). */
+  input: DestinationInput
   filter: EventFilter
   filterSource?: string
   projection: Projection

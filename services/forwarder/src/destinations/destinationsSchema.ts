@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { webhookFormats } from '../format/eventFormats.js'
+import { destinationInputs } from './destination.js'
 
 const positive = (example: number) =>
   z
@@ -73,10 +74,15 @@ const tls = z
 
 const common = {
   name: destinationName,
+  /** What it reads: `events` (default) or `checkpoints` (webhook only). */
+  input: z
+    .enum(destinationInputs, { error: `expected one of: ${destinationInputs.join(', ')}` })
+    .default('events'),
   /** CEL over `event`; unset: every event. */
   filter: z.string().min(1, 'expected a CEL expression, or no filter key for every event').optional(),
   fields: fields.optional(),
-  allow_sensitive: z.boolean({ error: 'expected true or false' }).default(false),
+  /** Default false; optional here so that a checkpoints destination can be told it has no meaning there. */
+  allow_sensitive: z.boolean({ error: 'expected true or false' }).optional(),
   batch,
   retry,
   breaker,

@@ -178,7 +178,79 @@ describe('parseDestinations', () => {
     ])
   })
 
+  it('reads a checkpoints destination: a webhook whose requests say what they carry; events are the default input', () => {
+    const [anchor, hook] = parseDestinations(
+      [
+        'destinations:',
+        '  - name: anchor',
+        '    kind: webhook',
+        '    input: checkpoints',
+        '    url: https://anchor.example.com/checkpoints',
+        '    signing_secret_env: SECURITY_WEBHOOK_SECRET',
+        '  - name: hook',
+        '    kind: webhook',
+        '    url: https://h.example.com/',
+      ].join('\n'),
+      source,
+    )
+    expect(anchor).toMatchObject({
+      name: 'anchor',
+      kind: 'webhook',
+      input: 'checkpoints',
+      projection: { exclude: [], allowSensitive: false },
+    })
+    expect(anchor?.kind === 'webhook' && anchor.headers).toEqual({ 'audit-payload': 'checkpoints' })
+    expect(anchor?.kind === 'webhook' && anchor.signingKey?.length).toBe(33)
+    expect(hook).toMatchObject({ input: 'events' })
+    expect(hook?.kind === 'webhook' && hook.headers).toEqual({})
+  })
+
+  it('refuses input: checkpoints on a kind other than webhook, and filter, fields and allow_sensitive with it, naming each key', () => {
+    const text = [
+      'destinations:',
+      '  - name: anchor',
+      '    kind: webhook',
+      '    input: checkpoints',
+      '    url: https://anchor.example.com/',
+      '    filter: event.category == "security"',
+      '    fields: { exclude: [before] }',
+      '    allow_sensitive: false',
+      '  - name: hec',
+      '    kind: splunk_hec',
+      '    input: checkpoints',
+      '    url: https://splunk.example.com:8088',
+      '    token_env: SPLUNK_HEC_TOKEN',
+      '  - name: s',
+      '    kind: syslog',
+      '    input: checkpoints',
+      '    host: siem.example.com',
+      '    port: 514',
+    ].join('\n')
+    const notForCheckpoints = 'not for input: checkpoints, which are sent whole, as signed; remove'
+    expect(problemsOf(text)).toEqual([
+      `destinations.yaml:6:13: destinations[0].filter (destination anchor): ${notForCheckpoints} filter`,
+      `destinations.yaml:7:13: destinations[0].fields (destination anchor): ${notForCheckpoints} fields`,
+      `destinations.yaml:8:22: destinations[0].allow_sensitive (destination anchor): ${notForCheckpoints} allow_sensitive`,
+      'destinations.yaml:11:12: destinations[1].input (destination hec): checkpoints go to kind: webhook only; a splunk_hec destination takes events',
+      'destinations.yaml:16:12: destinations[2].input (destination s): checkpoints go to kind: webhook only; a syslog destination takes events',
+    ])
+    expect(
+      problemsOf(
+        'destinations:\n  - name: a\n    kind: webhook\n    input: checkpoint\n    url: https://h.example.com/\n',
+      ),
+    ).toEqual([
+      'destinations.yaml:4:12: destinations[0].input (destination a): expected one of: events, checkpoints',
+    ])
+  })
+
   it('refuses custom headers the forwarder sets itself', () => {
+    expect(
+      problemsOf(
+        'destinations:\n  - name: a\n    kind: webhook\n    url: https://h.example.com/\n    headers: { Audit-Payload: events }\n',
+      ),
+    ).toEqual([
+      'destinations.yaml:5:31: destinations[0].headers["Audit-Payload"] (destination a): set by the forwarder itself',
+    ])
     expect(
       problemsOf(
         'destinations:\n  - name: a\n    kind: webhook\n    url: https://h.example.com/\n    headers: { Authorization: x }\n',

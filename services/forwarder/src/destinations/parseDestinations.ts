@@ -54,6 +54,12 @@ const eventFieldNames = new Set([
   'sensitive_fields',
 ])
 
+/**
+ * The header that says what a checkpoints destination's requests carry (`audit-payload:
+ * checkpoints`): the body is the checkpoints exactly as signed, so what it is cannot go inside.
+ */
+export const payloadHeader = 'audit-payload'
+
 /** Headers the forwarder sets itself: a custom header must not replace them. */
 const reservedHeaders = new Set([
   'content-type',
@@ -63,7 +69,11 @@ const reservedHeaders = new Set([
   'webhook-id',
   'webhook-timestamp',
   'webhook-signature',
+  payloadHeader,
 ])
+
+/** Keys that choose, cut or hide parts of an event: a checkpoint is sent whole, as signed. */
+const eventOnlyKeys = ['filter', 'fields', 'allow_sensitive'] as const
 
 /**
  * Reads a destinations file (deploy/forwarder/destinations.example.yaml describes it) into
@@ -162,8 +172,18 @@ function compileDestination(
     }
   }
 
+  const checkpoints = spec.input === 'checkpoints'
+  if (checkpoints) {
+    if (spec.kind !== 'webhook')
+      fail(['input'], `checkpoints go to kind: webhook only; a ${spec.kind} destination takes events`)
+    for (const key of eventOnlyKeys) {
+      if (spec[key] !== undefined)
+        fail([key], `not for input: checkpoints, which are sent whole, as signed; remove ${key}`)
+    }
+  }
+
   let filter: EventFilter = everyEvent
-  if (spec.filter !== undefined) {
+  if (spec.filter !== undefined && !checkpoints) {
     try {
       filter = compileFilter(spec.filter)
     } catch (error) {
@@ -181,13 +201,15 @@ function compileDestination(
   })
   if (!failed) outbound = addressPolicy(spec.allowed_private_addresses, allowListName)
 
+  const fields = checkpoints ? undefined : spec.fields
   const projection: Projection = {
-    ...(spec.fields?.include && { include: fieldPaths(spec.fields.include, ['fields', 'include'], fail) }),
-    exclude: fieldPaths(spec.fields?.exclude ?? [], ['fields', 'exclude'], fail),
-    allowSensitive: spec.allow_sensitive,
+    ...(fields?.include && { include: fieldPaths(fields.include, ['fields', 'include'], fail) }),
+    exclude: fieldPaths(fields?.exclude ?? [], ['fields', 'exclude'], fail),
+    allowSensitive: spec.allow_sensitive ?? false,
   }
   const common = {
     name: spec.name,
+    input: spec.input,
     filter,
     ...(spec.filter !== undefined && { filterSource: spec.filter }),
     projection,
@@ -244,7 +266,12 @@ function compileDestination(
       for (const [name, value] of Object.entries(spec.headers)) {
         if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) fail(['headers', name], 'not a valid header name')
         else if (reservedHeaders.has(name.toLowerCase()))
-          fail(['headers', name], 'set by the forwarder itself; use auth for Authorization')
+          fail(
+            ['headers', name],
+            name.toLowerCase() === 'authorization'
+              ? 'set by the forwarder itself; use auth for Authorization'
+              : 'set by the forwarder itself',
+          )
         else if (/[\r\n]/.test(value)) fail(['headers', name], 'a header value cannot hold a line break')
         else headers[name] = value
       }
@@ -256,6 +283,7 @@ function compileDestination(
         headers['authorization'] =
           `Basic ${Buffer.from(`${spec.auth.basic.username}:${password}`).toString('base64')}`
       }
+      if (checkpoints) headers[payloadHeader] = 'checkpoints'
     } else {
       headers['authorization'] = `Splunk ${secret(['token_env'], spec.token_env)}`
       // A base URL gets the event endpoint; a full URL is used as written.

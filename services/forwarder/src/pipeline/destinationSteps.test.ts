@@ -1,10 +1,12 @@
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { CodecError } from '@audit-pipeline/codec'
+import { checkpointHash } from '@audit-pipeline/integrity'
 import { everyEvent } from '../filter/eventFilter.js'
 import { webhookFormat } from '../format/eventFormats.js'
 import { createForwarderMetrics } from '../metrics.js'
 import { sampleEvent } from '../testing/sampleEvent.js'
+import { checkpointMessage, signedCheckpoints, testSigningKey } from '../testing/signedCheckpoints.js'
 import { fakeContext, kafkaRecord, messageOf, silentLog } from '../testing/steps.js'
 import { destinationSteps } from './destinationSteps.js'
 
@@ -20,9 +22,10 @@ const codec = {
 }
 
 /** The steps with a fake context, transport and producer, all recording into one `calls` list, in order. */
-function harness(options: { produce?: () => Promise<void> } = {}) {
+function harness(options: { produce?: () => Promise<void>; input?: 'checkpoints' } = {}) {
   const { context, calls } = fakeContext()
   const registry = new Registry()
+  const bodies: string[] = []
   const steps = destinationSteps(
     {
       destination: {
@@ -33,11 +36,13 @@ function harness(options: { produce?: () => Promise<void> } = {}) {
         batch: { maxEvents: 2, maxBytes: 1_000_000, maxAgeMs: 1_000 },
         retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
         breaker: { errorThresholdPercent: 50, volumeThreshold: 5, resetTimeoutMs: 10 },
+        ...(options.input && { input: options.input }),
       },
       codec,
       transport: {
         send: (batch) => {
           calls.push(`send ${batch.eventIds.join(' ')}`)
+          bodies.push(batch.body.toString())
           return Promise.resolve()
         },
       },
@@ -57,11 +62,11 @@ function harness(options: { produce?: () => Promise<void> } = {}) {
     },
     context,
   )
-  const submit = async (partition: number, values: string[]) => {
+  const submit = async (partition: number, values: string[], topic = 'audit.forward') => {
     for (const [offset, value] of values.entries())
       await steps.submit(
-        messageOf(kafkaRecord(offset, { partition, value: Buffer.from(value) }), {
-          topic: 'audit.forward',
+        messageOf(kafkaRecord(offset, { partition, topic, value: Buffer.from(value) }), {
+          topic,
           partition,
           offset: String(offset),
         }),
@@ -69,7 +74,7 @@ function harness(options: { produce?: () => Promise<void> } = {}) {
   }
   const metric = async (name: string) =>
     ((await registry.getSingleMetric(name)?.get())?.values ?? []).reduce((sum, v) => sum + v.value, 0)
-  return { steps, calls, submit, metric }
+  return { steps, calls, bodies, submit, metric }
 }
 
 describe('destinationSteps', () => {
@@ -98,6 +103,29 @@ describe('destinationSteps', () => {
     expect(h.calls.filter((call) => call === 'while schema registry')).toHaveLength(6)
     expect(await h.metric('audit_forwarder_events_delivered_total')).toBe(4)
     expect(await h.metric('audit_forwarder_events_dead_lettered_total')).toBe(2)
+  })
+
+  it('sends a checkpoints destination’s checkpoints unchanged, in batches, and dead-letters a record holding none, decoding nothing', async () => {
+    const h = harness({ input: 'checkpoints' })
+    const { key } = testSigningKey()
+    const [a, b, c] = signedCheckpoints({ tenant: 'witify', chain: 'audit.normalized/0', count: 3, key })
+    const values = [a!, b!, c!].map((checkpoint) => checkpointMessage(checkpoint).value)
+    await h.submit(0, [values[0]!, 'garbage', values[1]!, values[2]!], 'audit.checkpoints')
+    await h.steps.join()
+    // The next batch may go out while the one before commits: each commit follows its own batch.
+    expect(h.calls.filter((call) => call.startsWith('send'))).toEqual([
+      `send ${checkpointHash(a!)} ${checkpointHash(b!)}`,
+      `send ${checkpointHash(c!)}`,
+    ])
+    expect(h.calls.filter((call) => !call.startsWith('send'))).toEqual([
+      'produce key-1 to dlq.hook',
+      'commit audit.checkpoints/0@3',
+      'dead letters CHECKPOINT_INVALID',
+      'commit audit.checkpoints/0@4',
+    ])
+    expect(h.bodies).toEqual([`[${values[0]},${values[1]}]`, `[${values[2]}]`])
+    expect(await h.metric('audit_forwarder_events_delivered_total')).toBe(3)
+    expect(await h.metric('audit_forwarder_events_dead_lettered_total')).toBe(1)
   })
 
   it('fails, committing nothing after it, when a batch’s dead letters cannot be written', async () => {

@@ -17,10 +17,15 @@ import { commitBatch } from './commitBatch.js'
 import { decodeRecord } from './decodeRecord.js'
 import { deliverBatch, type FinishedBatch } from './deliverBatch.js'
 import { inPartitionOrder } from './inPartitionOrder.js'
+import { prepareCheckpoints } from './prepareCheckpoints.js'
 import { prepareRecords } from './prepareRecords.js'
 
 export type DestinationStepsOptions = {
-  destination: Pick<Destination, 'name' | 'filter' | 'projection' | 'format' | 'batch' | 'retry' | 'breaker'>
+  destination: Pick<
+    Destination,
+    'name' | 'filter' | 'projection' | 'format' | 'batch' | 'retry' | 'breaker'
+  > &
+    Partial<Pick<Destination, 'input'>>
   codec: Pick<AuditEventCodec, 'decode'>
   /** Outlive the steps (a restart builds new steps, the breaker keeps what it learnt). */
   transport: Pick<Transport, 'send'>
@@ -47,7 +52,8 @@ const loggedRecordsPerBatch = 20
  * per partition by count, bytes and age → deliver with retries and the circuit breaker, up to
  * `maxBatchesInFlight` at once and each partition's in order, then write the batch's dead letters
  * → commit the offset after the batch. A crash or a failed step loses nothing: what was not
- * committed is read and delivered again.
+ * committed is read and delivered again. A checkpoints destination (`input: checkpoints`) has
+ * prepareCheckpoints in place of the first two steps; from batching on, its steps are these.
  */
 export function destinationSteps(
   options: DestinationStepsOptions,
@@ -66,20 +72,16 @@ export function destinationSteps(
     now: options.now,
     ...(options.delivering && { delivering: options.delivering }),
   })
-  return runTask(
-    decodeRecord(options.codec, context),
-    prepareRecords(
-      destination,
-      batchEvents(
-        destination.batch,
-        runInFlight(
-          inPartitionOrder(deliver),
-          { maxInFlight: options.maxBatchesInFlight },
-          commitBatch(context, reportBatch(options)),
-        ),
-      ),
+  const batched = batchEvents(
+    destination.batch,
+    runInFlight(
+      inPartitionOrder(deliver),
+      { maxInFlight: options.maxBatchesInFlight },
+      commitBatch(context, reportBatch(options)),
     ),
   )
+  if (destination.input === 'checkpoints') return prepareCheckpoints(batched)
+  return runTask(decodeRecord(options.codec, context), prepareRecords(destination, batched))
 }
 
 /** One telemetry call per committed batch: its counters, and a log line for what it dead-lettered before delivery. */

@@ -9,6 +9,7 @@ import type { Transport } from '../senders/transport.js'
 import { destinationSteps } from './destinationSteps.js'
 
 export type DestinationTopics = {
+  /** The forwarded topics, or for a checkpoints destination the checkpoints topic. */
   input: readonly string[]
   groupId: string
   deadLetterTopic: string
@@ -84,8 +85,17 @@ export function createDestinationWorker(options: DestinationWorkerOptions): Dest
     subscription: { topics: [...topics.input, topics.retryTopic], fromBeginning: true },
     requiredTopics: {
       topics: [...topics.input, topics.retryTopic, topics.deadLetterTopic],
-      settings: 'FORWARDER_INPUT_TOPICS, FORWARDER_RETRY_TOPIC_PREFIX, FORWARDER_DEAD_LETTER_TOPIC_PREFIX',
-      hint: 'create them, or start the normalizer, which creates its outputs (the forwarder creates its retry and dead-letter topics at start-up with FORWARDER_CREATE_TOPICS=true)',
+      ...(destination.input === 'checkpoints'
+        ? {
+            settings:
+              'FORWARDER_CHECKPOINT_TOPIC, FORWARDER_RETRY_TOPIC_PREFIX, FORWARDER_DEAD_LETTER_TOPIC_PREFIX',
+            hint: 'the ClickHouse sink creates the checkpoints topic when it starts with a signing key (its SINK_CHECKPOINT_TOPIC); the forwarder never does (it creates its retry and dead-letter topics at start-up with FORWARDER_CREATE_TOPICS=true)',
+          }
+        : {
+            settings:
+              'FORWARDER_INPUT_TOPICS, FORWARDER_RETRY_TOPIC_PREFIX, FORWARDER_DEAD_LETTER_TOPIC_PREFIX',
+            hint: 'create them, or start the normalizer, which creates its outputs (the forwarder creates its retry and dead-letter topics at start-up with FORWARDER_CREATE_TOPICS=true)',
+          }),
     },
     outage: options.consumer.outage,
     deadLetterGuard: options.consumer.deadLetterGuard,
@@ -117,6 +127,7 @@ export function createDestinationWorker(options: DestinationWorkerOptions): Dest
       log.info(
         {
           groupId: topics.groupId,
+          reads: destination.input,
           input: topics.input,
           retryTopic: topics.retryTopic,
           deadLetterTopic: topics.deadLetterTopic,

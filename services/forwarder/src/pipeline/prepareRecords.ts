@@ -17,6 +17,7 @@ export type ForwardItem =
       readonly kind: 'send'
       /** Kept for the dead letter, should the batch not be delivered. */
       readonly record: KafkaRecord
+      /** The event's id; a checkpoint's hash (prepareCheckpoints). The batch id is derived from them. */
       readonly eventId: string
       readonly entry: string
       readonly bytes: number
@@ -26,13 +27,15 @@ export type ForwardItem =
 
 /**
  * Error classes a record is dead-lettered with before delivery: the codec's final ones, a filter
- * that could not decide, and RECORD_FAILED for anything else (reason: what failed), so that the
+ * that could not decide, a record of the checkpoints topic that holds no signed checkpoint
+ * (prepareCheckpoints), and RECORD_FAILED for anything else (reason: what failed), so that the
  * `audit-dlq-error-class` header stays a closed list whatever a dependency throws.
  */
 export const recordFailureClasses = [
   'EVENT_UNDECODABLE',
   'SCHEMA_UNKNOWN',
   'FILTER_FAILED',
+  'CHECKPOINT_INVALID',
   'RECORD_FAILED',
 ] as const
 
