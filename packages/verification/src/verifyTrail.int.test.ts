@@ -1,7 +1,10 @@
 import { Kafka, logLevel } from 'kafkajs'
-import { describe, expect, inject, it, onTestFinished } from 'vitest'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { defaultRetentionPolicy, parseRetentionPolicy } from '@audit-pipeline/clickhouse-schema'
 import { uniqueName } from '@audit-pipeline/testing'
+import { buildPackage } from '../../../test/support/serviceProcess.js'
 import { openTestStorage } from '../../../test/support/testStorage.js'
 import { readCheckpointTopic } from './readCheckpointTopic.js'
 import { fixtureSpecs, mutation, named, tamperings, testGraceMs } from './testSupport/tamperings.js'
@@ -46,6 +49,27 @@ describe('verifyTrail', () => {
     })
     expect(kinds(report)).toEqual([done.finding])
     expect(report.intact).toBe(false)
+  })
+
+  describe('with the chains checked on worker threads (--threads)', () => {
+    // The workers run the compiled package, as the CLI ships it.
+    const workerScript = pathToFileURL(join(import.meta.dirname, '..', 'dist', 'verifyWorker.js'))
+    beforeAll(() => buildPackage('@audit-pipeline/verification'), 300_000)
+
+    it.each(tamperings)('names $name by its finding, and nothing else', async (tampering) => {
+      const { verify, fixture, storage, database } = await trail()
+      const intact = await verify({ threads: 2, workerScript })
+      expect(intact.totals.threads).toBe(2)
+      expect(intact.intact).toBe(true)
+      const done = await tampering.apply(storage, database, fixture)
+      const report = await verify({
+        threads: 2,
+        workerScript,
+        ...(done.nowMs !== undefined && { nowMs: done.nowMs }),
+        ...(done.externalCheckpoints !== undefined && { externalCheckpoints: done.externalCheckpoints }),
+      })
+      expect(kinds(report)).toEqual([done.finding])
+    })
   })
 
   it('finds an intact trail intact: every chain, event and checkpoint of both tenants', async () => {
