@@ -46,6 +46,16 @@ describe('GET /v1/events', () => {
       signIns.slice(1, 5).map((e) => e.event_id),
     )
     expect(await search('since=2024-03-16')).toEqual([ticketEvents[2]!.event_id])
+    // The reference's other identifiers: session, address, correlation and source.
+    const created = [ticketEvents[0]!.event_id]
+    expect(await search('session_id=s-88a1')).toEqual(created)
+    expect(await search('ip=203.0.113.10')).toEqual(created)
+    expect(await search('request_id=req-5b21')).toEqual(created)
+    expect(await search('trace_id=req-5b21')).toEqual([])
+    expect(await search('source_service=helpdesk-api&order=asc')).toEqual(ticketEvents.map((e) => e.event_id))
+    expect(await search('source_service=crm&object_type=customer')).toEqual([emailChange.event_id])
+    expect(await search('object_type=alert&object_id2=failed-sign-ins')).toEqual([alert.event_id])
+    expect(await search('object_type=alert&object_id2=other')).toEqual([])
   })
 
   it('pages through with the cursor: every event once, in order, ties on time broken by event id', async () => {
@@ -356,6 +366,11 @@ describe('SQL injection', () => {
     'object_id',
     'object_id2',
     'object_id3',
+    'session_id',
+    'ip',
+    'request_id',
+    'trace_id',
+    'source_service',
   ]
 
   it('is harmless in every filter of every endpoint: matches nothing, changes nothing', async () => {

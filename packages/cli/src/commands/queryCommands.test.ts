@@ -24,6 +24,20 @@ describe('query options', () => {
     expect(filterQuery({ actor: 'u-7', objectType: 'ticket', since: '2026-03-01' }).toString()).toBe(
       'actor=u-7&object_type=ticket&since=2026-03-01',
     )
+    expect(
+      filterQuery({
+        objectId2: 'v2',
+        objectId3: 'eu',
+        sessionId: 's-88a1',
+        ip: '203.0.113.10',
+        requestId: 'req-5b21',
+        traceId: 't-1',
+        sourceService: 'helpdesk-api',
+      }).toString(),
+    ).toBe(
+      'object_id2=v2&object_id3=eu&session_id=s-88a1&ip=203.0.113.10&request_id=req-5b21&trace_id=t-1&source_service=helpdesk-api',
+    )
+    expect(() => filterQuery({ sessionId: '' })).toThrow('--session-id must not be empty')
     expect(() => filterQuery({ since: '2026-03-01T12:00:00' })).toThrow('--since must be an ISO-8601 date')
     expect(() => filterQuery({ tenant: ' ' })).toThrow('--tenant must not be empty')
     expect(() => outputFormat('xml')).toThrow("--format must be one of: table, json, csv; got 'xml'")

@@ -11,6 +11,13 @@ export type QueryFilterFlags = {
   category?: string
   objectType?: string
   objectId?: string
+  objectId2?: string
+  objectId3?: string
+  sessionId?: string
+  ip?: string
+  requestId?: string
+  traceId?: string
+  sourceService?: string
   outcome?: string
   severity?: string
   since?: string
@@ -25,6 +32,13 @@ const filterParams: readonly (readonly [keyof QueryFilterFlags, string, string])
   ['category', 'category', '--category'],
   ['objectType', 'object_type', '--object-type'],
   ['objectId', 'object_id', '--object-id'],
+  ['objectId2', 'object_id2', '--object-id2'],
+  ['objectId3', 'object_id3', '--object-id3'],
+  ['sessionId', 'session_id', '--session-id'],
+  ['ip', 'ip', '--ip'],
+  ['requestId', 'request_id', '--request-id'],
+  ['traceId', 'trace_id', '--trace-id'],
+  ['sourceService', 'source_service', '--source-service'],
   ['outcome', 'outcome', '--outcome'],
   ['severity', 'severity', '--severity'],
   ['since', 'since', '--since'],

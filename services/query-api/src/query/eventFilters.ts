@@ -14,6 +14,13 @@ export type EventFilters = {
   objectId?: string
   objectId2?: string
   objectId3?: string
+  /** The actor's session id. */
+  sessionId?: string
+  /** The actor's IP address, as stored. */
+  ip?: string
+  requestId?: string
+  traceId?: string
+  sourceService?: string
   outcome?: string
   severity?: string
   /** occurred_at ≥ since */
@@ -37,6 +44,11 @@ const equalityFilters = [
   ['objectId', 'object_id', 'String'],
   ['objectId2', 'object_id2', 'String'],
   ['objectId3', 'object_id3', 'String'],
+  ['sessionId', 'actor_session_id', 'String'],
+  ['ip', 'actor_ip', 'String'],
+  ['requestId', 'correlation_request_id', 'String'],
+  ['traceId', 'correlation_trace_id', 'String'],
+  ['sourceService', 'source_service', 'String'],
   ['outcome', 'outcome_status', 'String'],
   ['severity', 'severity', 'String'],
 ] as const satisfies readonly (readonly [keyof EventFilters, string, string])[]
