@@ -113,6 +113,27 @@ describe('the query API process and the CLI over it', () => {
     expect(timeline.stdout).toContain('priority: "Urgent" → "Normal"')
     expect(timeline.stdout.trimEnd().split('\n')).toHaveLength(4)
 
+    // The reference's question: the ticket on 15 March 2024 at noon.
+    const state = await cli(
+      ['query', 'state', 'ticket', '9548-B1', '--tenant', 'witify', '--at', '2024-03-15T12:00Z'],
+      'auditor',
+      apiUrl,
+    )
+    expect(state.code, state.stderr).toBe(0)
+    expect(state.stdout).toMatch(/^FIELD +VALUE +CHANGED AT +BY/)
+    expect(state.stdout).toMatch(/priority +"Urgent" +2024-03-15T11:17:00.000Z +u-1002 \(Jack Peltrow\)/)
+    expect(state.stdout.trimEnd().split('\n')).toHaveLength(4)
+    expect(state.stderr).toContain(
+      'ticket 9548-B1 (tenant witify) as of 2024-03-15T12:00:00.000Z: 3 field(s) from 2 event(s)',
+    )
+    const noZone = await cli(
+      ['query', 'state', 'ticket', '9548-B1', '--at', '2024-03-15T12:00'],
+      'auditor',
+      apiUrl,
+    )
+    expect(noZone.code).not.toBe(0)
+    expect(noZone.stderr).toContain('--at must be an ISO-8601 date')
+
     const csv = await cli(
       ['query', 'search', '--object-type', 'customer', '--format', 'csv'],
       'analyst',

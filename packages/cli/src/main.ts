@@ -29,9 +29,15 @@ import {
 } from './commands/keysOptions.js'
 import { produceCommand } from './commands/produce.js'
 import { offlineVerification, proofCommand } from './commands/proof.js'
-import { querySearchCommand, queryTimelineCommand } from './commands/query.js'
+import { querySearchCommand, queryStateCommand, queryTimelineCommand } from './commands/query.js'
 import { createQueryApiClient, resolveQueryApiEndpoint } from './commands/queryApiClient.js'
-import { filterQuery, outputFormat, positiveInteger, type QueryFilterFlags } from './commands/queryOptions.js'
+import {
+  filterQuery,
+  isoTimeOption,
+  outputFormat,
+  positiveInteger,
+  type QueryFilterFlags,
+} from './commands/queryOptions.js'
 import { sqlCommand } from './commands/sql.js'
 import { tailCommand } from './commands/tail.js'
 import { resolveTrailStorage } from './commands/trailStorage.js'
@@ -216,6 +222,41 @@ withApi(query.command('timeline'))
         apiClient(flags),
         queryIo(),
       ),
+    ),
+  )
+withApi(query.command('state'))
+  .description("a record as of a time, rebuilt from its events: each field's value and its last change")
+  .argument('<type>', 'object type, e.g. ticket')
+  .argument('<id>', 'object id')
+  .option(
+    '--at <time>',
+    'as of this ISO-8601 date or time (with its zone), its events included (default: now)',
+  )
+  .option('--tenant <tenant>', "the record's tenant")
+  .option('--object-id2 <id>', 'the second part of a composite object id')
+  .option('--object-id3 <id>', 'the third part of a composite object id')
+  .action(
+    run(
+      async (
+        type: string,
+        id: string,
+        flags: ApiFlags & { at?: string; tenant?: string; objectId2?: string; objectId3?: string },
+      ) =>
+        queryStateCommand(
+          {
+            objectType: type,
+            objectId: id,
+            filters: filterQuery({
+              ...(flags.tenant !== undefined && { tenant: flags.tenant }),
+              ...(flags.objectId2 !== undefined && { objectId2: flags.objectId2 }),
+              ...(flags.objectId3 !== undefined && { objectId3: flags.objectId3 }),
+            }),
+            ...(flags.at !== undefined && { at: isoTimeOption('--at', flags.at) }),
+            format: outputFormat(flags.format),
+          },
+          apiClient(flags),
+          queryIo(),
+        ),
     ),
   )
 withFilters(withApi(query.command('search')))

@@ -347,6 +347,59 @@ describe('access', () => {
   })
 })
 
+describe('GET /v1/objects/{type}/{id}/state', () => {
+  type State = {
+    tenant: string
+    events: number
+    deleted: boolean
+    fields: { path: string; value: unknown; changed_at: string; actor: { id: string }; event_id: string }[]
+  }
+  const stateOf = async (
+    app: Awaited<ReturnType<typeof queryApiFixture>>['app'],
+    path: string,
+    key: Parameters<typeof bearer>[0] = 'auditor',
+  ) => app.inject({ url: `/v1/objects/${path}`, headers: bearer(key) })
+  const values = (state: State) => Object.fromEntries(state.fields.map((f) => [f.path, f.value]))
+
+  it("rebuilds the reference's ticket as of any time: each field's value and who last changed it", async () => {
+    const { app } = await queryApiFixture()
+    const noon = await stateOf(app, 'ticket/9548-B1/state?at=2024-03-15T12:00:00Z')
+    expect(noon.statusCode, noon.body).toBe(200)
+    const state = noon.json<State>()
+    expect(state).toMatchObject({ tenant: 'witify', events: 2, deleted: false })
+    expect(values(state)).toEqual({ priority: 'Urgent', status: 'open', title: 'Export to PDF fails' })
+    expect(state.fields.find((f) => f.path === 'priority')).toMatchObject({
+      changed_at: '2024-03-15T11:17:00.000Z',
+      actor: { id: 'u-1002' },
+      event_id: ticketEvents[1]!.event_id,
+    })
+    // An event at `at` itself counts; without `at`, the state now.
+    for (const path of ['ticket/9548-B1/state?at=2024-03-16T13:12:00Z', 'ticket/9548-B1/state']) {
+      const now = (await stateOf(app, path)).json<State>()
+      expect(now.events).toBe(3)
+      expect(values(now)['priority']).toBe('Normal')
+      expect(values(now)['solution']).toContain('Save as PDF')
+      expect(now.fields.find((f) => f.path === 'priority')?.actor.id).toBe('u-1003')
+    }
+    const before = await stateOf(app, 'ticket/9548-B1/state?at=2024-03-01')
+    expect(before.statusCode).toBe(404)
+    expect(before.json<{ message: string }>().message).toContain('no events of ticket 9548-B1 up to')
+  })
+
+  it('shows an analyst no sensitive value, and a tenant-restricted key no other tenant', async () => {
+    const { app } = await queryApiFixture()
+    const auditor = (await stateOf(app, 'customer/c-1/state')).json<State>()
+    expect(values(auditor)).toMatchObject({ email: 'rita@new.example', tier: 'platinum' })
+    const analyst = (await stateOf(app, 'customer/c-1/state', 'analyst')).json<State>()
+    expect(values(analyst)).toMatchObject({ email: '[redacted]', tier: 'platinum' })
+    expect(JSON.stringify(analyst)).not.toContain('rita@')
+    expect((await stateOf(app, 'ticket/9548-B1/state', 'acmeAuditor')).statusCode).toBe(404)
+    expect((await stateOf(app, 'ticket/9548-B1/state?tenant=witify', 'acmeAuditor')).statusCode).toBe(403)
+    const refused = await stateOf(app, 'ticket/9548-B1/state?at=yesterday')
+    expect(refused.statusCode).toBe(400)
+  })
+})
+
 describe('SQL injection', () => {
   const attempts = [
     "x' OR '1'='1",
@@ -464,6 +517,7 @@ describe('GET /openapi.json', () => {
       '/v1/counts',
       '/v1/events',
       '/v1/export',
+      '/v1/objects/{object_type}/{object_id}/state',
       '/v1/objects/{object_type}/{object_id}/timeline',
       '/v1/sql',
       '/v1/whoami',

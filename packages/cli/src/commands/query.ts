@@ -1,6 +1,13 @@
 import type { QueryApiClient } from './queryApiClient.js'
 import { filterQuery, type OutputFormat } from './queryOptions.js'
-import { csvLines, eventListing, tableLines, type ApiEvent } from './queryOutput.js'
+import {
+  csvLines,
+  eventListing,
+  stateListing,
+  tableLines,
+  type ApiEvent,
+  type ApiRecordState,
+} from './queryOutput.js'
 
 export type QueryIo = {
   out: (line: string) => void
@@ -38,6 +45,37 @@ export async function queryTimelineCommand(
   printEvents(events, options.format, io)
   io.err(
     `${events.length} event(s) for ${options.objectType} ${options.objectId}${more ? `; more: raise --limit (now ${options.limit})` : ''}`,
+  )
+  return 0
+}
+
+/**
+ * `audit-pipeline query state <type> <id> [--at]`: the record as of a time, rebuilt from its
+ * events by the API: each field's value and its last change.
+ */
+export async function queryStateCommand(
+  options: {
+    objectType: string
+    objectId: string
+    filters: URLSearchParams
+    at?: string
+    format: OutputFormat
+  },
+  client: QueryApiClient,
+  io: QueryIo,
+): Promise<number> {
+  const query = new URLSearchParams(options.filters)
+  if (options.at !== undefined) query.set('at', options.at)
+  const path = `/v1/objects/${encodeURIComponent(options.objectType)}/${encodeURIComponent(options.objectId)}/state`
+  const state = await client.get<ApiRecordState>(path, query)
+  if (options.format === 'json') io.out(JSON.stringify(state))
+  else {
+    const listing = stateListing(state)
+    const lines = options.format === 'csv' ? csvLines(listing) : tableLines(listing, io.widthChars ?? 160)
+    for (const line of lines) io.out(line)
+  }
+  io.err(
+    `${state.object.type} ${state.object.id} (tenant ${state.tenant}) as of ${state.at}: ${state.fields.length} field(s) from ${state.events} event(s)${state.deleted ? '; deleted by its last event' : ''}`,
   )
   return 0
 }

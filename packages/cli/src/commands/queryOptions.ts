@@ -56,14 +56,17 @@ export function filterQuery(flags: QueryFilterFlags): URLSearchParams {
     const value = flags[flag]
     if (value === undefined) continue
     if (value.trim() === '') throw new Error(`${option} must not be empty`)
-    if ((flag === 'since' || flag === 'until') && !isoTime.test(value)) {
-      throw new Error(
-        `${option} must be an ISO-8601 date such as 2026-03-01, or a time with its zone such as 2026-03-01T12:00:00Z; got '${value}'`,
-      )
-    }
-    query.set(param, value)
+    query.set(param, flag === 'since' || flag === 'until' ? isoTimeOption(option, value) : value)
   }
   return query
+}
+
+/** An ISO-8601 date, or a time with its zone: a time without one would mean the machine's zone. */
+export function isoTimeOption(option: string, value: string): string {
+  if (isoTime.test(value)) return value
+  throw new Error(
+    `${option} must be an ISO-8601 date such as 2026-03-01, or a time with its zone such as 2026-03-01T12:00:00Z; got '${value}'`,
+  )
 }
 
 const isoTime = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/

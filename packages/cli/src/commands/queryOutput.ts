@@ -42,6 +42,36 @@ export function eventListing(events: readonly ApiEvent[]): Listing {
   }
 }
 
+/** A record's state as `GET /v1/objects/{type}/{id}/state` answers it. */
+export type ApiRecordState = {
+  object: { type: string; id: string; label: string | null }
+  tenant: string
+  at: string
+  events: number
+  deleted: boolean
+  fields: {
+    path: string
+    value: unknown
+    changed_at: string
+    event_id: string
+    actor: { id: string; display_name: string | null }
+    action: string
+  }[]
+}
+
+export function stateListing(state: ApiRecordState): Listing {
+  return {
+    header: ['FIELD', 'VALUE', 'CHANGED AT', 'BY', 'ACTION'],
+    rows: state.fields.map((field) => [
+      field.path,
+      JSON.stringify(field.value),
+      field.changed_at,
+      field.actor.display_name ? `${field.actor.id} (${field.actor.display_name})` : field.actor.id,
+      field.action,
+    ]),
+  }
+}
+
 export function alertListing(alerts: readonly ApiAlert[]): Listing {
   return {
     header: ['RAISED AT', 'TENANT', 'SEVERITY', 'STATUS', 'RULE', 'GROUP KEY', 'DESCRIPTION'],

@@ -3,6 +3,7 @@ import type { AccessScope } from '../access/accessScope.js'
 import { alertAnswer, alertConditions } from '../answers/alertAnswer.js'
 import { eventAnswer } from '../answers/eventAnswer.js'
 import type { StoredEventRow } from '../answers/eventRow.js'
+import { createRecordState } from '../answers/recordState.js'
 import { rowForRole } from '../answers/redaction.js'
 import type { RouteContext } from '../app.js'
 import { countQuery } from '../query/countQueries.js'
@@ -13,13 +14,19 @@ import {
   countsQuery,
   filtersOf,
   searchQuery,
+  stateQuery,
   timelineParams,
   timelineQuery,
 } from './requestSchemas.js'
+import { parseIsoTime } from '../query/time.js'
+import { RequestRefused } from '../requestRefused.js'
 import { checkTenant, cursorOf, scopeOfRequest } from './scopeChecks.js'
 import { bearerSecurity, type ZodApp } from './zodApp.js'
 
-/** Search, a record's timeline, counts and alerts: JSON answers, paged by keyset cursor. */
+/** The most events a record's state is rebuilt from: past that, its timeline is the answer. */
+const maxStateEvents = 100_000
+
+/** Search, a record's timeline and state, counts and alerts: JSON answers, paged by keyset cursor. */
 export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
   const { limits } = context
 
@@ -77,6 +84,73 @@ export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
       })
       await context.recordRead(request, page.events.length)
       return page
+    },
+  )
+
+  app.get(
+    '/v1/objects/:object_type/:object_id/state',
+    {
+      schema: {
+        summary:
+          "A record's state as of a time, rebuilt from its events: each field's value and its last change",
+        tags: ['events'],
+        security: bearerSecurity,
+        params: timelineParams,
+        querystring: stateQuery,
+      },
+    },
+    async (request) => {
+      const scope = scopeOfRequest(request)
+      const { at: atText, ...filterQuery } = request.query
+      const at = atText === undefined ? new Date() : (parseIsoTime(atText) as Date)
+      const filters = {
+        ...filtersOf(filterQuery),
+        objectType: request.params.object_type,
+        objectId: request.params.object_id,
+        // Events at `at` itself count.
+        until: new Date(at.getTime() + 1),
+      }
+      checkTenant(scope, filters.tenant)
+      const state = createRecordState(at.toISOString())
+      const tenants = new Set<string>()
+      let cursor: EventPageRequest['cursor']
+      let read = 0
+      do {
+        const { rows, nextCursor } = await pageRows(context, request, '/v1/objects/state', {
+          filters,
+          order: 'asc',
+          limit: limits.maxPageRows,
+          ...(cursor !== undefined && { cursor }),
+        })
+        for (const row of rows) {
+          tenants.add(row.tenant)
+          state.add(eventAnswer(rowForRole(row, scope.role)))
+        }
+        read += rows.length
+        if (read > maxStateEvents) {
+          await context.recordRead(request, read)
+          throw new RequestRefused(
+            413,
+            `${request.params.object_type} ${request.params.object_id} has more than ${maxStateEvents} events up to ${at.toISOString()}: its state cannot be rebuilt here; read its timeline instead`,
+          )
+        }
+        cursor = nextCursor === null ? undefined : cursorOf(nextCursor)
+      } while (cursor !== undefined)
+      if (tenants.size > 1) {
+        throw new RequestRefused(
+          400,
+          `${request.params.object_type} ${request.params.object_id} exists in several tenants (${[...tenants].sort().join(', ')}): name one with tenant`,
+        )
+      }
+      const answer = state.finish()
+      await context.recordRead(request, read)
+      if (answer === undefined) {
+        throw new RequestRefused(
+          404,
+          `no events of ${request.params.object_type} ${request.params.object_id} up to ${at.toISOString()} that this key may read`,
+        )
+      }
+      return answer
     },
   )
 

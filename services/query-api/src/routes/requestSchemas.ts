@@ -72,6 +72,13 @@ export const timelineQuery = (maxRows: number) =>
     ...pageShape(maxRows),
   })
 
+export const stateQuery = z.strictObject({
+  tenant: filterShape.tenant,
+  object_id2: filterShape.object_id2,
+  object_id3: filterShape.object_id3,
+  at: isoTime('the state as of this time, its events at that time included (default: now)').optional(),
+})
+
 export const alertsQuery = (maxRows: number) =>
   z.strictObject({
     tenant: filterShape.tenant,
