@@ -58,6 +58,32 @@ describe('GET /v1/events', () => {
     expect(await search('object_type=alert&object_id2=other')).toEqual([])
   })
 
+  it('finds events by the field they changed, and the value it changed from and to', async () => {
+    const { app } = await queryApiFixture()
+    const search = async (query: string, key: Parameters<typeof bearer>[0] = 'auditor') => {
+      const response = await app.inject({ url: `/v1/events?${query}&order=asc`, headers: bearer(key) })
+      expect(response.statusCode, response.body).toBe(200)
+      return ids(response.json<EventsPage>())
+    }
+    const [created, raised, lowered] = ticketEvents.map((e) => e.event_id)
+    // The reference's question: who lowered ticket 9548-B1's priority from Urgent to Normal?
+    expect(await search('changed=priority&from=Urgent&to=Normal')).toEqual([lowered])
+    expect(await search('changed=priority&to=Urgent')).toEqual([raised])
+    expect(await search('changed=priority')).toEqual([created, raised, lowered])
+    expect(await search('changed=priority&from=Normal&to=Normal')).toEqual([])
+    expect(await search('changed=solution')).toEqual([lowered])
+    // An auditor finds a sensitive value; an analyst, who may not see it, cannot search by it
+    // (nor by any value of an event that marks a field sensitive), but finds the change itself.
+    expect(await search('changed=email&to=rita@new.example')).toEqual([emailChange.event_id])
+    expect(await search('changed=email&to=rita@new.example', 'analyst')).toEqual([])
+    expect(await search('changed=email&from=rita@old.example', 'analyst')).toEqual([])
+    expect(await search('changed=tier&to=platinum', 'analyst')).toEqual([])
+    expect(await search('changed=email', 'analyst')).toEqual([emailChange.event_id])
+    const valueAlone = await app.inject({ url: '/v1/events?to=Normal', headers: bearer('auditor') })
+    expect(valueAlone.statusCode).toBe(400)
+    expect(valueAlone.json<{ message: string }>().message).toContain('name the field with changed')
+  })
+
   it('pages through with the cursor: every event once, in order, ties on time broken by event id', async () => {
     const { app } = await queryApiFixture()
     const seen: string[] = []
@@ -424,6 +450,7 @@ describe('SQL injection', () => {
     'request_id',
     'trace_id',
     'source_service',
+    'changed',
   ]
 
   it('is harmless in every filter of every endpoint: matches nothing, changes nothing', async () => {

@@ -38,6 +38,10 @@ describe('query options', () => {
       'object_id2=v2&object_id3=eu&session_id=s-88a1&ip=203.0.113.10&request_id=req-5b21&trace_id=t-1&source_service=helpdesk-api',
     )
     expect(() => filterQuery({ sessionId: '' })).toThrow('--session-id must not be empty')
+    expect(filterQuery({ changed: 'priority', from: 'Urgent', to: 'Normal' }).toString()).toBe(
+      'changed=priority&from=Urgent&to=Normal',
+    )
+    expect(() => filterQuery({ to: 'Normal' })).toThrow('name the field with --changed')
     expect(() => filterQuery({ since: '2026-03-01T12:00:00' })).toThrow('--since must be an ISO-8601 date')
     expect(() => filterQuery({ tenant: ' ' })).toThrow('--tenant must not be empty')
     expect(() => outputFormat('xml')).toThrow("--format must be one of: table, json, csv; got 'xml'")

@@ -18,6 +18,9 @@ export type QueryFilterFlags = {
   requestId?: string
   traceId?: string
   sourceService?: string
+  changed?: string
+  from?: string
+  to?: string
   outcome?: string
   severity?: string
   since?: string
@@ -39,6 +42,9 @@ const filterParams: readonly (readonly [keyof QueryFilterFlags, string, string])
   ['requestId', 'request_id', '--request-id'],
   ['traceId', 'trace_id', '--trace-id'],
   ['sourceService', 'source_service', '--source-service'],
+  ['changed', 'changed', '--changed'],
+  ['from', 'from', '--from'],
+  ['to', 'to', '--to'],
   ['outcome', 'outcome', '--outcome'],
   ['severity', 'severity', '--severity'],
   ['since', 'since', '--since'],
@@ -51,6 +57,11 @@ const filterParams: readonly (readonly [keyof QueryFilterFlags, string, string])
  * since those would otherwise mean something else than the user intended.
  */
 export function filterQuery(flags: QueryFilterFlags): URLSearchParams {
+  if ((flags.from !== undefined || flags.to !== undefined) && flags.changed === undefined) {
+    throw new Error(
+      '--from and --to are the values a field changed from and to: name the field with --changed',
+    )
+  }
   const query = new URLSearchParams()
   for (const [flag, param, option] of filterParams) {
     const value = flags[flag]

@@ -21,6 +21,12 @@ export type EventFilters = {
   requestId?: string
   traceId?: string
   sourceService?: string
+  /** A field the event changed (a change's path, as stored). */
+  changed?: string
+  /** …from this value (with `changed`): text, or JSON such as 3 or true. */
+  changedFrom?: string
+  /** …to this value (with `changed`). */
+  changedTo?: string
   outcome?: string
   severity?: string
   /** occurred_at ≥ since */
@@ -70,6 +76,22 @@ export function eventConditions(filters: EventFilters, scope: AccessScope): Cond
     conditions.push(`${column} = {f_${column}:${type}}`)
     params[`f_${column}`] = value
   }
+  if (filters.changed !== undefined) {
+    const value = (column: 'old_value' | 'new_value', param: string, text: string | undefined) => {
+      if (text === undefined) return ''
+      params[param] = storedValueCandidates(text)
+      return ` AND c.${column} IN {${param}:Array(String)}`
+    }
+    const values =
+      value('old_value', 'f_changed_from', filters.changedFrom) +
+      value('new_value', 'f_changed_to', filters.changedTo)
+    conditions.push(`arrayExists(c -> c.path = {f_changed:String}${values}, changes)`)
+    params['f_changed'] = filters.changed
+    // An analyst does not see values at the paths an event marks sensitive, so a search by value
+    // must not find them either: it skips every event that marks any (the paths' patterns are the
+    // event model's to match; leaving such events out can never reveal one).
+    if (values !== '' && scope.role !== 'auditor') conditions.push('empty(sensitive_fields)')
+  }
   if (filters.since) {
     conditions.push(`occurred_at >= {f_since:DateTime64(3, 'UTC')}`)
     params['f_since'] = dateTime64Param(filters.since)
@@ -79,6 +101,21 @@ export function eventConditions(filters: EventFilters, scope: AccessScope): Cond
     params['f_until'] = dateTime64Param(filters.until)
   }
   return { conditions, params }
+}
+
+/**
+ * The stored texts a value given in a search may be: change values are stored as JSON text, so
+ * `Urgent` is the string `"Urgent"`, and `3` is the number 3 or the string `"3"`. Pure.
+ */
+export function storedValueCandidates(text: string): string[] {
+  const candidates = [JSON.stringify(text)]
+  try {
+    const json = JSON.stringify(JSON.parse(text))
+    if (!candidates.includes(json)) candidates.push(json)
+  } catch {
+    // Not JSON: only the string.
+  }
+  return candidates
 }
 
 export type SortOrder = 'asc' | 'desc'

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { AccessScope } from '../access/accessScope.js'
 import { countQuery, countSourceFor, type CountRequest } from './countQueries.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
+import { eventConditions, storedValueCandidates } from './eventFilters.js'
 import { eventPageQuery } from './eventQueries.js'
 import { parseIsoTime } from './time.js'
 
@@ -130,5 +131,24 @@ describe('parseIsoTime', () => {
     for (const text of ['2024-03-15T12:00:00', '2024-02-30', 'yesterday', "2024-03-15' OR 1=1"]) {
       expect(parseIsoTime(text), text).toBeUndefined()
     }
+  })
+})
+
+describe('searching by a changed field', () => {
+  it('matches a value as the JSON text it is stored as: a string, or the JSON it reads as', () => {
+    expect(storedValueCandidates('Urgent')).toEqual(['"Urgent"'])
+    expect(storedValueCandidates('3')).toEqual(['"3"', '3'])
+    expect(storedValueCandidates('"Urgent"')).toEqual(['"\\"Urgent\\""', '"Urgent"'])
+    expect(storedValueCandidates('{ "a": 1 }')).toEqual(['"{ \\"a\\": 1 }"', '{"a":1}'])
+  })
+
+  it('keeps an analyst from searching by values of events that mark anything sensitive', () => {
+    const filters = { changed: 'email', changedTo: 'rita@new.example' }
+    const analyst = eventConditions(filters, acme)
+    expect(analyst.conditions).toContain('empty(sensitive_fields)')
+    expect(analyst.params).toMatchObject({ f_changed: 'email', f_changed_to: ['"rita@new.example"'] })
+    expect(eventConditions(filters, everyone).conditions).not.toContain('empty(sensitive_fields)')
+    // The field alone reveals no value: an analyst may search by it.
+    expect(eventConditions({ changed: 'email' }, acme).conditions).not.toContain('empty(sensitive_fields)')
   })
 })

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { countDimensions, timeBuckets, type CountDimension } from '../query/countQueries.js'
 import type { EventFilters } from '../query/eventFilters.js'
 import { parseIsoTime } from '../query/time.js'
+import { RequestRefused } from '../requestRefused.js'
 
 const text = (description: string) => z.string().min(1).max(1024).describe(description)
 const isoTime = (description: string) =>
@@ -31,6 +32,9 @@ export const filterShape = {
   request_id: text('correlation request id').optional(),
   trace_id: text('correlation trace id').optional(),
   source_service: text('the service that emitted the event').optional(),
+  changed: text('a field the event changed, e.g. priority').optional(),
+  from: text('with changed: the value it changed from (text, or JSON such as 3 or true)').optional(),
+  to: text('with changed: the value it changed to').optional(),
   outcome: z.enum(outcomeStatuses).optional(),
   severity: z.enum(severities).optional(),
   since: isoTime('occurred at or after (ISO-8601 with zone, or a date: midnight UTC)').optional(),
@@ -130,6 +134,12 @@ export const sqlBody = z.strictObject({
 
 /** The query string's filters as typed filters. Times were checked by the schema. */
 export function filtersOf(query: FilterQuery): EventFilters {
+  if ((query.from !== undefined || query.to !== undefined) && query.changed === undefined) {
+    throw new RequestRefused(
+      400,
+      'from and to search by the value a field changed from or to: name the field with changed',
+    )
+  }
   const time = (value: string | undefined) => (value === undefined ? undefined : parseIsoTime(value))
   const filters: EventFilters = {
     tenant: query.tenant,
@@ -147,6 +157,9 @@ export function filtersOf(query: FilterQuery): EventFilters {
     requestId: query.request_id,
     traceId: query.trace_id,
     sourceService: query.source_service,
+    changed: query.changed,
+    changedFrom: query.from,
+    changedTo: query.to,
     outcome: query.outcome,
     severity: query.severity,
     since: time(query.since),
