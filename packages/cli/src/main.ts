@@ -191,6 +191,13 @@ const withFilters = (command: Command) =>
     .option('--to <value>', 'with --changed: to this value')
     .option('--outcome <status>', 'success, failure or denied')
     .option('--severity <severity>', 'only this severity')
+    .option('--created-since <time>', 'only records created (their first create event) at or after this time')
+    .option('--created-until <time>', 'only records created before this time')
+    .option(
+      '--updated-since <time>',
+      'only records last updated (their newest update event) at or after this time',
+    )
+    .option('--updated-until <time>', 'only records last updated before this time')
     .option('--since <time>', 'occurred at or after this ISO-8601 date or time (with its zone)')
     .option('--until <time>', 'occurred before this ISO-8601 date or time (with its zone)')
 const apiClient = (flags: ApiFlags) =>

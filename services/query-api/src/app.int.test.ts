@@ -58,6 +58,27 @@ describe('GET /v1/events', () => {
     expect(await search('object_type=alert&object_id2=other')).toEqual([])
   })
 
+  it("keeps the events of records created, or last updated, in a range (the reference's Audit_Query bounds)", async () => {
+    const { app } = await queryApiFixture()
+    const search = async (query: string, key: Parameters<typeof bearer>[0] = 'auditor') => {
+      const response = await app.inject({ url: `/v1/events?${query}&order=asc`, headers: bearer(key) })
+      expect(response.statusCode, response.body).toBe(200)
+      return ids(response.json<EventsPage>())
+    }
+    const ticket = ticketEvents.map((e) => e.event_id)
+    // Ticket 9548-B1: created 14 March 09:45, last updated 16 March 13:12. Customer c-1: updated
+    // 15 March, never created here. Sign-ins and the alert: neither.
+    expect(await search('created_since=2024-03-14&created_until=2024-03-15')).toEqual(ticket)
+    expect(await search('created_since=2024-03-14T09:45:00.001Z')).toEqual([])
+    expect(await search('updated_since=2024-03-16')).toEqual(ticket)
+    expect(await search('updated_since=2024-03-15&updated_until=2024-03-16')).toEqual([emailChange.event_id])
+    expect(await search('updated_until=2024-03-16&object_type=ticket')).toEqual([])
+    // Within those records, the other filters still apply.
+    expect(await search('created_since=2024-03-14&action_kind=update&actor=u-1003')).toEqual([ticket[2]!])
+    // A tenant-restricted key finds no other tenant's records, whatever their dates.
+    expect(await search('created_since=2024-03-01', 'acmeAuditor')).toEqual([])
+  })
+
   it('finds events by the field they changed, and the value it changed from and to', async () => {
     const { app } = await queryApiFixture()
     const search = async (query: string, key: Parameters<typeof bearer>[0] = 'auditor') => {

@@ -42,6 +42,12 @@ describe('query options', () => {
       'changed=priority&from=Urgent&to=Normal',
     )
     expect(() => filterQuery({ to: 'Normal' })).toThrow('name the field with --changed')
+    expect(filterQuery({ createdSince: '2024-03-14', updatedUntil: '2024-03-16T00:00:00Z' }).toString()).toBe(
+      'created_since=2024-03-14&updated_until=2024-03-16T00%3A00%3A00Z',
+    )
+    expect(() => filterQuery({ updatedSince: '2024-03-16T10:00' })).toThrow(
+      '--updated-since must be an ISO-8601',
+    )
     expect(() => filterQuery({ since: '2026-03-01T12:00:00' })).toThrow('--since must be an ISO-8601 date')
     expect(() => filterQuery({ tenant: ' ' })).toThrow('--tenant must not be empty')
     expect(() => outputFormat('xml')).toThrow("--format must be one of: table, json, csv; got 'xml'")

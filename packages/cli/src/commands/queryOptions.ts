@@ -23,6 +23,10 @@ export type QueryFilterFlags = {
   to?: string
   outcome?: string
   severity?: string
+  createdSince?: string
+  createdUntil?: string
+  updatedSince?: string
+  updatedUntil?: string
   since?: string
   until?: string
 }
@@ -47,6 +51,10 @@ const filterParams: readonly (readonly [keyof QueryFilterFlags, string, string])
   ['to', 'to', '--to'],
   ['outcome', 'outcome', '--outcome'],
   ['severity', 'severity', '--severity'],
+  ['createdSince', 'created_since', '--created-since'],
+  ['createdUntil', 'created_until', '--created-until'],
+  ['updatedSince', 'updated_since', '--updated-since'],
+  ['updatedUntil', 'updated_until', '--updated-until'],
   ['since', 'since', '--since'],
   ['until', 'until', '--until'],
 ]
@@ -67,10 +75,19 @@ export function filterQuery(flags: QueryFilterFlags): URLSearchParams {
     const value = flags[flag]
     if (value === undefined) continue
     if (value.trim() === '') throw new Error(`${option} must not be empty`)
-    query.set(param, flag === 'since' || flag === 'until' ? isoTimeOption(option, value) : value)
+    query.set(param, timeFlags.has(flag) ? isoTimeOption(option, value) : value)
   }
   return query
 }
+
+const timeFlags: ReadonlySet<keyof QueryFilterFlags> = new Set([
+  'createdSince',
+  'createdUntil',
+  'updatedSince',
+  'updatedUntil',
+  'since',
+  'until',
+])
 
 /** An ISO-8601 date, or a time with its zone: a time without one would mean the machine's zone. */
 export function isoTimeOption(option: string, value: string): string {

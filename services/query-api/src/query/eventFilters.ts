@@ -1,5 +1,6 @@
 import type { AccessScope } from '../access/accessScope.js'
 import type { PageCursor } from './cursor.js'
+import { eventsView } from './eventColumns.js'
 import { dateTime64Param } from './time.js'
 
 /** What a caller may filter events on. Each value becomes a query parameter, never SQL text. */
@@ -29,6 +30,14 @@ export type EventFilters = {
   changedTo?: string
   outcome?: string
   severity?: string
+  /** Only events of records created (their first `create` event) at or after this… */
+  createdSince?: Date
+  /** …and before this. */
+  createdUntil?: Date
+  /** Only events of records last updated (their newest `update` event) at or after this… */
+  updatedSince?: Date
+  /** …and before this. */
+  updatedUntil?: Date
   /** occurred_at ≥ since */
   since?: Date
   /** occurred_at < until */
@@ -92,6 +101,11 @@ export function eventConditions(filters: EventFilters, scope: AccessScope): Cond
     // event model's to match; leaving such events out can never reveal one).
     if (values !== '' && scope.role !== 'auditor') conditions.push('empty(sensitive_fields)')
   }
+  const records = recordTimeConditions(filters, scope)
+  if (records !== undefined) {
+    conditions.push(records.conditions.join(' AND '))
+    Object.assign(params, records.params)
+  }
   if (filters.since) {
     conditions.push(`occurred_at >= {f_since:DateTime64(3, 'UTC')}`)
     params['f_since'] = dateTime64Param(filters.since)
@@ -101,6 +115,54 @@ export function eventConditions(filters: EventFilters, scope: AccessScope): Cond
     params['f_until'] = dateTime64Param(filters.until)
   }
   return { conditions, params }
+}
+
+/**
+ * The reference's Audit_Query bounds (AfterCreatedOn, BeforeCreatedOn, AfterUpdatedOn,
+ * BeforeUpdatedOn): events of the records (tenant, object type, object id) whose creation — the
+ * first `create` event — or last update — the newest `update` event — falls in the range. A record
+ * with no such event is not in any range. The records are found among the events the key may
+ * read (its tenants, and the object type when one is given).
+ */
+function recordTimeConditions(filters: EventFilters, scope: AccessScope): Conditions | undefined {
+  const bounds = [
+    ['createdSince', 'create', '>=', 'f_created_since'],
+    ['createdUntil', 'create', '<', 'f_created_until'],
+    ['updatedSince', 'update', '>=', 'f_updated_since'],
+    ['updatedUntil', 'update', '<', 'f_updated_until'],
+  ] as const
+  const having: string[] = []
+  const params: Record<string, unknown> = {}
+  for (const [filter, kind, comparison, param] of bounds) {
+    const bound = filters[filter]
+    if (bound === undefined) continue
+    const time =
+      kind === 'create'
+        ? "minIf(occurred_at, action_kind = 'create')"
+        : "maxIf(occurred_at, action_kind = 'update')"
+    having.push(
+      `countIf(action_kind = '${kind}') > 0 AND ${time} ${comparison} {${param}:DateTime64(3, 'UTC')}`,
+    )
+    params[param] = dateTime64Param(bound)
+  }
+  if (having.length === 0) return undefined
+  const within: string[] = []
+  if (scope.tenants !== 'all') {
+    within.push('tenant IN {scope_tenants:Array(String)}')
+    params['scope_tenants'] = [...scope.tenants]
+  }
+  if (filters.objectType !== undefined) {
+    within.push('object_type = {f_object_type:String}')
+    params['f_object_type'] = filters.objectType
+  }
+  return {
+    conditions: [
+      `(tenant, object_type, object_id) IN (SELECT tenant, object_type, object_id FROM ${eventsView}${
+        within.length === 0 ? '' : ` WHERE ${within.join(' AND ')}`
+      } GROUP BY tenant, object_type, object_id HAVING ${having.join(' AND ')})`,
+    ],
+    params,
+  }
 }
 
 /**

@@ -37,6 +37,10 @@ export const filterShape = {
   to: text('with changed: the value it changed to').optional(),
   outcome: z.enum(outcomeStatuses).optional(),
   severity: z.enum(severities).optional(),
+  created_since: isoTime('only records created (their first create event) at or after').optional(),
+  created_until: isoTime('only records created before').optional(),
+  updated_since: isoTime('only records last updated (their newest update event) at or after').optional(),
+  updated_until: isoTime('only records last updated before').optional(),
   since: isoTime('occurred at or after (ISO-8601 with zone, or a date: midnight UTC)').optional(),
   until: isoTime('occurred before (ISO-8601 with zone, or a date)').optional(),
 }
@@ -162,6 +166,10 @@ export function filtersOf(query: FilterQuery): EventFilters {
     changedTo: query.to,
     outcome: query.outcome,
     severity: query.severity,
+    createdSince: time(query.created_since),
+    createdUntil: time(query.created_until),
+    updatedSince: time(query.updated_since),
+    updatedUntil: time(query.updated_until),
     since: time(query.since),
     until: time(query.until),
   }
