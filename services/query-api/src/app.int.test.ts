@@ -75,6 +75,10 @@ describe('GET /v1/events', () => {
     expect(await search('updated_until=2024-03-16&object_type=ticket')).toEqual([])
     // Within those records, the other filters still apply.
     expect(await search('created_since=2024-03-14&action_kind=update&actor=u-1003')).toEqual([ticket[2]!])
+    // Every record one user updated in a time range.
+    expect(await search('actor=u-1003&action_kind=update&since=2024-03-16&until=2024-03-17')).toEqual([
+      ticket[2]!,
+    ])
     // A tenant-restricted key finds no other tenant's records, whatever their dates.
     expect(await search('created_since=2024-03-01', 'acmeAuditor')).toEqual([])
   })
