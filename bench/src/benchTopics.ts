@@ -12,7 +12,10 @@ export async function createBenchTopics(
   options: { partitions: number; timeoutMs?: number },
 ): Promise<void> {
   const { partitions, timeoutMs = 30_000 } = options
-  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions })) })
+  await admin.createTopics({
+    topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
+    waitForLeaders: false,
+  })
   const deadline = performance.now() + timeoutMs
   for (;;) {
     const ready = await admin.fetchTopicMetadata({ topics: [...topics] }).then(
