@@ -26,7 +26,13 @@ export {
   type RetentionUnit,
 } from './retention.js'
 export { analystQueries, type AnalystQuery } from './analystQueries.js'
-export { eventOfStoredRow, storedEventSelect, type StoredEventRow } from './storedEvent.js'
+export {
+  eventFieldsOfRow,
+  eventOfStoredRow,
+  storedEventSelect,
+  type EventFieldColumns,
+  type StoredEventRow,
+} from './storedEvent.js'
 export {
   chainEntryRow,
   checkpointOfStoredRow,

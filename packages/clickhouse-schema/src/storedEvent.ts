@@ -70,6 +70,21 @@ export function eventOfStoredRow(row: StoredEventRow): AuditEvent {
     event_id: row.event_id_text,
     occurred_at: Number(row.occurred_at_ms),
     recorded_at: Number(row.recorded_at_ms),
+    ...eventFieldsOfRow(row),
+  }
+}
+
+/** The columns every reading of an `audit_events` row shares: all but the id and the times. */
+export type EventFieldColumns = Omit<StoredEventRow, 'event_id_text' | 'occurred_at_ms' | 'recorded_at_ms'>
+
+/**
+ * The event's fields but its id and times, nested as the event has them, from a row's flat
+ * columns: what eventOfStoredRow and the query API's answers (which give times as text) share.
+ */
+export function eventFieldsOfRow(
+  row: EventFieldColumns,
+): Omit<AuditEvent, 'event_id' | 'occurred_at' | 'recorded_at'> {
+  return {
     tenant: row.tenant,
     source: { service: row.source_service, instance: row.source_instance, version: row.source_version },
     actor: {
@@ -117,7 +132,7 @@ export function eventOfStoredRow(row: StoredEventRow): AuditEvent {
 }
 
 /** eventRow writes an absent `on_behalf_of` as a null type (and nulls beside it). */
-function onBehalfOf(row: StoredEventRow): Actor | null {
+function onBehalfOf(row: EventFieldColumns): Actor | null {
   if (row.on_behalf_of_type === null || row.on_behalf_of_id === null) return null
   return {
     type: row.on_behalf_of_type,
