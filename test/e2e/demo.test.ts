@@ -124,7 +124,11 @@ describe('the demo', () => {
           const answer = await countStored()
           return answer.status !== 200 || Number(answer.body.rows[0]?.reads) > 0 ? answer : undefined
         },
-        { timeoutMs: 60_000, intervalMs: 500, description: "the demo's reads to be stored as access records" },
+        {
+          timeoutMs: 60_000,
+          intervalMs: 500,
+          description: "the demo's reads to be stored as access records",
+        },
       )
       expect(counted.status).toBe(200)
       expect(Number(counted.body.rows[0]?.events)).toBe(4 + 2 + 60)

@@ -7,14 +7,15 @@ import {
   removeSupervisionState,
   stackStateFile,
   writePipelineEndpoints,
-  writeSupervisionState,
   type PipelineEndpoints,
+  writeSupervisionState,
 } from '@audit-pipeline/stack-state'
 import { checkStackClickHouse } from './clickhouseCheck.js'
 import { applyLocalClickHouseAccess } from './localClickHouseAccess.js'
 import { freePort } from './freePort.js'
 import { localWebhookSecretVariable, writeLocalReceiverFiles } from './localReceivers.js'
 import { writeLocalQueryApiKeys } from './localQueryApi.js'
+import { writeLocalFieldKeys } from './localFieldKeys.js'
 import {
   describeServices,
   startServices,
@@ -33,10 +34,13 @@ import { newWebhookSecret } from './webhookInbox.js'
 import { webhookInboxProcess } from './webhookInboxProcess.js'
 import { writeLocalSigningKey } from './localSigningKey.js'
 
+/** What `npm start` writes to pipeline.json: its endpoints, always with its key store. */
+type LocalEndpoints = PipelineEndpoints & Required<Pick<PipelineEndpoints, 'fieldKeys'>>
+
 export type RunningPipeline = {
   stack: StackHandle
   services: RunningService[]
-  endpoints: PipelineEndpoints
+  endpoints: LocalEndpoints
   /** Restarts whatever this call started when it exits (supervisor.ts). */
   supervisor: Supervisor
   /** The status table: endpoints, topics, services, files. */
@@ -132,6 +136,7 @@ export async function startPipeline(options: {
     const local: LocalSetup = {
       receivers: writeLocalReceiverFiles(stateDir, inbox.url),
       signingKeyFile: writeLocalSigningKey(stateDir).signingKeyFile,
+      fieldKeys: await writeLocalFieldKeys(stateDir, options.env),
       queryApi: { keysFile, port: queryApiPort },
       env: { [localWebhookSecretVariable]: secret },
       ...(clickhouse.kind === 'http' && {
@@ -151,11 +156,13 @@ export async function startPipeline(options: {
       log: options.log,
       supervise: (spec, launched) => supervisor.watch(spec, launched),
     })
-    const endpoints: PipelineEndpoints = {
+    const endpoints: LocalEndpoints = {
       ownerPid: options.ownerPid,
       queryApi: { url: `http://127.0.0.1:${queryApiPort}`, key },
       webhookLog,
       inboxUrl: inbox.url,
+      // What the services got, for `audit-pipeline erase`.
+      fieldKeys: local.fieldKeys,
     }
     writePipelineEndpoints(stateDir, endpoints)
     return {
@@ -186,7 +193,7 @@ export async function startPipeline(options: {
 function statusTable(
   stack: StackHandle,
   services: RunningService[],
-  endpoints: PipelineEndpoints,
+  endpoints: LocalEndpoints,
   cwd: string,
 ): string {
   const shown = (path: string) => (relative(cwd, path).startsWith('..') ? path : relative(cwd, path))
@@ -201,6 +208,7 @@ function statusTable(
     `  More API keys:    npx audit-pipeline keys create --role analyst --tenant <tenant> (kept in ${shown(localQueryApiKeysFile(stack.state.stateDir))} across restarts; keys list, keys revoke)`,
     `  Webhook inbox:    ${endpoints.inboxUrl} (forwarded events at /siem, alerts at /ops; signed, each delivery in ${shown(endpoints.webhookLog)})`,
     `  Alert rules:      deploy/alerting/rules.yaml (SIGHUP the alerting process to reload)`,
+    `  Field keys:       ${shown(endpoints.fieldKeys.directory)}, key-encryption key ${shown(endpoints.fieldKeys.kekFile)} (kept across restarts; sealed values open with them); erase a data subject: npx audit-pipeline erase --tenant <tenant> --subject <subject>`,
     `  Supervision:      ${stack.reused ? 'a service or the inbox' : 'a process'} that exits is started again (backoff 1 s to 30 s), said here; npm run stack:status shows each one's state, restarts and last error`,
     '  Send events:      npx audit-pipeline produce --file schemas/examples/ticket-9548-B1.ndjson',
     '  Look at them:     npx audit-pipeline query timeline ticket 9548-B1; npx audit-pipeline alerts',

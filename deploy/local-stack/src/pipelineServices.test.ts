@@ -9,6 +9,7 @@ const local: LocalSetup = {
   queryApi: { keysFile: '/s/keys.json', port: 41234 },
   env: {},
   signingKeyFile: '/s/keys/checkpoint-signing.pem',
+  fieldKeys: { directory: '/s/field-keys', kekFile: '/s/keys/field-keys.kek' },
 }
 
 describe('the services npm start runs', () => {
@@ -26,6 +27,8 @@ describe('the services npm start runs', () => {
       SINK_SIGNING_KEY_FILE: '/s/keys/checkpoint-signing.pem',
       QUERY_API_KEYS_FILE: '/s/keys.json',
       QUERY_API_PORT: '41234',
+      FIELD_KEYS_DIR: '/s/field-keys',
+      FIELD_KEYS_KEK_FILE: '/s/keys/field-keys.kek',
     })
   })
 
@@ -41,7 +44,29 @@ describe('the services npm start runs', () => {
     expect(services.find((s) => s.name === 'query-api')!.defaults(local)).toEqual({
       QUERY_API_KEYS_FILE: '/s/keys.json',
       QUERY_API_PORT: '41234',
+      FIELD_KEYS_DIR: '/s/field-keys',
+      FIELD_KEYS_KEK_FILE: '/s/keys/field-keys.kek',
     })
+  })
+
+  it('gives the normalizer and the query API the one key store, and no other service', () => {
+    const fieldKeys = { FIELD_KEYS_DIR: '/s/field-keys', FIELD_KEYS_KEK_FILE: '/s/keys/field-keys.kek' }
+    for (const kind of ['embedded', 'http'] as const) {
+      const services = servicesFor(kind)
+      const normalizer = services.find((s) => s.name === 'normalizer')!
+      expect(normalizer.defaults(local)).toEqual({
+        NORMALIZER_ROUTES_FILE: join(repoRoot, 'deploy/normalizer/routes.yaml'),
+        NORMALIZER_REDACTION_FILE: join(repoRoot, 'deploy/normalizer/redaction.yaml'),
+        ...fieldKeys,
+      })
+      const withKeys = services.filter((s) => 'FIELD_KEYS_DIR' in s.defaults(local)).map((s) => s.name)
+      expect(withKeys).toEqual(
+        kind === 'embedded' ? ['normalizer', 'clickhouse-sink+query-api'] : ['normalizer', 'query-api'],
+      )
+      for (const spec of services.filter((s) => withKeys.includes(s.name))) {
+        expect(spec.defaults(local)).toMatchObject(fieldKeys)
+      }
+    }
   })
 
   it("names bins that are the packages' own", () => {

@@ -3,6 +3,7 @@ import { dirname, join, relative } from 'node:path'
 import { pipelineTopics } from '@audit-pipeline/config'
 import { freePort } from './freePort.js'
 import type { LocalClickHouseUsers } from './localClickHouseAccess.js'
+import type { LocalFieldKeys } from './localFieldKeys.js'
 import type { LocalReceiverFiles } from './localReceivers.js'
 import { deployDir, repoRoot } from './paths.js'
 import type { StackState } from '@audit-pipeline/stack-state'
@@ -22,6 +23,8 @@ export type LocalSetup = {
   clickhouseUsers?: LocalClickHouseUsers
   /** The sink's checkpoint signing key (localSigningKey.ts). */
   signingKeyFile: string
+  /** The key store the normalizer seals with and the query API opens with (localFieldKeys.ts). */
+  fieldKeys: LocalFieldKeys
 }
 
 /** A pipeline service `npm start` runs: its compiled entry point and its default settings. */
@@ -49,9 +52,15 @@ const sinkSettings = (local: LocalSetup) => ({
     pipelineTopics.access.name,
   ].join(','),
 })
+const fieldKeysSettings = (local: LocalSetup) => ({
+  FIELD_KEYS_DIR: local.fieldKeys.directory,
+  FIELD_KEYS_KEK_FILE: local.fieldKeys.kekFile,
+})
 const queryApiSettings = (local: LocalSetup) => ({
   QUERY_API_KEYS_FILE: local.queryApi.keysFile,
   QUERY_API_PORT: String(local.queryApi.port),
+  // Auditors' answers open sealed values.
+  ...fieldKeysSettings(local),
 })
 const sinkRole =
   'audit.normalized, audit.alerts, audit.access → ClickHouse (audit_events, audit_changes, audit_actions_hourly)'
@@ -62,7 +71,12 @@ export const pipelineServices: readonly ServiceSpec[] = [
     name: 'normalizer',
     bin: 'services/normalizer/bin/audit-normalizer.js',
     role: 'audit.events → audit.normalized, audit.forward, audit.dlq',
-    defaults: () => ({ NORMALIZER_ROUTES_FILE: join(deployDir, 'normalizer/routes.yaml') }),
+    defaults: (local) => ({
+      NORMALIZER_ROUTES_FILE: join(deployDir, 'normalizer/routes.yaml'),
+      NORMALIZER_REDACTION_FILE: join(deployDir, 'normalizer/redaction.yaml'),
+      // deploy/normalizer/redaction.yaml seals every tenant's sensitive values with it.
+      ...fieldKeysSettings(local),
+    }),
   },
   {
     name: 'alerting',

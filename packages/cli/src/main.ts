@@ -19,6 +19,8 @@ import {
   type DlqReplayFlags,
 } from './commands/dlqOptions.js'
 import { alertsCommand } from './commands/alerts.js'
+import { eraseCommand } from './commands/erase.js'
+import { parseEraseFlags, recordedFieldKeys, type EraseFlags } from './commands/eraseOptions.js'
 import { addClickhouseCommands } from './commands/clickhouse.js'
 import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './commands/keys.js'
 import {
@@ -544,6 +546,49 @@ program
         queryIo(),
       ),
     ),
+  )
+
+program
+  .command('erase')
+  .description(
+    'erase a data subject (packages/field-encryption): destroy their data keys, so every value sealed for them reads [erased] wherever it was copied; record the erasure as a security event of the tenant (naming the subject by its digest only); remove from the input topics the records the normalizer has handled (plaintext from producers that cannot seal); exit 0 done, 1 failed or partly done (the output says what), 2 usage or settings errors',
+  )
+  .requiredOption('--tenant <tenant>', "the subject's tenant")
+  .requiredOption(
+    '--subject <subject>',
+    'the data subject as the sealing rule names it: an actor id, <object type>/<object id>, or an attribute value',
+  )
+  .option('--reason <text>', 'why, recorded with the erasure (a request reference, say)')
+  .option(
+    '--actor <id>',
+    'who asks for the erasure, recorded as its actor (default: AUDIT_ACTOR, or your login name)',
+  )
+  .option('--keys-dir <path>', "the data keys folder (default: FIELD_KEYS_DIR, or the running npm start's)")
+  .option(
+    '--kek-file <path>',
+    "the key-encryption key file (default: FIELD_KEYS_KEK_FILE, or the running npm start's)",
+  )
+  .addOption(
+    new Option('--input-topic <topic>', 'an input topic of the normalizer; repeat for more')
+      .argParser((topic: string, previous: string[]) => [...previous, topic])
+      .default([], 'NORMALIZER_INPUT_TOPICS, or audit.events'),
+  )
+  .option(
+    '--normalizer-group <group>',
+    "the normalizer's consumer group, whose committed offsets say what it has handled (default: NORMALIZER_GROUP_ID, or audit-normalizer)",
+  )
+  .option('--events-topic <topic>', `where the erasure event is sent (default: ${defaultProducerTopic})`)
+  .option('--json', 'print what was done as one JSON object')
+  .exitOverride(usageExits2)
+  .action(
+    run(async (flags: EraseFlags) => {
+      const stateDir = defaultStateDir(process.env)
+      const options = parseEraseFlags(flags, process.env, {
+        stateDir,
+        fieldKeys: recordedFieldKeys(readRunningPipeline(stateDir)),
+      })
+      return eraseCommand(options, resolveEndpoints(process.env, stateDir), { out, err })
+    }),
   )
 
 program

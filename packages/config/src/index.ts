@@ -15,7 +15,7 @@ export {
   type SchemaRegistrySettings,
   type ClickHouseSettings,
 } from './connectionSettings.js'
-export { pipelineTopics, type PipelineTopic } from './topics.js'
+export { defaultNormalizerGroupId, pipelineTopics, type PipelineTopic } from './topics.js'
 export { checkShutdownDeadline, collectProblems, envValues } from './envValues.js'
 export {
   formatDocumentPath,

@@ -25,3 +25,9 @@ export const pipelineTopics = {
 } as const
 
 export type PipelineTopic = (typeof pipelineTopics)[keyof typeof pipelineTopics]
+
+/**
+ * The normalizer's consumer group when NORMALIZER_GROUP_ID is unset. Its committed offsets say
+ * which input it has handled, which `audit-pipeline erase` reads to remove that input.
+ */
+export const defaultNormalizerGroupId = 'audit-normalizer'

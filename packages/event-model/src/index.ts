@@ -24,7 +24,16 @@ export { parsePathPatterns, type PathPatterns } from './jsonValuePathPatterns.js
 export { redactChanges } from './redactChanges.js'
 export { redactSnapshot } from './redactSnapshot.js'
 export { redactEvent, type RedactableEvent } from './redactEvent.js'
-export { droppedValue, isRedactedValue, redactedHashPrefix, type RedactionMethod } from './redactMethod.js'
+export {
+  droppedValue,
+  erasedValue,
+  isRedactedValue,
+  redactedHashPrefix,
+  sealedValuePattern,
+  type RedactionMethod,
+} from './redactMethod.js'
+export { parseJsonText } from './jsonValueParse.js'
+export { JsonNumber, writeJsonText, type JsonTree } from './jsonValueTree.js'
 export { alertEventForm } from './alertEvents.js'
 export { partitionKeyFor } from './partitionKey.js'
 export { reservedNamespaceOf, reservedNamespaces, type ReservedNamespace } from './reservedNamespaces.js'

@@ -1,9 +1,14 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { Kafka, logLevel, type Consumer } from 'kafkajs'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { createAuditEventCodec } from '@audit-pipeline/codec'
 import { EventInvalidError, redactedHashPrefix, type AuditEvent } from '@audit-pipeline/event-model'
+import { KeyStoreError, openEvents, openLocalKeyStore, type KeyStore } from '@audit-pipeline/field-encryption'
 import { uniqueName, waitFor } from '@audit-pipeline/testing'
 import { createAuditProducer, type AuditProducerOptions } from './auditProducer.js'
 import { ProducerError } from './producerError.js'
@@ -145,6 +150,67 @@ describe('audit producer', () => {
     // Sensitive fields are compared whole, so the change is at 'card', its values hashed.
     expect(stored?.event.changes.find((c) => c.path === 'card')?.new_value).toContain(redactedHashPrefix)
     expect(stored?.event.changes.find((c) => c.path === 'name')?.new_value).toBe('"Ada L."')
+  })
+
+  it("seals sensitive fields at the source under the subject's key, readable again with the key store", async () => {
+    const topic = await newTopic(1)
+    const keys = openLocalKeyStore({
+      directory: mkdtempSync(join(tmpdir(), 'producer-keys-')),
+      keyEncryptionKey: randomBytes(32),
+    })
+    const audit = await openProducer(topic, { encryption: { keys } })
+    const event = await audit.updated(
+      { type: 'customer', id: 'c-9' },
+      { name: 'Ada', card: { number: '4111111111111111' } },
+      { name: 'Ada L.', card: { number: '5500000000000004' } },
+      { actor: { id: 'u-1' }, sensitiveFields: ['card'] },
+    )
+    const [stored] = await readAll(topic, 1)
+    expect(stored?.event).toEqual(event)
+    const text = JSON.stringify(stored?.event)
+    expect(text).not.toContain('4111111111111111')
+    expect(text).not.toContain('5500000000000004')
+    expect(stored?.event.changes.find((c) => c.path === 'card')?.new_value).toMatch(/^"enc:v1:/)
+    const [opened] = await openEvents([stored!.event], keys)
+    expect(opened?.changes.find((c) => c.path === 'card')?.new_value).toBe('{"number":"5500000000000004"}')
+  })
+
+  it('rejects a send whose keys the store cannot give, and sends nothing of it', async () => {
+    const topic = await newTopic(1)
+    const broken: KeyStore = {
+      dataKeyFor: () => Promise.reject(new KeyStoreError('cannot read /keys/subjects/ab: EACCES')),
+      indexKeyFor: () => Promise.resolve(Buffer.alloc(32)),
+      keyById: () => Promise.resolve({ state: 'unknown' }),
+      erase: () => Promise.reject(new KeyStoreError('read-only')),
+    }
+    const audit = await openProducer(topic, { encryption: { keys: broken } })
+    const rejected = audit.created(
+      { type: 'customer', id: 'c-1' },
+      { email: 'ada@example.com' },
+      { actor: { id: 'u-1' }, sensitiveFields: ['email'] },
+    )
+    await expect(rejected).rejects.toThrow(ProducerError)
+    await expect(rejected).rejects.toMatchObject({ code: 'KEY_STORE_UNAVAILABLE', retriable: false })
+    // An event with nothing sensitive needs no key, and goes.
+    await audit.created({ type: 'customer', id: 'c-2' }, { tier: 'gold' }, { actor: { id: 'u-1' } })
+    await audit.flush()
+    expect(await endOffsetTotal(topic)).toBe(1)
+  })
+
+  it('refuses redaction and encryption together before connecting', async () => {
+    const keys = openLocalKeyStore({
+      directory: mkdtempSync(join(tmpdir(), 'producer-keys-')),
+      keyEncryptionKey: randomBytes(32),
+    })
+    await expect(
+      createAuditProducer({
+        kafka,
+        registry,
+        defaults: { tenant: 't', source: { service: 's' } },
+        redaction: { mode: 'drop' },
+        encryption: { keys },
+      }),
+    ).rejects.toThrow('give either redaction (sensitive values dropped) or encryption')
   })
 
   it('says clearly when the broker or the registry cannot be reached', async () => {

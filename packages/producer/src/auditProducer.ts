@@ -9,7 +9,6 @@ import {
   defaultEventPolicy,
   parseEventJson,
   partitionKeyFor,
-  redactEvent,
   type AuditEvent,
   type AuditEventDraft,
   type EventPolicy,
@@ -23,7 +22,9 @@ import {
   type EventDefaults,
   type ObjectInput,
 } from './eventBuilder.js'
+import { createEventSubmission } from './eventSubmission.js'
 import { ProducerError } from './producerError.js'
+import { sourceProtection, type EncryptionOptions } from './sourceProtection.js'
 
 /** The topic producers write to unless told otherwise; the normalizer reads it. */
 export const defaultProducerTopic = pipelineTopics.events.name
@@ -39,6 +40,13 @@ export type AuditProducerOptions = {
   policy?: EventPolicy
   /** How sensitive fields are hidden before events leave the process. Default: dropped. */
   redaction?: RedactionMethod
+  /**
+   * Seal sensitive fields instead (packages/field-encryption): encrypted under their data
+   * subject's key (`subject`, default the actor), readable again by auditors until the subject is
+   * erased. Not with `redaction`. A key store failure rejects the send with ProducerError
+   * KEY_STORE_UNAVAILABLE; nothing of that event is sent.
+   */
+  encryption?: EncryptionOptions
   batching?: { maxBatchSize?: number; maxBatchBytes?: number; lingerMs?: number; maxBufferedEvents?: number }
   /**
    * `avro` (default): the registered schema, Confluent wire format. `json`: the canonical event
@@ -95,7 +103,8 @@ export async function createAuditProducer(options: AuditProducerOptions): Promis
   const topic = options.topic ?? defaultProducerTopic
   const now = options.now ?? Date.now
   const policy = options.policy ?? defaultEventPolicy
-  const redaction = options.redaction ?? { mode: 'drop' }
+  // Before connecting to anything: conflicting options are the caller's mistake, not an outage.
+  const protect = sourceProtection({ redaction: options.redaction, encryption: options.encryption })
   const build = createEventBuilder(
     { category: 'business', snapshots: true, ...options.defaults },
     { now, newEventId: options.newEventId ?? randomUUID },
@@ -190,24 +199,24 @@ export async function createAuditProducer(options: AuditProducerOptions): Promis
       : (event: AuditEvent) => codec.encode(event)
 
   let closed = false
-  /** Validates, redacts and encodes synchronously, so a bad event fails before anything is buffered. */
-  const prepare = (event: AuditEvent, jsonTextTrusted = false): { event: AuditEvent; outgoing: Outgoing } => {
-    if (closed) throw new ProducerError('CLOSED', 'the audit producer is closed', false)
-    assertEventAcceptable(event, now(), policy, { jsonTextTrusted })
-    const redacted = redactEvent(event, redaction)
-    return {
-      event: redacted,
-      outgoing: { key: partitionKeyFor(redacted), value: encode(redacted), eventId: redacted.event_id },
-    }
-  }
+  const submission = createEventSubmission<Outgoing>({
+    check: (event, jsonTextTrusted) => {
+      if (closed) throw new ProducerError('CLOSED', 'the audit producer is closed', false)
+      assertEventAcceptable(event, now(), policy, { jsonTextTrusted })
+    },
+    protect,
+    encode: (event) => ({ key: partitionKeyFor(event), value: encode(event), eventId: event.event_id }),
+    add: (outgoing) => batcher.add(outgoing),
+  })
   /** `built`: made by our builder or JSON form, whose JSON text needs no second check. */
-  const send = async (event: AuditEvent, built = true): Promise<AuditEvent> => {
-    const prepared = prepare(event, built)
-    await batcher.add(prepared.outgoing)
-    return prepared.event
-  }
+  const send = (event: AuditEvent, built = true): Promise<AuditEvent> => submission.send(event, built)
   const sendDraft = (draft: AuditEventDraft): Promise<AuditEvent> =>
     send({ ...draft, recorded_at: draft.recorded_at ?? now() })
+  /** Events still being sealed are not in the batcher yet: wait for them to enter it first. */
+  const flush = async () => {
+    await submission.admitted()
+    await batcher.flush()
+  }
 
   // Every method is async, so a bad call rejects its promise instead of throwing at the caller.
   return {
@@ -221,19 +230,15 @@ export async function createAuditProducer(options: AuditProducerOptions): Promis
     operation: async (name, object, details, context) =>
       send(build.operation(name, object, details, context)),
     generic: async (input) => sendDraft(parseEventJson(input)),
-    async batch(events) {
-      // All or nothing on validation: a bad event rejects the batch before any of it is sent.
-      // Events given here may have been assembled by hand: check their JSON text too.
-      const prepared = events.filter((e): e is AuditEvent => e !== undefined).map((e) => prepare(e))
-      await Promise.all(prepared.map((p) => batcher.add(p.outgoing)))
-      return prepared.map((p) => p.event)
-    },
+    // All or nothing on validation and sealing: a bad event, or a key store failure, rejects the
+    // batch before any of it is sent.
+    batch: async (events) => submission.sendAll(events.filter((e): e is AuditEvent => e !== undefined)),
     build,
-    flush: () => batcher.flush(),
+    flush,
     async close() {
       if (closed) return
       closed = true
-      await batcher.flush()
+      await flush()
       await producer.disconnect()
     },
     schemaId: codec.schemaId,

@@ -9,6 +9,11 @@ export const producerErrorCodes = [
   'TOPIC_MISSING',
   /** Kafka did not acknowledge a batch after the retries: its events were not recorded. */
   'SEND_FAILED',
+  /**
+   * Sealing with `encryption`: the key store did not give the keys to seal an event's sensitive
+   * values with (unreadable, wrong key-encryption key, KMS down): that event was not sent.
+   */
+  'KEY_STORE_UNAVAILABLE',
   /** The producer was closed. */
   'CLOSED',
 ] as const

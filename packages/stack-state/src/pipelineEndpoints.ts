@@ -13,6 +13,11 @@ export type PipelineEndpoints = {
   /** Every webhook the local inbox received, one JSON line each (path, webhook id, verified, body). */
   webhookLog: string
   inboxUrl: string
+  /**
+   * The key store the normalizer seals with and the query API opens with (FIELD_KEYS_DIR,
+   * FIELD_KEYS_KEK_FILE), so `audit-pipeline erase` erases in it without flags.
+   */
+  fieldKeys?: { directory: string; kekFile: string }
 }
 
 export const pipelineEndpointsFile = (stateDir: string): string => join(stateDir, 'pipeline.json')

@@ -70,6 +70,7 @@ describe('loadNormalizerConfig: defaults', () => {
       createTopics: { partitions: 6 },
       autoRegisterSchema: true,
       redaction: defaultRedactionPolicy,
+      fieldKeys: undefined,
       policy: defaultEventPolicy,
       ops: { host: '127.0.0.1', port: 9464, logLevel: 'info' },
     })
@@ -352,5 +353,61 @@ describe('loadNormalizerConfig: redaction file', () => {
     expect(problemsOf({ ...minimalEnv, NORMALIZER_REDACTION_FILE: 'gone.yaml' })).toEqual([
       "NORMALIZER_REDACTION_FILE: cannot read gone.yaml: ENOENT: no such file or directory, open 'gone.yaml'",
     ])
+  })
+})
+
+describe('loadNormalizerConfig: field keys and the encrypt method', () => {
+  const encryptPolicy =
+    'tenants:\n  acme: { method: encrypt, subject: "attribute:customer_id", sensitive_fields: [customer] }\n'
+  const fieldKeys = { FIELD_KEYS_DIR: '/var/lib/audit/keys', FIELD_KEYS_KEK_FILE: '/etc/audit/kek' }
+
+  it('reads the key store’s settings, opening nothing: the service opens the store at start', () => {
+    const files = filesOf({ 'redaction.yaml': encryptPolicy })
+    const config = load({ ...minimalEnv, ...fieldKeys, NORMALIZER_REDACTION_FILE: 'redaction.yaml' }, files)
+    expect(config.fieldKeys).toEqual({
+      directory: '/var/lib/audit/keys',
+      keyEncryptionKeyFile: '/etc/audit/kek',
+    })
+    expect(config.redaction.tenants.get('acme')).toEqual({
+      sensitiveFields: ['customer'],
+      method: { mode: 'encrypt', subject: { kind: 'attribute', name: 'customer_id' } },
+    })
+    expect(files.read).toEqual(['redaction.yaml'])
+  })
+
+  it.each([
+    ['FIELD_KEYS_DIR', 'FIELD_KEYS_KEK_FILE'],
+    ['FIELD_KEYS_KEK_FILE', 'FIELD_KEYS_DIR'],
+  ] as const)('refuses %s without %s, naming the one missing', (set, missing) => {
+    expect(problemsOf({ ...minimalEnv, [set]: fieldKeys[set] })).toEqual([
+      `${missing}: required with ${set}: set both (the key store's folder and its key-encryption key file) or neither`,
+    ])
+  })
+
+  it('refuses a policy that encrypts without a key store, naming the settings, the file and the entry', () => {
+    const files = filesOf({ 'redaction.yaml': encryptPolicy })
+    const problems = problemsOf({ ...minimalEnv, NORMALIZER_REDACTION_FILE: 'redaction.yaml' }, files)
+    expect(problems).toEqual([
+      'NORMALIZER_REDACTION_FILE: redaction.yaml: tenants.acme.method: encrypt needs a key store: set FIELD_KEYS_DIR and FIELD_KEYS_KEK_FILE (or use drop or hash)',
+    ])
+  })
+
+  it('refuses a subject with another method, and a subject that is not one, naming the file and the entry', () => {
+    const withDrop = filesOf({ 'redaction.yaml': 'default: { method: drop, subject: actor }\n' })
+    expect(
+      problemsOf({ ...minimalEnv, ...fieldKeys, NORMALIZER_REDACTION_FILE: 'redaction.yaml' }, withDrop),
+    ).toEqual([
+      'NORMALIZER_REDACTION_FILE: redaction.yaml: default.subject: only method encrypt takes a subject (this entry uses drop)',
+    ])
+    const unknown = filesOf({ 'redaction.yaml': 'default: { method: encrypt, subject: tenant }\n' })
+    expect(
+      problemsOf({ ...minimalEnv, ...fieldKeys, NORMALIZER_REDACTION_FILE: 'redaction.yaml' }, unknown),
+    ).toEqual([
+      "NORMALIZER_REDACTION_FILE: redaction.yaml: default.subject: 'tenant' is not a data subject; expected actor, record or attribute:<name>",
+    ])
+  })
+
+  it('accepts the key store without a policy that encrypts', () => {
+    expect(load({ ...minimalEnv, ...fieldKeys }).fieldKeys).toBeDefined()
   })
 })

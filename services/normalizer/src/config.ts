@@ -1,6 +1,7 @@
 import { consumerEnvShape, consumerSettingsFrom, type ConsumerSettings } from '@audit-pipeline/kafka'
 import { readFileSync } from 'node:fs'
 import {
+  defaultNormalizerGroupId,
   checkShutdownDeadline,
   collectProblems,
   ConfigError,
@@ -21,6 +22,7 @@ import { cloudEventsAdapter } from './adapters/cloudEventsAdapter.js'
 import { createDebeziumAdapter } from './adapters/debeziumAdapter.js'
 import type { DebeziumAdapterConfig } from './adapters/debeziumConfig.js'
 import type { InputAdapter } from './adapters/inputAdapter.js'
+import type { FieldKeySettings } from './redaction/openFieldKeyStore.js'
 import {
   defaultRedactionPolicy,
   parseRedactionPolicy,
@@ -54,6 +56,8 @@ export type NormalizerConfig = {
   autoRegisterSchema: boolean
   adapters: readonly InputAdapter[]
   redaction: RedactionPolicy
+  /** The key store of the `encrypt` redaction method, opened at start-up (openFieldKeyStore); unset, no tenant may encrypt. */
+  fieldKeys: FieldKeySettings | undefined
   policy: EventPolicy
   ops: OpsSettings
 }
@@ -81,7 +85,7 @@ const shape = {
     })
     .optional(),
   /** Consumer group; instances with one group share the partitions. Default `audit-normalizer`. */
-  NORMALIZER_GROUP_ID: z.string().trim().default('audit-normalizer'),
+  NORMALIZER_GROUP_ID: z.string().trim().default(defaultNormalizerGroupId),
   /** The routes file, YAML or JSON (services/normalizer/routes.example.yaml). Required. */
   NORMALIZER_ROUTES_FILE: z.string({ error: 'required: the routes file (YAML or JSON)' }).trim(),
   /** Where messages that cannot be normalized go. Default `audit.dlq`. */
@@ -115,6 +119,13 @@ const shape = {
   NORMALIZER_REDACTION_FILE: z.string().trim().optional(),
   /** Secret key for the `hash` redaction method. */
   NORMALIZER_REDACTION_HMAC_KEY: z.string().optional(),
+  /**
+   * The local key store's folder, for the `encrypt` redaction method (packages/field-encryption);
+   * created if missing. Shared name: every service that seals or opens values reads it.
+   */
+  FIELD_KEYS_DIR: z.string().trim().optional(),
+  /** The key-encryption key file (base64 of 32 bytes, `openssl rand -base64 32`); with FIELD_KEYS_DIR. */
+  FIELD_KEYS_KEK_FILE: z.string().trim().optional(),
   ...opsEnvShape,
   ...consumerEnvShape,
 }
@@ -125,6 +136,17 @@ const schema = z.object(shape).superRefine((env, ctx) => {
       code: 'custom',
       path: ['NORMALIZER_INPUT_TOPIC_PATTERN'],
       message: 'set either NORMALIZER_INPUT_TOPICS or NORMALIZER_INPUT_TOPIC_PATTERN, not both',
+    })
+  }
+  // One without the other is a half-configured key store: refused rather than encryption left off.
+  if (Boolean(env.FIELD_KEYS_DIR) !== Boolean(env.FIELD_KEYS_KEK_FILE)) {
+    const [missing, set] = env.FIELD_KEYS_DIR
+      ? (['FIELD_KEYS_KEK_FILE', 'FIELD_KEYS_DIR'] as const)
+      : (['FIELD_KEYS_DIR', 'FIELD_KEYS_KEK_FILE'] as const)
+    ctx.addIssue({
+      code: 'custom',
+      path: [missing],
+      message: `required with ${set}: set both (the key store's folder and its key-encryption key file) or neither`,
     })
   }
 })
@@ -157,6 +179,10 @@ export function loadNormalizerConfig(
   }
   if (problems.length > 0 || !connections || !s) throw new ConfigError(problems)
 
+  const fieldKeys: FieldKeySettings | undefined =
+    s.FIELD_KEYS_DIR && s.FIELD_KEYS_KEK_FILE
+      ? { directory: s.FIELD_KEYS_DIR, keyEncryptionKeyFile: s.FIELD_KEYS_KEK_FILE }
+      : undefined
   return {
     kafka: connections.kafka,
     schemaRegistry: connections.schemaRegistry,
@@ -179,9 +205,13 @@ export function loadNormalizerConfig(
     adapters: inputAdapters(s.NORMALIZER_DEBEZIUM_FILE, files),
     redaction: s.NORMALIZER_REDACTION_FILE
       ? fileSetting('NORMALIZER_REDACTION_FILE', s.NORMALIZER_REDACTION_FILE, files, (text) =>
-          parseRedactionPolicy(text, s.NORMALIZER_REDACTION_FILE ?? '', s.NORMALIZER_REDACTION_HMAC_KEY),
+          parseRedactionPolicy(text, s.NORMALIZER_REDACTION_FILE ?? '', {
+            hmacKey: s.NORMALIZER_REDACTION_HMAC_KEY,
+            fieldKeys: fieldKeys !== undefined,
+          }),
         )
       : defaultRedactionPolicy,
+    fieldKeys,
     policy: defaultEventPolicy,
     ops: opsSettingsFrom(s, { defaultPort: normalizerOpsPort }),
   }

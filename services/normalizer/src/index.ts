@@ -11,6 +11,11 @@ export { readRecord, type InputRecord, type RecordReading } from './pipeline/rea
 export { planRecord, routeHeader, type RecordPlan } from './pipeline/planRecord.js'
 export {
   parseRedactionPolicy,
-  applyRedactionPolicy,
   type RedactionPolicy,
+  type TenantRedaction,
+  type TenantRedactionMethod,
 } from './redaction/redactionPolicy.js'
+export { applyRedactionPolicy } from './redaction/applyRedactionPolicy.js'
+export { collapseChangesUnderSensitivePaths } from './redaction/collapseSensitiveChanges.js'
+export { KeyStoreUnavailableError } from './redaction/keyStoreOutage.js'
+export { openFieldKeyStore, type FieldKeySettings } from './redaction/openFieldKeyStore.js'

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +10,13 @@ import { Registry } from 'prom-client'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { createAuditEventCodec, writeWireHeader, type AuditEventCodec } from '@audit-pipeline/codec'
 import { deadLetterHeaderNames, readDeadLetter } from '@audit-pipeline/dead-letter'
-import { parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
+import { parseEventJson, sealedValuePattern, type AuditEvent } from '@audit-pipeline/event-model'
+import {
+  openEvents,
+  openLocalKeyStore,
+  readKeyEncryptionKeyFile,
+  writeKeyEncryptionKeyFile,
+} from '@audit-pipeline/field-encryption'
 import {
   auditEventContract,
   currentSchema,
@@ -534,6 +540,44 @@ default:
     expect(arrived).toEqual(event)
     expect(collector.messages.filter((m) => m.topic === harness.deadLetters)).toEqual([])
     await expectCommittedToEnd(harness)
+  })
+
+  it('seals an encrypting tenant’s sensitive values with the key store of FIELD_KEYS_*, no key in a path', async () => {
+    const out = uniqueName('norm_out')
+    const dir = mkdtempSync(join(tmpdir(), 'normalizer-keys-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const kekFile = join(dir, 'kek')
+    await writeKeyEncryptionKeyFile(kekFile)
+    const policyFile = join(dir, 'redaction.yaml')
+    writeFileSync(
+      policyFile,
+      'tenants:\n  witify: { method: encrypt, sensitive_fields: [solution, customer.emails] }\n',
+    )
+    const harness = await startNormalizer(`default:\n  to: [${out}]\n`, {
+      NORMALIZER_REDACTION_FILE: policyFile,
+      FIELD_KEYS_DIR: join(dir, 'keys'),
+      FIELD_KEYS_KEK_FILE: kekFile,
+    })
+    const collector = await collect(out)
+    const withKeyInPath = jsonEvent(ticketRaised, {
+      changes: [{ path: 'customer.emails["bob@example.com"]', new_value: 'work' }],
+    })
+    await harness.send([{ value: jsonEvent(ticketLowered) }, { value: withKeyInPath }])
+    const events = await decoded(await until(collector, out, 2))
+    const [lowered, raised] = events
+    expect(lowered?.changes.map((change) => change.path)).toEqual(['priority', 'solution'])
+    expect(JSON.parse(lowered?.changes[1]?.new_value ?? 'null')).toMatch(sealedValuePattern)
+    expect(raised?.changes.map((change) => [change.path, change.value_type])).toEqual([
+      ['customer.emails', 'object'],
+    ])
+    expect(JSON.stringify(events)).not.toMatch(/Save as PDF|bob@example/)
+    // Whoever holds the store opens them again.
+    const keys = openLocalKeyStore({
+      directory: join(dir, 'keys'),
+      keyEncryptionKey: await readKeyEncryptionKeyFile(kekFile),
+    })
+    const [opened] = await openEvents(events, keys)
+    expect(opened?.changes).toEqual(parseEventJson(JSON.parse(ticketLowered)).changes)
   })
 
   it('drops a repeated event_id within the window and counts it', async () => {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs'
 import type { Admin, Kafka } from 'kafkajs'
 import type { AuditEventCodec } from '@audit-pipeline/codec'
+import { ConfigError } from '@audit-pipeline/config'
+import type { KeyStore } from '@audit-pipeline/field-encryption'
 import { createConsumerRuntime, renewingProducer, waitForKafka } from '@audit-pipeline/kafka'
 import type { CheckReport, Logger } from '@audit-pipeline/service-runtime'
 import type { NormalizerConfig } from './config.js'
@@ -8,6 +10,8 @@ import { createDedupWindow, noDedupWindow, type DedupWindow } from './delivery/d
 import { ensureTopics, type TopicRequest } from './delivery/ensureTopics.js'
 import { normalizerSteps, type Flush } from './delivery/normalizerSteps.js'
 import type { NormalizerMetrics } from './metrics.js'
+import { openFieldKeyStore } from './redaction/openFieldKeyStore.js'
+import { policyEncrypts } from './redaction/redactionPolicy.js'
 import { parseRoutes } from './routing/parseRoutes.js'
 import type { RouteTable } from './routing/routeTable.js'
 import { routeTopics } from './routing/routeTopics.js'
@@ -20,6 +24,11 @@ export type NormalizerOptions = {
   codec: AuditEventCodec
   metrics: NormalizerMetrics
   log: Logger
+  /**
+   * The key store of tenants whose redaction policy encrypts. Default: the local store of
+   * `config.fieldKeys` (FIELD_KEYS_DIR, FIELD_KEYS_KEK_FILE), opened by `start()`.
+   */
+  fieldKeys?: KeyStore
   /** Reads the routes file, at start and on reload. Default: from disk. */
   readFile?: (path: string) => string
   now?: () => Date
@@ -58,6 +67,17 @@ export function createNormalizer(options: NormalizerOptions): Normalizer {
   const { config, kafka, codec, metrics, log } = options
   const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'))
   const now = options.now ?? (() => new Date())
+  // loadNormalizerConfig refuses this already; a config built by hand is caught here, not at the first event to seal.
+  if (policyEncrypts(config.redaction) && options.fieldKeys === undefined && config.fieldKeys === undefined) {
+    throw new ConfigError([
+      {
+        setting: 'FIELD_KEYS_DIR',
+        message:
+          'the redaction policy encrypts: set FIELD_KEYS_DIR and FIELD_KEYS_KEK_FILE, or give the normalizer a key store',
+      },
+    ])
+  }
+  let fieldKeys = options.fieldKeys
 
   let routes = loadRoutes(config.routesFile, readFile)
   const dedupEnabled = config.dedupWindowMs > 0
@@ -105,6 +125,7 @@ export function createNormalizer(options: NormalizerOptions): Normalizer {
             adapters: config.adapters,
             policy: config.policy,
             redaction: config.redaction,
+            fieldKeys,
             maxEventBytes: config.maxEventBytes,
           },
           routes: () => routes,
@@ -165,6 +186,11 @@ export function createNormalizer(options: NormalizerOptions): Normalizer {
 
   return {
     async start() {
+      // First: a key-encryption key that does not read is a ConfigError (exit code 2), found
+      // before any waiting for Kafka. The steps are created after this, with the store.
+      if (fieldKeys === undefined && config.fieldKeys !== undefined) {
+        fieldKeys = await openFieldKeyStore(config.fieldKeys)
+      }
       await waitForKafka(
         'create the output topics',
         async () => {

@@ -9,6 +9,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod'
+import type { KeyStore } from '@audit-pipeline/field-encryption'
 import type { Logger } from '@audit-pipeline/service-runtime'
 import type { Storage } from '@audit-pipeline/storage'
 import type { AccessAudit, AccessRecord } from './accessAudit.js'
@@ -67,6 +68,11 @@ export type QueryApiOptions = {
   log: Logger
   metrics: QueryApiMetrics
   limits?: Partial<QueryApiLimits>
+  /**
+   * Where the data keys of sealed values are: auditors' answers show them opened (or `[erased]`).
+   * Without it auditors see sealed values as stored. Analysts never see them either way.
+   */
+  fieldKeys?: KeyStore
 }
 
 declare module 'fastify' {
@@ -87,6 +93,8 @@ export type RouteContext = {
   limits: QueryApiLimits
   metrics: QueryApiMetrics
   log: Logger
+  /** Opens sealed values for auditors; undefined when the API has no key store. */
+  fieldKeys: KeyStore | undefined
   /** Records the allowed read; throws AccessNotAudited when it cannot be recorded. */
   recordRead(request: FastifyRequest, rowCount: number | undefined): Promise<void>
 }
@@ -114,7 +122,7 @@ export async function createQueryApi(options: QueryApiOptions): Promise<FastifyI
       info: {
         title: 'audit-pipeline query API',
         description:
-          'Timelines, search, counts, alerts, exports and read-only SQL over the audit trail. Send `Authorization: Bearer <key id>.<secret>`.',
+          'Timelines, search, counts, alerts, exports and read-only SQL over the audit trail. Send `Authorization: Bearer <key id>.<secret>`. What a key sees of change values and snapshots depends on its role: an auditor sees them as stored, with sealed values (`enc:v1:…`) opened when the API has their key store (`[erased]` once their data subject was erased, `[unreadable]` when one does not open); an analyst sees the values at the paths an event marks sensitive (sensitive_fields), and every sealed value, as `[redacted]`. `POST /v1/sql` (auditors only) returns values as stored: sealed values stay ciphertext.',
         version: '1.0.0',
       },
       components: {
@@ -260,6 +268,7 @@ export async function createQueryApi(options: QueryApiOptions): Promise<FastifyI
     limits,
     metrics,
     log,
+    fieldKeys: options.fieldKeys,
     async recordRead(request, rowCount) {
       const scope = request.scope
       try {

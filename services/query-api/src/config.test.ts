@@ -72,4 +72,46 @@ describe('loadQueryApiConfig', () => {
       loadQueryApiConfig({ ...base, QUERY_API_KEYS_FILE: 'missing.json' }, files(keysFile)),
     ).toThrow('QUERY_API_KEYS_FILE: cannot read missing.json')
   })
+
+  it('reads the field key store: FIELD_KEYS_DIR and FIELD_KEYS_KEK_FILE, both or neither', () => {
+    const kek = Buffer.alloc(32, 7)
+    const withKek = (text: string) => (path: string) => (path === 'kek' ? text : files(keysFile)(path))
+    const isFolder = (path: string) => path === '/keys'
+    const env = { ...base, FIELD_KEYS_DIR: '/keys', FIELD_KEYS_KEK_FILE: 'kek' }
+    expect(loadQueryApiConfig(base, files(keysFile), isFolder).fieldKeys).toBeUndefined()
+    expect(loadQueryApiConfig(env, withKek(`${kek.toString('base64')}\n`), isFolder).fieldKeys).toEqual({
+      directory: '/keys',
+      keyEncryptionKeyFile: 'kek',
+      keyEncryptionKey: kek,
+    })
+    const problems = (settings: Record<string, string>, kekText = kek.toString('base64')) => {
+      try {
+        loadQueryApiConfig({ ...base, ...settings }, withKek(kekText), isFolder)
+        return ''
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError)
+        return (error as Error).message
+      }
+    }
+    expect(problems({ FIELD_KEYS_DIR: '/keys' })).toContain(
+      'FIELD_KEYS_KEK_FILE: required with FIELD_KEYS_DIR',
+    )
+    expect(problems({ FIELD_KEYS_KEK_FILE: 'kek' })).toContain(
+      'FIELD_KEYS_DIR: required with FIELD_KEYS_KEK_FILE',
+    )
+    expect(problems({ FIELD_KEYS_DIR: '/nowhere', FIELD_KEYS_KEK_FILE: 'kek' })).toContain(
+      'FIELD_KEYS_DIR: /nowhere is not a folder',
+    )
+    expect(problems({ FIELD_KEYS_DIR: '/keys', FIELD_KEYS_KEK_FILE: 'missing' })).toContain(
+      'FIELD_KEYS_KEK_FILE: cannot read missing',
+    )
+    const short = problems({ FIELD_KEYS_DIR: '/keys', FIELD_KEYS_KEK_FILE: 'kek' }, 'c2hvcnQ=')
+    expect(short).toContain('FIELD_KEYS_KEK_FILE: kek: expected the base64 of 32 bytes')
+    // The file is a secret: its content is never in the message.
+    expect(short).not.toContain('c2hvcnQ=')
+    // With the other settings' problems, in one report.
+    expect(problems({ FIELD_KEYS_DIR: '/keys', QUERY_API_PORT: 'http' })).toMatch(
+      /QUERY_API_PORT: expected a port number[\s\S]*FIELD_KEYS_KEK_FILE: required/,
+    )
+  })
 })

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
+import { parseKeyEncryptionKey } from '@audit-pipeline/field-encryption'
 import {
   collectProblems,
   ConfigError,
@@ -36,6 +37,24 @@ export type QueryApiConfig = {
   /** Tenant of access records whose request names no tenant. */
   accessAuditTenant: string
   ops: OpsSettings
+  /**
+   * The key store sealed values open with (FIELD_KEYS_DIR, FIELD_KEYS_KEK_FILE): auditors read
+   * them in the clear. Absent: auditors see sealed values as stored.
+   */
+  fieldKeys?: FieldKeysSettings
+}
+
+/**
+ * Where the data keys of sealed values live: packages/field-encryption's local key store, shared
+ * with the service that seals. Both settings or neither; unset, auditors see sealed values as stored.
+ */
+export type FieldKeysSettings = {
+  /** FIELD_KEYS_DIR: the key store's folder (the one the sealing service writes). Must exist. */
+  directory: string
+  /** FIELD_KEYS_KEK_FILE: the key-encryption key file, the base64 of 32 bytes. */
+  keyEncryptionKeyFile: string
+  /** The key-encryption key read from that file: 32 bytes. */
+  keyEncryptionKey: Buffer
 }
 
 /** The ops port when OPS_PORT is unset. */
@@ -101,6 +120,8 @@ const knownVariables = new Set(Object.keys(shape))
 export function loadQueryApiConfig(
   env: Record<string, string | undefined>,
   readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+  isFolder: (path: string) => boolean = (path) =>
+    statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false,
 ): QueryApiConfig {
   const problems = unknownSettings(env, 'QUERY_API_', knownVariables, 'query API')
   const connections = serviceConnections(env, { clickhouse: true }, problems)
@@ -108,6 +129,7 @@ export function loadQueryApiConfig(
   // Read even when other settings are wrong, so one start-up reports every problem.
   const keysFile = env['QUERY_API_KEYS_FILE']?.trim()
   const keys = keysFile ? collectKeys(keysFile, readFile, problems) : undefined
+  const fieldKeys = collectFieldKeys(env, readFile, isFolder, problems)
   if (problems.length > 0 || !connections || !s || !keys) throw new ConfigError(problems)
   return {
     host: s.QUERY_API_HOST,
@@ -134,7 +156,61 @@ export function loadQueryApiConfig(
     accessAuditTopic: s.QUERY_API_AUDIT_TOPIC,
     accessAuditTenant: s.QUERY_API_AUDIT_TENANT,
     ops: opsSettingsFrom(s, { defaultPort: queryApiOpsPort }),
+    ...(fieldKeys && { fieldKeys }),
   }
+}
+
+/**
+ * FIELD_KEYS_DIR and FIELD_KEYS_KEK_FILE: both or neither. The folder must exist (a mistyped one
+ * would make every sealed value unreadable, quietly) and the file must hold a key-encryption key,
+ * as packages/field-encryption's readKeyEncryptionKeyFile reads one: the base64 of 32 bytes. A
+ * wrong but well-formed key is only found on the first sealed value it does not unwrap.
+ */
+function collectFieldKeys(
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string,
+  isFolder: (path: string) => boolean,
+  problems: ConfigProblem[],
+): FieldKeysSettings | undefined {
+  const directory = env['FIELD_KEYS_DIR']?.trim() || undefined
+  const keyEncryptionKeyFile = env['FIELD_KEYS_KEK_FILE']?.trim() || undefined
+  if (directory === undefined && keyEncryptionKeyFile === undefined) return undefined
+  if (directory === undefined) {
+    problems.push({
+      setting: 'FIELD_KEYS_DIR',
+      message:
+        'required with FIELD_KEYS_KEK_FILE: the folder of the key store sealed values were sealed with',
+    })
+    return undefined
+  }
+  if (keyEncryptionKeyFile === undefined) {
+    problems.push({
+      setting: 'FIELD_KEYS_KEK_FILE',
+      message: `required with FIELD_KEYS_DIR: the key-encryption key file of the key store in ${directory}`,
+    })
+    return undefined
+  }
+  const before = problems.length
+  if (!isFolder(directory)) {
+    problems.push({ setting: 'FIELD_KEYS_DIR', message: `${directory} is not a folder` })
+  }
+  let text: string | undefined
+  try {
+    text = readFile(keyEncryptionKeyFile).trim()
+  } catch (error) {
+    problems.push({
+      setting: 'FIELD_KEYS_KEK_FILE',
+      message: `cannot read ${keyEncryptionKeyFile}: ${(error as Error).message}`,
+    })
+  }
+  let keyEncryptionKey: Buffer | undefined
+  try {
+    if (text !== undefined) keyEncryptionKey = parseKeyEncryptionKey(text, keyEncryptionKeyFile)
+  } catch (error) {
+    problems.push({ setting: 'FIELD_KEYS_KEK_FILE', message: (error as Error).message })
+  }
+  if (problems.length > before || keyEncryptionKey === undefined) return undefined
+  return { directory, keyEncryptionKeyFile, keyEncryptionKey }
 }
 
 function collectKeys(

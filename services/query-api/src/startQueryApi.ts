@@ -1,5 +1,6 @@
 import type { Kafka } from 'kafkajs'
 import { schemaRegistryClient } from '@audit-pipeline/codec'
+import { openLocalKeyStore, type KeyStore } from '@audit-pipeline/field-encryption'
 import { createAuditProducer } from '@audit-pipeline/producer'
 import type { Logger } from '@audit-pipeline/service-runtime'
 import type { Storage } from '@audit-pipeline/storage'
@@ -30,6 +31,7 @@ export async function startQueryApi(options: {
   metrics: QueryApiMetrics
 }): Promise<RunningQueryApi> {
   const { config, storage, kafka, log, metrics } = options
+  const fieldKeys = fieldKeyStore(config, log)
   const keys = watchKeyRing({ file: config.keysFile, keys: config.keys, log })
   let producer: Awaited<ReturnType<typeof createAuditProducer>> | undefined
   try {
@@ -49,6 +51,7 @@ export async function startQueryApi(options: {
       log,
       metrics,
       limits: config.limits,
+      ...(fieldKeys && { fieldKeys }),
     })
     const started = producer
     return {
@@ -65,4 +68,24 @@ export async function startQueryApi(options: {
     await producer?.close()
     throw error
   }
+}
+
+/**
+ * The key store auditors' sealed values open with, from FIELD_KEYS_DIR and FIELD_KEYS_KEK_FILE.
+ * The API only looks keys up by id (never caches a subject's key: that is `cacheMs`), and
+ * openEvents does so on every answer, so an erasure shows in the very next one. Without the
+ * settings, one warning: sealed values reach auditors as stored.
+ */
+export function fieldKeyStore(
+  config: Pick<QueryApiConfig, 'fieldKeys'>,
+  log: Pick<Logger, 'warn'>,
+): KeyStore | undefined {
+  if (config.fieldKeys === undefined) {
+    log.warn(
+      'FIELD_KEYS_DIR and FIELD_KEYS_KEK_FILE are not set: auditors see sealed values (enc:v1:…) as stored, not opened (services/query-api/README.md, "Sealed values")',
+    )
+    return undefined
+  }
+  const { directory, keyEncryptionKey } = config.fieldKeys
+  return openLocalKeyStore({ directory, keyEncryptionKey, cacheMs: 0 })
 }

@@ -1,6 +1,11 @@
 import { TextDecoder } from 'node:util'
 import { headerValue, type InputMessage } from './inputMessage.js'
-import { inputFormatHeader, type AdapterOutcome, type InputAdapter } from './inputAdapter.js'
+import {
+  inputFormatHeader,
+  type AdapterInput,
+  type AdapterOutcome,
+  type InputAdapter,
+} from './inputAdapter.js'
 import { InputRejectedError } from './inputRejectedError.js'
 
 /** How the adapter was chosen: named by a header, or recognized by the body's shape. */
@@ -26,7 +31,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
  *
  * Never throws: an adapter that throws anyway is reported as ADAPTER_FAILED with the cause.
  */
-export function adaptMessage(message: InputMessage, adapters: readonly InputAdapter[]): AdaptedMessage {
+export function adaptMessage(
+  message: InputMessage,
+  adapters: readonly InputAdapter[],
+  options: Pick<AdapterInput, 'sensitiveFieldsOf'> = {},
+): AdaptedMessage {
   if (message.value === null)
     return { status: 'skipped', reason: 'TOMBSTONE', adapter: null, detectedBy: null }
 
@@ -64,7 +73,8 @@ export function adaptMessage(message: InputMessage, adapters: readonly InputAdap
   }
   const detectedBy: Detection = declared ? 'header' : 'shape'
   try {
-    return { ...adapter.toEvents({ body, headers: message.headers }), adapter: adapter.name, detectedBy }
+    const input: AdapterInput = { body, headers: message.headers, ...options }
+    return { ...adapter.toEvents(input), adapter: adapter.name, detectedBy }
   } catch (error) {
     const failure = new InputRejectedError(
       'ADAPTER_FAILED',

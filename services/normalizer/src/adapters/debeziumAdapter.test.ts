@@ -287,6 +287,43 @@ describe('debeziumAdapter: configuration', () => {
     ])
   })
 
+  it('compares the tenant’s sensitive paths whole too, asking for the tenant of the row', () => {
+    const shared = createDebeziumAdapter({
+      tenant: 'unused',
+      tables: { customers: { tenantColumn: 'tenant_id' } },
+    })
+    const before = {
+      id: 'c-1',
+      tenant_id: ' acme ',
+      profile: { emails: { 'alex@example.com': 1 }, tier: 'gold' },
+    }
+    const after = {
+      id: 'c-1',
+      tenant_id: ' acme ',
+      profile: { emails: { 'alex@example.com': 1, 'jack@example.com': 2 }, tier: 'platinum' },
+      cards: [{ number: { '4111-1111': 'visa' } }],
+    }
+    const asked: string[] = []
+    const sensitiveFieldsOf = (tenant: string) => {
+      asked.push(tenant)
+      return tenant === 'acme' ? ['profile.emails', 'cards[*].number'] : []
+    }
+    const body = { ...raised, before, after, source: { ...raised.source, table: 'customers' } }
+    const outcome = shared.toEvents({ body, headers: {}, sensitiveFieldsOf })
+    if (outcome.status !== 'events') throw new Error(`expected events, got ${outcome.status}`)
+    const [draft] = outcome.drafts
+    expect(asked).toEqual(['acme'])
+    expect(draft?.changes.map((c) => [c.path, c.value_type])).toEqual([
+      ['cards', 'array'],
+      ['profile.emails', 'object'],
+      ['profile.tier', 'string'],
+    ])
+    // The table's own list stays the event's: the tenant's paths are added by its redaction.
+    expect(draft?.sensitive_fields).toEqual([])
+    // Without the policy, the keys would be in the paths.
+    expect(draftOf(body, shared).changes.map((c) => c.path)).toContain('profile.emails["jack@example.com"]')
+  })
+
   it('falls back to the connector as actor when the actor column is empty', () => {
     expect(draftOf({ ...raised, after: { ...raised.after, updated_by: null } }).actor).toEqual(system)
     expect(draftOf({ ...raised, after: { ...raised.after, updated_by: 1002 } }).actor).toEqual(user('1002'))

@@ -16,7 +16,13 @@ import {
   type DebeziumTableConfig,
 } from './debeziumConfig.js'
 import { eventIdNamespaces, uuidV5 } from './deterministicEventId.js'
-import { rejected, type AdapterOutcome, type InputAdapter, type SkipReason } from './inputAdapter.js'
+import {
+  rejected,
+  type AdapterInput,
+  type AdapterOutcome,
+  type InputAdapter,
+  type SkipReason,
+} from './inputAdapter.js'
 import { InputRejectedError, rejectionsOf } from './inputRejectedError.js'
 import { describeJson, isJsonObject, isText, type JsonObject } from './jsonObject.js'
 
@@ -78,7 +84,7 @@ const invalid = rejectionsOf(adapterName)
  * | `action` | debeziumOperations; name `<object type>.<verb>`, e.g. `ticket.update` |
  * | `category` | the adapter's `category`, default `business` |
  * | `object` | type: the table's `objectType` or the table name; id, id2, id3: the `primaryKey` columns' values (default `id`); label: the `labelColumn` |
- * | `changes` | diffValues(before, after); none for an update without a before image |
+ * | `changes` | diffValues(before, after), the sensitive columns and the tenant's sensitive paths compared whole; none for an update without a before image |
  * | `before`, `after` | snapshotJsonText of the row images |
  * | `sensitive_fields` | the table's `sensitiveColumns` (compared whole in the diff) |
  * | `attributes` | `debezium.connector`, `debezium.table`, `debezium.position`, `debezium.transaction_id` when the connector provides transaction metadata |
@@ -116,7 +122,7 @@ export function createDebeziumAdapter(config: DebeziumAdapterConfig): InputAdapt
         (isJsonObject(payload) && (isChangeEvent(payload) || isTransactionMarker(payload)))
       )
     },
-    toEvents: ({ body }) => changeEventOutcome(body, settings),
+    toEvents: ({ body, sensitiveFieldsOf }) => changeEventOutcome(body, settings, sensitiveFieldsOf),
   }
 }
 
@@ -135,7 +141,13 @@ function isTransactionMarker(value: JsonObject): boolean {
   return (value['status'] === 'BEGIN' || value['status'] === 'END') && typeof value['id'] === 'string'
 }
 
-function changeEventOutcome(body: unknown, settings: Settings): AdapterOutcome {
+type SensitiveFieldsOf = AdapterInput['sensitiveFieldsOf']
+
+function changeEventOutcome(
+  body: unknown,
+  settings: Settings,
+  sensitiveFieldsOf: SensitiveFieldsOf,
+): AdapterOutcome {
   if (!isJsonObject(body)) {
     return rejected(
       invalid('ENVELOPE_INVALID', '(value)', `expected a change event object, got ${describeJson(body)}`),
@@ -164,7 +176,7 @@ function changeEventOutcome(body: unknown, settings: Settings): AdapterOutcome {
   }
   const operation = debeziumOperations[op as keyof typeof debeziumOperations]
   if ('skip' in operation) return { status: 'skipped', reason: operation.skip }
-  const draft = changeDraft(payload, prefix, op, operation, settings)
+  const draft = changeDraft(payload, prefix, op, operation, settings, sensitiveFieldsOf)
   return draft instanceof InputRejectedError ? rejected(draft) : { status: 'events', drafts: [draft] }
 }
 
@@ -236,6 +248,7 @@ function changeDraft(
   op: string,
   operation: { kind: ActionKind; verb: string },
   settings: Settings,
+  sensitiveFieldsOf: SensitiveFieldsOf,
 ): EventDraft | InputRejectedError {
   const source = readSource(payload, prefix)
   if (source instanceof InputRejectedError) return source
@@ -280,7 +293,10 @@ function changeDraft(
   }
 
   const sensitiveFields = (table.sensitiveColumns ?? []).map((column) => formatPath([column]))
-  const changes = changesOf(op, before, after, sensitiveFields)
+  // The tenant's sensitive paths are compared whole too: redaction replaces values, not paths.
+  // (Trimmed as normalization will trim the tenant.)
+  const tenantFields = sensitiveFieldsOf?.(tenant.trim()) ?? []
+  const changes = changesOf(op, before, after, [...sensitiveFields, ...tenantFields])
 
   const identity = {
     connector: source.connector,
@@ -415,7 +431,8 @@ function changesOf(
 ): FieldChange[] {
   // Without a before image (PostgreSQL's default replica identity) an update's changes are unknown:
   // diffing against nothing would list every column as added. Parsed JSON holds nothing diffValues
-  // refuses, and formatPath writes valid paths, so it cannot throw here.
+  // refuses, formatPath writes valid paths and the redaction policy's were checked when it was
+  // read, so it cannot throw here.
   if (op === 't' || (op === 'u' && before === null)) return []
   return diffValues(before ?? undefined, after ?? undefined, { wholeAt: sensitiveFields })
 }

@@ -38,7 +38,16 @@ export type AdapterOutcome =
   | { status: 'rejected'; error: InputRejectedError | EventInvalidError }
 
 /** A message's value, already parsed as JSON once for every adapter, with its headers. */
-export type AdapterInput = { body: unknown; headers: MessageHeaders }
+export type AdapterInput = {
+  body: unknown
+  headers: MessageHeaders
+  /**
+   * The paths a tenant's redaction policy calls sensitive: an adapter computing changes itself
+   * (Debezium) compares them whole, so that no change path spells out a key below them. Default:
+   * none.
+   */
+  sensitiveFieldsOf?: (tenant: string) => readonly string[]
+}
 
 /**
  * One input format. Choosing the adapter is explicit first and cheap (adaptMessage.ts): the

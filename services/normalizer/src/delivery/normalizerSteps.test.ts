@@ -1,4 +1,9 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { IHeaders, Message, TopicMessages } from 'kafkajs'
+import { openLocalKeyStore, type KeyStore } from '@audit-pipeline/field-encryption'
 import { CodecError } from '@audit-pipeline/codec'
 import { readDeadLetter, type DeadLetter } from '@audit-pipeline/dead-letter'
 import {
@@ -18,10 +23,12 @@ import {
 import { contentDigest } from '@audit-pipeline/integrity'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { createLogger, retryWithBackoff } from '@audit-pipeline/service-runtime'
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
 import { auditJsonAdapter } from '../adapters/auditJsonAdapter.js'
 import { cloudEventsAdapter } from '../adapters/cloudEventsAdapter.js'
-import { defaultRedactionPolicy } from '../redaction/redactionPolicy.js'
+import type { RecordReader } from '../pipeline/readRecord.js'
+import { KeyStoreUnavailableError } from '../redaction/keyStoreOutage.js'
+import { defaultRedactionPolicy, parseRedactionPolicy } from '../redaction/redactionPolicy.js'
 import { parseRoutes } from '../routing/parseRoutes.js'
 import { eventKeyOf, type DedupWindow } from './dedupWindow.js'
 import { normalizerSteps, type Flush, type NormalizerStepsOptions } from './normalizerSteps.js'
@@ -99,6 +106,8 @@ const encode = (event: AuditEvent) => Buffer.from(JSON.stringify(event))
 
 type Options = {
   decodeAvro?: (value: Buffer) => Promise<AuditEvent>
+  /** The reader's redaction policy and key store. */
+  reader?: Partial<Pick<RecordReader, 'redaction' | 'fieldKeys'>>
   send?: NormalizerStepsOptions['send']
   commit?: RuntimeContext['commit']
   /** Called on each retry of the registry, after it is logged. */
@@ -160,10 +169,12 @@ function harness(options: Options = {}) {
   }
   // The runtime's context as far as the steps see it; whileUnavailable waits out outages as the
   // runtime's does, with tiny delays.
+  const waitedFor: string[] = []
   const context: RuntimeContext = {
     commit: fakes.commit,
-    whileUnavailable: (_what, work) =>
-      retryWithBackoff(work, {
+    whileUnavailable: (what, work) => {
+      waitedFor.push(what)
+      return retryWithBackoff(work, {
         isRetriable: (error) => isOutage(error) && !aborting.signal.aborted,
         policy: { initialDelayMs: 1, maxDelayMs: 2, multiplier: 1 },
         signal: aborting.signal,
@@ -172,7 +183,8 @@ function harness(options: Options = {}) {
           retried.push(error)
           options.onRetry?.()
         },
-      }),
+      })
+    },
     // The steps commit through `commit`, never by other means.
     committedElsewhere: () => undefined,
     countDeadLetters: (errorClasses) => void deadLettersCounted.push(...errorClasses),
@@ -186,6 +198,7 @@ function harness(options: Options = {}) {
       policy: defaultEventPolicy,
       redaction: defaultRedactionPolicy,
       maxEventBytes: 1_000_000,
+      ...options.reader,
     },
     routes: () => routes,
     encode,
@@ -216,6 +229,7 @@ function harness(options: Options = {}) {
     flushes,
     deadLettersCounted,
     retried,
+    waitedFor,
     aborting,
     dedup,
     steps,
@@ -639,6 +653,15 @@ describe('normalizerSteps: schema registry outage', () => {
     expect(h.deadLettersCounted).toEqual([])
   })
 
+  it('waits for the registry by name', async () => {
+    let failures = 1
+    const h = harness({
+      decodeAvro: (value) => (failures-- > 0 ? Promise.reject(outage()) : decodeAvro(value)),
+    })
+    await h.run([avroRecord(10)])
+    expect(h.waitedFor).toEqual(['schema registry'])
+  })
+
   it('neither dead-letters nor commits the held message when the wait is cut short (stop, restart)', async () => {
     const cutShort = harness({
       decodeAvro: () => Promise.reject(outage()),
@@ -689,6 +712,61 @@ describe('normalizerSteps: schema registry outage', () => {
     ])
     expect(h.deadLettersCounted).toEqual(['RECORD_FAILED'])
     expect(h.commit).toHaveBeenCalledExactlyOnceWith([{ topic, partition, offset: '13' }])
+  })
+})
+
+describe('normalizerSteps: field key store outage', () => {
+  const redaction = parseRedactionPolicy(
+    'tenants: { witify: { method: encrypt, sensitive_fields: [priority] } }',
+    'redaction.yaml',
+    { fieldKeys: true },
+  )
+  /**
+   * A key store that works for `working` calls, fails the next `failing` ones (as a full disk or a
+   * KMS that does not answer would), then works again.
+   */
+  function flakyKeyStore(working: number, failing: number): KeyStore {
+    const directory = mkdtempSync(join(tmpdir(), 'normalizer-keys-'))
+    onTestFinished(() => rmSync(directory, { recursive: true, force: true }))
+    const keys = openLocalKeyStore({ directory, keyEncryptionKey: randomBytes(32) })
+    const flaky =
+      <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+      (...args: A): Promise<R> =>
+        working-- > 0 || failing-- <= 0
+          ? call(...args)
+          : Promise.reject(new Error('ENOSPC: no space left on device'))
+    return {
+      dataKeyFor: flaky((tenant: string, subject: string) => keys.dataKeyFor(tenant, subject)),
+      keyById: flaky((keyId: string) => keys.keyById(keyId)),
+      indexKeyFor: flaky((tenant: string) => keys.indexKeyFor(tenant)),
+      erase: flaky((tenant: string, subject: string) => keys.erase(tenant, subject)),
+    }
+  }
+
+  it('sends and commits what came before, holds the message until the store works, then sends it sealed', async () => {
+    // sealEvent asks for the data key and the index key at once: two calls per event.
+    const h = harness({ reader: { redaction, fieldKeys: flakyKeyStore(2, 4) } })
+    await h.run([avroRecord(10), jsonRecord(11), jsonRecord(12)])
+    expect(h.log).toEqual([
+      ...['send', 'remember 1', 'flushed', 'commit 11'],
+      ...['retry 0'],
+      ...['send', 'remember 2', 'flushed', 'commit 13'],
+    ])
+    expect(h.waitedFor).toEqual(['field key store'])
+    expect(h.retried[0]).toBeInstanceOf(KeyStoreUnavailableError)
+    expect(h.sent.map(sentEvents)).toEqual([
+      [['audit.normalized', eventId(10)]],
+      [11, 12].map((n) => ['audit.normalized', eventId(n)]),
+    ])
+    // Never dead-lettered, never sent unsealed.
+    expect(h.sent.flat().map((t) => t.topic)).not.toContain('audit.dlq')
+    expect(h.deadLettersCounted).toEqual([])
+    const sealed = h.sent[1]?.[0]?.messages.map((m) => JSON.parse(String(m.value)) as AuditEvent) ?? []
+    for (const event of sealed) {
+      expect(JSON.parse(event.after ?? 'null')).toMatchObject({
+        priority: expect.stringMatching(/^enc:v1:/) as string,
+      })
+    }
   })
 })
 

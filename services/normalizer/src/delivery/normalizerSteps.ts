@@ -18,6 +18,7 @@ import {
   registryOutage as schemaRegistry,
 } from '@audit-pipeline/kafka'
 import type { Logger } from '@audit-pipeline/service-runtime'
+import { keyStoreOutage, KeyStoreUnavailableError } from '../redaction/keyStoreOutage.js'
 import { deadLetterClasses, type DeadLetterCause } from '../pipeline/deadLetterClasses.js'
 import { planRecord, type RecordPlan } from '../pipeline/planRecord.js'
 import {
@@ -87,9 +88,9 @@ type Item = {
  * order read, one partition never waiting for another. A crash at any point loses nothing: what
  * was not committed is read and sent again, as byte-identical copies.
  *
- * While the registry is unavailable the message that needs it is held (the runtime waits the
- * outage out, counting retries); what came before it is sent and committed first. A message is
- * never dead-lettered for an outage.
+ * While the registry or the field key store is unavailable the message that needs it is held (the
+ * runtime waits the outage out, logging each retry, counting the registry's); what came before it
+ * is sent and committed first. A message is never dead-lettered for an outage.
  */
 export function normalizerSteps(
   options: NormalizerStepsOptions,
@@ -109,8 +110,10 @@ export function normalizerSteps(
    * that nothing of its partition is sent or committed after it.
    */
   const latest = new Map<string, InFlight>()
-  /** The outage the registry gave for the message being read, for `submit` to tell it from any other error. */
-  let registryOutage: unknown
+  /** The outage the message being read ran into, for `submit` to tell it from any other error. */
+  let outage: unknown
+  /** What the held message waits for: the schema registry or the field key store (its logs and readiness). */
+  let waitingFor = schemaRegistry
 
   const planWith =
     (read: (input: InputRecord) => Promise<RecordReading>) =>
@@ -214,31 +217,32 @@ export function normalizerSteps(
         return await readRecord(input, reader)
       } catch (error) {
         // runTask lets an outage through; anything else becomes the record's failure.
-        if (isOutage(error)) registryOutage = error
+        if (isOutage(error)) outage = error
         throw error
       }
     }),
     items,
   )
   const readWhenAvailable = runTask(
-    planWith((input) => context.whileUnavailable(schemaRegistry, () => readRecord(input, reader))),
+    planWith((input) => context.whileUnavailable(waitingFor, () => readRecord(input, reader))),
     items,
   )
 
   return {
     async submit(message) {
-      registryOutage = undefined
+      outage = undefined
       try {
         await readOnce.submit(message)
       } catch (error) {
-        if (error !== registryOutage || context.signal.aborted) throw error
-        // The registry did not answer for this message. Send and commit what came before it
-        // first, so that the outage holds this message only; then wait for the registry. (A
+        if (error !== outage || context.signal.aborted) throw error
+        // The registry or the key store did not answer for this message. Send and commit what
+        // came before it first, so that the outage holds this message only; then wait for it. (A
         // failure of that send is a step failure: the runtime restarts from the last commit.)
+        waitingFor = error instanceof KeyStoreUnavailableError ? keyStoreOutage : schemaRegistry
         const { topic, partition, offset } = message.payload
         context.log.info(
           { topic, partition, offset },
-          'schema registry unavailable: sending what came before the message, then holding it',
+          `${waitingFor} unavailable: sending what came before the message, then holding it`,
         )
         await flushes.join()
         await readWhenAvailable.submit(message)

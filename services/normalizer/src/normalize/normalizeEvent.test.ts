@@ -112,6 +112,34 @@ describe('normalizeEvent', () => {
     expect(event.changes.map((c) => c.path)).toEqual(['priority', 'status', 'title'])
   })
 
+  it('compares the tenant’s sensitive paths whole, so no key under them shows in a computed path', () => {
+    const before = { customer: { emails: { 'bob@example.com': { verified: false } }, name: 'Bob' } }
+    const after = {
+      customer: {
+        emails: { 'bob@example.com': { verified: true }, 'robert@example.com': { verified: false } },
+        name: 'Robert',
+      },
+      cards: [{ number: { '4111-1111': 'visa' } }],
+    }
+    const draft = { ...raised, changes: [], before: JSON.stringify(before), after: JSON.stringify(after) }
+    const sensitiveFieldsOf = (tenant: string) =>
+      tenant === 'witify' ? ['customer.emails', 'cards[*].number'] : []
+    const event = accepted(normalizeEvent({ ...draft, tenant: ' witify ' }, { now, sensitiveFieldsOf }))
+    expect(event.changes.map((c) => [c.path, c.value_type])).toEqual([
+      ['cards', 'array'],
+      ['customer.emails', 'object'],
+      ['customer.name', 'string'],
+    ])
+    // Whole values: redaction will replace them, keys and all.
+    expect(JSON.parse(event.changes[1]?.new_value ?? 'null')).toEqual(after.customer.emails)
+    // sensitive_fields stays the producer's: the redaction policy adds the tenant's.
+    expect(event.sensitive_fields).toEqual([])
+
+    // Another tenant's paths are not this one's: keys show as the producer's snapshots have them.
+    const other = accepted(normalizeEvent({ ...draft, tenant: 'acme' }, { now, sensitiveFieldsOf }))
+    expect(other.changes.map((c) => c.path)).toContain('customer.emails["robert@example.com"]')
+  })
+
   it('keeps the changes a producer sent, without recomputing them', () => {
     const partial = [lowered.changes[0]!]
     expect(accepted(normalizeEvent({ ...lowered, changes: partial }, { now })).changes).toEqual(partial)

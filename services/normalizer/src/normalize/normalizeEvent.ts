@@ -17,6 +17,12 @@ export type NormalizeOptions = {
   now: number
   /** Accepted categories and clock skew. Default: defaultEventPolicy. */
   policy?: EventPolicy
+  /**
+   * The paths the tenant's redaction policy calls sensitive. Changes computed from snapshots
+   * compare them whole, as they do the event's own sensitive_fields, so that no change path
+   * spells out a key below them (redaction replaces values, never paths). Default: none.
+   */
+  sensitiveFieldsOf?: (tenant: string) => readonly string[]
 }
 
 export type NormalizeResult = { ok: true; event: AuditEvent } | { ok: false; error: EventInvalidError }
@@ -32,7 +38,8 @@ export type NormalizeResult = { ok: true; event: AuditEvent } | { ok: false; err
  *   source, actor and object ids, `action.name` and the correlation ids; an optional id left
  *   blank becomes null;
  * - `changes` computed from `before` and `after` when the producer sent snapshots and no changes
- *   (changesFromSnapshots.ts says when that is possible);
+ *   (changesFromSnapshots.ts says when that is possible), the event's and the tenant's sensitive
+ *   paths compared whole;
  * - then every rule of eventProblems. Problems found on the way are reported together with them.
  *
  * Never throws: a refused event comes back as an EventInvalidError naming each field. The draft is
@@ -40,7 +47,7 @@ export type NormalizeResult = { ok: true; event: AuditEvent } | { ok: false; err
  */
 export function normalizeEvent(
   draft: EventDraft,
-  { now, policy = defaultEventPolicy }: NormalizeOptions,
+  { now, policy = defaultEventPolicy, sensitiveFieldsOf }: NormalizeOptions,
 ): NormalizeResult {
   const problems: EventProblem[] = []
   const kind = canonicalActionKind(draft.action.kind)
@@ -88,7 +95,10 @@ export function normalizeEvent(
     sensitive_fields: draft.sensitive_fields,
   }
   if (kind !== undefined && event.changes.length === 0) {
-    const computed = changesFromSnapshots(kind, event, event.sensitive_fields)
+    const tenantFields = sensitiveFieldsOf?.(event.tenant) ?? []
+    const wholeAt =
+      tenantFields.length === 0 ? event.sensitive_fields : [...event.sensitive_fields, ...tenantFields]
+    const computed = changesFromSnapshots(kind, event, wholeAt)
     event.changes = computed.changes
     problems.push(...computed.problems)
   }

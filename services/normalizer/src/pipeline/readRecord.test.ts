@@ -1,12 +1,24 @@
-import { readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { CodecError } from '@audit-pipeline/codec'
-import { defaultEventPolicy, parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
+import {
+  defaultEventPolicy,
+  parseEventJson,
+  sealedValuePattern,
+  type AuditEvent,
+} from '@audit-pipeline/event-model'
+import { openEvents, openLocalKeyStore, sealEvent, type KeyStore } from '@audit-pipeline/field-encryption'
+import { isOutage } from '@audit-pipeline/kafka'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
-import { afterEach, describe, expect, it, vi, type Mock } from 'vitest'
+import { afterEach, describe, expect, it, onTestFinished, vi, type Mock } from 'vitest'
 import { auditJsonAdapter } from '../adapters/auditJsonAdapter.js'
 import { cloudEventsAdapter } from '../adapters/cloudEventsAdapter.js'
+import { createDebeziumAdapter } from '../adapters/debeziumAdapter.js'
 import { eventIdNamespaces, uuidV5 } from '../adapters/deterministicEventId.js'
 import type { MessageHeaders } from '../adapters/inputMessage.js'
+import { KeyStoreUnavailableError } from '../redaction/keyStoreOutage.js'
 import { defaultRedactionPolicy, parseRedactionPolicy } from '../redaction/redactionPolicy.js'
 import { readRecord, type InputRecord, type RecordReader, type RecordReading } from './readRecord.js'
 
@@ -367,4 +379,174 @@ describe('readRecord: reserved namespaces', () => {
     }
     expect(eventsOf(await readRecord(record(JSON.stringify(lookalike)), readerWith()))).toHaveLength(1)
   })
+})
+
+/** A local key store in a folder of its own, removed after the test; `reopen` is the same store after a restart. */
+function localKeyStore(): { keys: KeyStore; reopen: () => KeyStore } {
+  const directory = mkdtempSync(join(tmpdir(), 'normalizer-keys-'))
+  onTestFinished(() => rmSync(directory, { recursive: true, force: true }))
+  const keyEncryptionKey = randomBytes(32)
+  const reopen = () => openLocalKeyStore({ directory, keyEncryptionKey })
+  return { keys: reopen(), reopen }
+}
+
+const solution = "Use the print dialog's Save as PDF until the fix ships."
+
+describe('readRecord: field encryption', () => {
+  const redaction = parseRedactionPolicy(
+    'tenants: { witify: { method: encrypt, sensitive_fields: [solution] } }',
+    'redaction.yaml',
+    { fieldKeys: true },
+  )
+
+  it('seals an encrypting tenant’s sensitive values, paths and types left readable', async () => {
+    const { keys } = localKeyStore()
+    const [event] = eventsOf(
+      await readRecord(record(lines[2] ?? ''), readerWith({ redaction, fieldKeys: keys })),
+    )
+    expect(event?.changes.map((change) => [change.path, change.value_type])).toEqual([
+      ['priority', 'string'],
+      ['solution', 'string'],
+    ])
+    expect(JSON.parse(event?.changes[1]?.new_value ?? 'null')).toMatch(sealedValuePattern)
+    expect(JSON.parse(event?.after ?? 'null')).toMatchObject({
+      solution: expect.stringMatching(sealedValuePattern) as string,
+    })
+    expect(JSON.stringify(event)).not.toContain('Save as PDF')
+    const [opened] = await openEvents([event!], keys)
+    expect(JSON.parse(opened?.after ?? 'null')).toMatchObject({ solution })
+  })
+
+  it('reads one message into byte-identical events every time, after a restart too', async () => {
+    const { keys, reopen } = localKeyStore()
+    const input = record(lines[2] ?? '')
+    const first = JSON.stringify(await readRecord(input, readerWith({ redaction, fieldKeys: keys })))
+    const again = JSON.stringify(await readRecord(input, readerWith({ redaction, fieldKeys: keys })))
+    const restarted = JSON.stringify(await readRecord(input, readerWith({ redaction, fieldKeys: reopen() })))
+    expect(again).toBe(first)
+    expect(restarted).toBe(first)
+  })
+
+  it('leaves values the SDK sealed as they are', async () => {
+    const { keys } = localKeyStore()
+    const bySdk = await sealEvent({ ...decoded, sensitive_fields: ['solution'] }, keys, { kind: 'actor' })
+    const reader = readerWith({ redaction, fieldKeys: keys, decodeAvro: () => Promise.resolve(bySdk) })
+    expect(eventsOf(await readRecord(record(avroValue), reader))).toEqual([bySdk])
+  })
+
+  it('throws a retriable KeyStoreUnavailableError when the key store fails: never a dead letter', async () => {
+    const failure = new Error('ENOSPC: no space left on device')
+    const fail = () => Promise.reject(failure)
+    const broken: KeyStore = { dataKeyFor: fail, keyById: fail, indexKeyFor: fail, erase: fail }
+    const reading = readRecord(record(lines[2] ?? ''), readerWith({ redaction, fieldKeys: broken }))
+    await expect(reading).rejects.toBeInstanceOf(KeyStoreUnavailableError)
+    await expect(reading).rejects.toMatchObject({ retriable: true, cause: failure })
+    expect(isOutage(await reading.catch((error: unknown) => error))).toBe(true)
+  })
+
+  it('dead-letters a refused message without waiting on the key store', async () => {
+    const fail = () => Promise.reject(new Error('down'))
+    const broken: KeyStore = { dataKeyFor: fail, keyById: fail, indexKeyFor: fail, erase: fail }
+    const batch = JSON.stringify([cloudEvent, { ...cloudEvent, id: 'e-2', time: '2024-03-17T00:00:00Z' }])
+    const headers = { 'content-type': 'application/cloudevents-batch+json' }
+    const reading = await readRecord(record(batch, headers), readerWith({ redaction, fieldKeys: broken }))
+    expect(causeOf(reading).errorClass).toBe('EVENT_INVALID')
+  })
+})
+
+describe('readRecord: no change path spells a key under a sensitive path', () => {
+  const address = 'bob@example.com'
+  const redaction = (method: string) =>
+    parseRedactionPolicy(
+      `tenants: { witify: { method: ${method}, sensitive_fields: [customer.emails, "cards[*].number"] } }`,
+      'redaction.yaml',
+      { hmacKey: 'test-key', fieldKeys: true },
+    )
+  const before = { customer: { name: 'Bob', emails: { 'old@example.com': { verified: true } } } }
+  const after = {
+    customer: {
+      name: 'Robert',
+      emails: { [address]: { verified: false }, 'old@example.com': { verified: true } },
+    },
+    cards: [{ number: { '4111 1111 1111 1111': 'visa' } }],
+  }
+  const leaks = (events: AuditEvent[]) =>
+    ['bob@', 'old@', '4111'].filter((secret) => JSON.stringify(events).includes(secret))
+  const pathsOf = (events: AuditEvent[]) =>
+    events.flatMap((event) => event.changes.map((change) => change.path))
+  /** The whole map, as diffValues compares it (wholeAt), rather than the changes below it merged. */
+  const expectWholeEmails = async (events: AuditEvent[], keys: KeyStore) => {
+    const [opened] = await openEvents(events, keys)
+    const emails = opened?.changes.find((change) => change.path === 'customer.emails')
+    expect(JSON.parse(emails?.new_value ?? 'null')).toEqual(after.customer.emails)
+  }
+
+  it.each(['drop', 'hash', 'encrypt'])('from snapshots alone (the JSON form, %s)', async (method) => {
+    const { keys } = localKeyStore()
+    const line = JSON.stringify({ ...jsonLine(1), changes: [], before, after })
+    const events = eventsOf(
+      await readRecord(record(line), readerWith({ redaction: redaction(method), fieldKeys: keys })),
+    )
+    expect(pathsOf(events)).toEqual(['cards', 'customer.emails', 'customer.name'])
+    expect(leaks(events)).toEqual([])
+    if (method === 'encrypt') await expectWholeEmails(events, keys)
+  })
+
+  it.each(['drop', 'hash', 'encrypt'])(
+    'from changes a producer wrote under the path (%s)',
+    async (method) => {
+      const { keys } = localKeyStore()
+      const changes = [
+        { path: 'cards[0].number["4111 1111 1111 1111"]', new_value: 'visa' },
+        { path: `customer.emails["${address}"].verified`, old_value: true, new_value: false },
+        { path: 'customer.emails["old@example.com"]', old_value: {} },
+        { path: 'customer.name', old_value: 'Bob', new_value: 'Robert' },
+      ]
+      const line = JSON.stringify({ ...jsonLine(1), changes, before, after })
+      const events = eventsOf(
+        await readRecord(record(line), readerWith({ redaction: redaction(method), fieldKeys: keys })),
+      )
+      expect(pathsOf(events)).toEqual(['cards[0].number', 'customer.emails', 'customer.name'])
+      expect(events[0]?.changes.map((change) => change.value_type)).toEqual(['object', 'object', 'string'])
+      expect(leaks(events)).toEqual([])
+    },
+  )
+
+  it.each(['drop', 'hash', 'encrypt'])(
+    'from a Debezium row whose table lists no sensitive column (%s)',
+    async (method) => {
+      const { keys } = localKeyStore()
+      const debezium = createDebeziumAdapter({
+        tenant: 'witify',
+        tables: { customers: { objectType: 'customer' } },
+      })
+      const row = (image: Record<string, unknown>) => ({ id: 'c-1', ...image })
+      const change = {
+        op: 'u',
+        ts_ms: Date.parse('2024-03-16T13:00:00Z'),
+        source: {
+          connector: 'postgresql',
+          name: 'crm-db',
+          db: 'crm',
+          schema: 'public',
+          table: 'customers',
+          ts_ms: Date.parse('2024-03-16T13:00:00Z'),
+          lsn: 42,
+        },
+        before: row(before),
+        after: row(after),
+      }
+      const reader = readerWith({
+        adapters: [auditJsonAdapter, cloudEventsAdapter, debezium],
+        redaction: redaction(method),
+        fieldKeys: keys,
+      })
+      const events = eventsOf(
+        await readRecord(record(JSON.stringify(change), { 'audit-input-format': 'debezium' }), reader),
+      )
+      expect(pathsOf(events)).toEqual(['cards', 'customer.emails', 'customer.name'])
+      expect(leaks(events)).toEqual([])
+      if (method === 'encrypt') await expectWholeEmails(events, keys)
+    },
+  )
 })

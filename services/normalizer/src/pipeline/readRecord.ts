@@ -1,4 +1,5 @@
 import { CodecError } from '@audit-pipeline/codec'
+import type { KeyStore } from '@audit-pipeline/field-encryption'
 import {
   eventNestingProblem,
   jsonNestingBeyond,
@@ -15,7 +16,8 @@ import type { MessageHeaders } from '../adapters/inputMessage.js'
 import { InputRejectedError } from '../adapters/inputRejectedError.js'
 import type { EventDraft } from '../normalize/eventDraft.js'
 import { normalizeEvent } from '../normalize/normalizeEvent.js'
-import { applyRedactionPolicy, type RedactionPolicy } from '../redaction/redactionPolicy.js'
+import { applyRedactionPolicy } from '../redaction/applyRedactionPolicy.js'
+import { tenantRedactionOf, type RedactionPolicy } from '../redaction/redactionPolicy.js'
 import type { DeadLetterCause } from './deadLetterClasses.js'
 
 /** One message as read from an input topic. */
@@ -38,6 +40,8 @@ export type RecordReader = {
   adapters: readonly InputAdapter[]
   policy: EventPolicy
   redaction: RedactionPolicy
+  /** The key store of tenants whose policy encrypts (openFieldKeyStore.ts); needed only by those. */
+  fieldKeys?: KeyStore
   /** Larger messages are dead-lettered unread. */
   maxEventBytes: number
 }
@@ -51,11 +55,18 @@ export type RecordReader = {
  * A message is taken whole: if any event in it is refused, the message is dead-lettered and none
  * of its events go out, so a replay after the fix gives each event once.
  *
- * Throws a retriable CodecError when the registry cannot be reached: the caller retries the
- * message rather than dead-lettering it. Any other error thrown is a bug, and propagates.
+ * The tenant's sensitive paths are known before any change is computed, so changes computed from
+ * snapshots report them whole, and redaction (or encryption) is applied before the events leave:
+ * no change path reveals a key under a sensitive path.
+ *
+ * Throws a retriable CodecError when the registry cannot be reached, and a retriable
+ * KeyStoreUnavailableError when the field key store fails: neither is the message's fault, and
+ * the caller retries the message rather than dead-lettering it (or passing it on unsealed). Any
+ * other error thrown is a bug, and propagates.
  */
 export async function readRecord(record: InputRecord, reader: RecordReader): Promise<RecordReading> {
   const { value } = record
+  const sensitiveFieldsOf = (tenant: string) => tenantRedactionOf(reader.redaction, tenant).sensitiveFields
   if (value !== null && value.length > reader.maxEventBytes) {
     return deadLetter({
       errorClass: 'EVENT_TOO_LARGE',
@@ -95,13 +106,13 @@ export async function readRecord(record: InputRecord, reader: RecordReader): Pro
       message: `starts with byte 0x${(value[0] ?? 0).toString(16).padStart(2, '0')}: neither the Confluent Avro magic byte 0 nor JSON text`,
     })
   } else {
-    const adapted = adaptMessage({ value, headers: record.headers }, reader.adapters)
+    const adapted = adaptMessage({ value, headers: record.headers }, reader.adapters, { sensitiveFieldsOf })
     if (adapted.status === 'skipped') return { kind: 'skipped', reason: adapted.reason }
     if (adapted.status === 'rejected') return refused(adapted.error)
     drafts = adapted.drafts
   }
 
-  const events: AuditEvent[] = []
+  const normalizedEvents: AuditEvent[] = []
   for (const [index, draft] of drafts.entries()) {
     // JSON text inside the event (an Avro snapshot, or a JSON string holding JSON) is walked next.
     const tooDeep = eventNestingProblem(draft)
@@ -109,7 +120,11 @@ export async function readRecord(record: InputRecord, reader: RecordReader): Pro
       const where = drafts.length > 1 ? `event ${index} of the message: ` : ''
       return deadLetter({ errorClass: 'EVENT_TOO_DEEP', message: where + tooDeep })
     }
-    const normalized = normalizeEvent(draft, { now: record.timestampMs, policy: reader.policy })
+    const normalized = normalizeEvent(draft, {
+      now: record.timestampMs,
+      policy: reader.policy,
+      sensitiveFieldsOf,
+    })
     if (!normalized.ok) return refused(normalized.error, drafts.length > 1 ? index : undefined)
     const reserved = reservedNamespaceOf(normalized.event)
     if (reserved !== undefined) {
@@ -120,7 +135,12 @@ export async function readRecord(record: InputRecord, reader: RecordReader): Pro
         message: `${where}object type '${normalized.event.object.type}', action '${normalized.event.action.name}' claims the ${reserved} namespace, which only the pipeline's own services write (on their own topics)`,
       })
     }
-    events.push(applyRedactionPolicy(normalized.event, reader.redaction))
+    normalizedEvents.push(normalized.event)
+  }
+  // Every event accepted first: a message dead-lettered for one of them never waits on the key store.
+  const events: AuditEvent[] = []
+  for (const event of normalizedEvents) {
+    events.push(await applyRedactionPolicy(event, reader.redaction, reader.fieldKeys))
   }
   return { kind: 'events', events }
 }

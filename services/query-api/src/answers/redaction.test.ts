@@ -1,6 +1,13 @@
-import { describe, expect, it } from 'vitest'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { afterEach, describe, expect, it } from 'vitest'
+import { eventRow } from '@audit-pipeline/clickhouse-schema'
+import { KeyStoreError, openLocalKeyStore, sealEvent, type KeyStore } from '@audit-pipeline/field-encryption'
+import { createEventBuilder } from '@audit-pipeline/producer'
 import type { StoredEventRow } from './eventRow.js'
-import { rowForRole } from './redaction.js'
+import { rowForRole, rowsForReader } from './redaction.js'
 
 const row = {
   changes: [
@@ -33,5 +40,175 @@ describe('rowForRole', () => {
     expect(JSON.stringify(seen)).not.toContain('example')
     expect(seen.before).toBe('"[redacted]"')
     expect(seen.changes.map((change) => change.new_value)).toEqual(['"[redacted]"', '"[redacted]"'])
+  })
+})
+
+const build = createEventBuilder(
+  { source: { service: 'crm' }, category: 'business', snapshots: true },
+  { now: () => Date.parse('2024-03-20T00:00:00Z'), newEventId: () => '00000000-0000-4000-8000-000000000000' },
+)
+
+const emailChange = build.updated(
+  { type: 'customer', id: 'c-1' },
+  { email: 'rita@old.example', tier: 'gold' },
+  { email: 'rita@new.example', tier: 'platinum' },
+  {
+    tenant: 'acme',
+    actor: { id: 'u-7' },
+    sensitiveFields: ['email'],
+    eventId: '00000000-0000-4000-8000-000000000100',
+    occurredAt: Date.parse('2024-03-15T10:00:00Z'),
+  },
+)!
+
+const rowOf = (event: typeof emailChange): StoredEventRow =>
+  eventRow(event, { topic: 'audit.normalized', partition: 0, offset: '0' })
+
+const folders: string[] = []
+afterEach(async () => {
+  for (const folder of folders.splice(0)) await rm(folder, { recursive: true, force: true })
+})
+
+async function keyStore(): Promise<KeyStore> {
+  const directory = await mkdtemp(join(tmpdir(), 'query-api-field-keys-'))
+  folders.push(directory)
+  return openLocalKeyStore({ directory, keyEncryptionKey: randomBytes(32), cacheMs: 0 })
+}
+
+/** The row's values, parsed: what a reader is shown of them. */
+const valuesOf = (row: StoredEventRow) => ({
+  changes: row.changes.map((change) => ({
+    path: change.path,
+    old: change.old_value === null ? null : (JSON.parse(change.old_value) as unknown),
+    new: change.new_value === null ? null : (JSON.parse(change.new_value) as unknown),
+  })),
+  before: JSON.parse(row.before!) as unknown,
+  after: JSON.parse(row.after!) as unknown,
+})
+
+/** A key store an analyst's answer must never ask. */
+const untouchable: KeyStore = new Proxy({} as KeyStore, {
+  get: () => () => {
+    throw new Error('the key store was asked')
+  },
+})
+
+describe('rowsForReader', () => {
+  it('opens sealed values for an auditor, and shows them as stored without a key store', async () => {
+    const keys = await keyStore()
+    const sealed = rowOf(await sealEvent(emailChange, keys, { kind: 'record' }))
+    expect(JSON.stringify(sealed)).not.toContain('rita@')
+    expect(sealed.after).toContain('enc:v1:')
+
+    const [opened] = await rowsForReader([sealed], { role: 'auditor', fieldKeys: keys })
+    expect(valuesOf(opened!)).toEqual(valuesOf(rowOf(emailChange)))
+    // Nothing but the values changes.
+    expect({ ...opened!, changes: [], before: null, after: null }).toEqual({
+      ...sealed,
+      changes: [],
+      before: null,
+      after: null,
+    })
+
+    const [asStored] = await rowsForReader([sealed], { role: 'auditor', fieldKeys: undefined })
+    expect(asStored).toEqual(sealed)
+  })
+
+  it('shows an analyst every sealed value as [redacted], at any path, without asking the key store', async () => {
+    const keys = await keyStore()
+    const sealed = rowOf(await sealEvent(emailChange, keys, { kind: 'record' }))
+    // A sealed value the event does not mark sensitive (copied by hand into `tier`) is hidden too.
+    const sealedEmail = sealed.changes.find((change) => change.path === 'email')!.new_value!
+    const elsewhere: StoredEventRow = {
+      ...sealed,
+      changes: sealed.changes.map((change) =>
+        change.path === 'tier' ? { ...change, new_value: sealedEmail } : change,
+      ),
+    }
+    for (const fieldKeys of [undefined, untouchable]) {
+      const shown = await rowsForReader([sealed, elsewhere], { role: 'analyst', fieldKeys })
+      const text = JSON.stringify(shown)
+      expect(text).not.toContain('rita@')
+      expect(text).not.toContain('enc:v1:')
+      expect(valuesOf(shown[0]!)).toEqual({
+        changes: [
+          { path: 'email', old: '[redacted]', new: '[redacted]' },
+          { path: 'tier', old: 'gold', new: 'platinum' },
+        ],
+        before: { email: '[redacted]', tier: 'gold' },
+        after: { email: '[redacted]', tier: 'platinum' },
+      })
+      expect(valuesOf(shown[1]!).changes[1]).toEqual({ path: 'tier', old: 'gold', new: '[redacted]' })
+    }
+  })
+
+  it('shows [erased] once the subject is erased, on the very next call', async () => {
+    const keys = await keyStore()
+    const sealed = rowOf(await sealEvent(emailChange, keys, { kind: 'record' }))
+    const auditor = { role: 'auditor', fieldKeys: keys } as const
+    expect(JSON.stringify(await rowsForReader([sealed], auditor))).toContain('rita@new.example')
+    await keys.erase('acme', 'customer/c-1')
+    const [erased] = await rowsForReader([sealed], auditor)
+    expect(valuesOf(erased!)).toEqual({
+      changes: [
+        { path: 'email', old: '[erased]', new: '[erased]' },
+        { path: 'tier', old: 'gold', new: 'platinum' },
+      ],
+      before: { email: '[erased]', tier: 'gold' },
+      after: { email: '[erased]', tier: 'platinum' },
+    })
+  })
+
+  it('shows [unreadable] for a sealed value forged, moved to another event or under a key it does not know', async () => {
+    const keys = await keyStore()
+    const sealed = rowOf(await sealEvent(emailChange, keys, { kind: 'record' }))
+    const auditor = { role: 'auditor', fieldKeys: keys } as const
+    const email = (row: StoredEventRow) => row.changes.find((change) => change.path === 'email')!
+    const sealedNew = JSON.parse(email(sealed).new_value!) as string
+
+    // The same bytes in another event (another id): they do not open there.
+    const moved: StoredEventRow = { ...sealed, event_id: '00000000-0000-4000-8000-000000000999' }
+    // One character of the payload changed.
+    const last = sealedNew.at(-1) === 'A' ? 'B' : 'A'
+    const forged: StoredEventRow = {
+      ...sealed,
+      changes: sealed.changes.map((change) =>
+        change.path === 'email'
+          ? { ...change, new_value: JSON.stringify(sealedNew.slice(0, -1) + last) }
+          : change,
+      ),
+    }
+    // A key id this store never made.
+    const otherStore = await keyStore()
+    const foreign = rowOf(await sealEvent(emailChange, otherStore, { kind: 'record' }))
+
+    const [movedShown, forgedShown, foreignShown] = await rowsForReader([moved, forged, foreign], auditor)
+    expect(valuesOf(movedShown!).changes[0]).toEqual({
+      path: 'email',
+      old: '[unreadable]',
+      new: '[unreadable]',
+    })
+    expect(valuesOf(movedShown!).after).toEqual({ email: '[unreadable]', tier: 'platinum' })
+    expect(valuesOf(forgedShown!).changes[0]).toEqual({
+      path: 'email',
+      old: 'rita@old.example',
+      new: '[unreadable]',
+    })
+    expect(valuesOf(foreignShown!).changes[0]).toEqual({
+      path: 'email',
+      old: '[unreadable]',
+      new: '[unreadable]',
+    })
+  })
+
+  it('fails, rather than calling values unreadable, when the key store cannot unwrap its keys', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'query-api-field-keys-'))
+    folders.push(directory)
+    const sealer = openLocalKeyStore({ directory, keyEncryptionKey: randomBytes(32) })
+    const sealed = rowOf(await sealEvent(emailChange, sealer, { kind: 'record' }))
+    const wrongKek = openLocalKeyStore({ directory, keyEncryptionKey: randomBytes(32), cacheMs: 0 })
+    await expect(rowsForReader([sealed], { role: 'auditor', fieldKeys: wrongKek })).rejects.toThrow(
+      KeyStoreError,
+    )
   })
 })

@@ -28,6 +28,13 @@ export type EventFilters = {
   changedFrom?: string
   /** …to this value (with `changed`). */
   changedTo?: string
+  /**
+   * For an auditor: the blind indexes of `changedFrom` / `changedTo` as sealed values carry them
+   * (`<tenant>:<16 hex>`, one per tenant and stored form; query/sealedValueSearch.ts), so the
+   * search finds sealed values too. Computed by the API, never taken from the caller.
+   */
+  changedFromSealed?: readonly string[]
+  changedToSealed?: readonly string[]
   outcome?: string
   severity?: string
   /** Only events of records created (their first `create` event) at or after this… */
@@ -86,14 +93,23 @@ export function eventConditions(filters: EventFilters, scope: AccessScope): Cond
     params[`f_${column}`] = value
   }
   if (filters.changed !== undefined) {
-    const value = (column: 'old_value' | 'new_value', param: string, text: string | undefined) => {
+    const value = (
+      column: 'old_value' | 'new_value',
+      param: string,
+      text: string | undefined,
+      sealed: readonly string[] | undefined,
+    ) => {
       if (text === undefined) return ''
       params[param] = storedValueCandidates(text)
-      return ` AND c.${column} IN {${param}:Array(String)}`
+      const stored = `c.${column} IN {${param}:Array(String)}`
+      // Only an auditor's search looks into sealed values: an analyst may not read them.
+      if (sealed === undefined || sealed.length === 0 || scope.role !== 'auditor') return ` AND ${stored}`
+      params[`${param}_sealed`] = [...sealed]
+      return ` AND (${stored} OR has({${param}_sealed:Array(String)}, ${sealedBlindIndexOf(`c.${column}`)}))`
     }
     const values =
-      value('old_value', 'f_changed_from', filters.changedFrom) +
-      value('new_value', 'f_changed_to', filters.changedTo)
+      value('old_value', 'f_changed_from', filters.changedFrom, filters.changedFromSealed) +
+      value('new_value', 'f_changed_to', filters.changedTo, filters.changedToSealed)
     conditions.push(`arrayExists(c -> c.path = {f_changed:String}${values}, changes)`)
     params['f_changed'] = filters.changed
     // An analyst does not see values at the paths an event marks sensitive, so a search by value
@@ -178,6 +194,16 @@ export function storedValueCandidates(text: string): string[] {
     // Not JSON: only the string.
   }
   return candidates
+}
+
+/**
+ * `<tenant>:<blind index>` of a stored change value that is one sealed value (the JSON string
+ * `"enc:v1:<key id>:<blind index>:<payload>"`, event-model's sealedValuePattern), and `<tenant>:`
+ * for any other: what a search's `changedFromSealed` / `changedToSealed` hold. The tenant is part
+ * of it because each tenant's blind indexes are keyed by its own index key.
+ */
+export function sealedBlindIndexOf(column: string): string {
+  return `concat(tenant, ':', extract(ifNull(${column}, ''), '^"enc:v1:[A-Za-z0-9_-]{1,64}:([0-9a-f]{16}):[A-Za-z0-9_-]{38,}"$'))`
 }
 
 export type SortOrder = 'asc' | 'desc'

@@ -1,14 +1,12 @@
 import type { FastifyRequest } from 'fastify'
-import type { AccessScope } from '../access/accessScope.js'
 import { alertAnswer, alertConditions } from '../answers/alertAnswer.js'
 import { eventAnswer } from '../answers/eventAnswer.js'
 import type { StoredEventRow } from '../answers/eventRow.js'
 import { createRecordState } from '../answers/recordState.js'
-import { rowForRole } from '../answers/redaction.js'
 import type { RouteContext } from '../app.js'
 import { countQuery } from '../query/countQueries.js'
 import { encodeCursor } from '../query/cursor.js'
-import { eventPageQuery, type EventPageRequest, type ParameterizedQuery } from '../query/eventQueries.js'
+import { eventPageQuery, type EventPageRequest } from '../query/eventQueries.js'
 import {
   alertsQuery,
   countsQuery,
@@ -20,7 +18,9 @@ import {
 } from './requestSchemas.js'
 import { parseIsoTime } from '../query/time.js'
 import { RequestRefused } from '../requestRefused.js'
+import { readerOf, rowsShown, withSealedValueSearch } from './readerRows.js'
 import { checkTenant, cursorOf, scopeOfRequest } from './scopeChecks.js'
+import { select } from './selectRows.js'
 import { bearerSecurity, type ZodApp } from './zodApp.js'
 
 /** The most events a record's state is rebuilt from: past that, its timeline is the answer. */
@@ -35,6 +35,8 @@ export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
     {
       schema: {
         summary: 'Search events: filters, newest first, keyset pagination',
+        description:
+          'With changed and from/to, an auditor also finds sealed values (by their blind index, each match confirmed on the opened value, so an erased value is not found); an analyst finds no event that marks any field sensitive. A page may hold fewer events than limit while next_cursor is not null.',
         tags: ['events'],
         security: bearerSecurity,
         querystring: searchQuery(limits.maxPageRows),
@@ -43,8 +45,9 @@ export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
     async (request) => {
       const scope = scopeOfRequest(request)
       const { limit, cursor, order, ...filterQuery } = request.query
-      const filters = filtersOf(filterQuery)
-      checkTenant(scope, filters.tenant)
+      const asked = filtersOf(filterQuery)
+      checkTenant(scope, asked.tenant)
+      const filters = await withSealedValueSearch(context, scope, '/v1/events', asked)
       const page = await eventPage(context, request, '/v1/events', {
         filters,
         order,
@@ -112,6 +115,7 @@ export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
       }
       checkTenant(scope, filters.tenant)
       const state = createRecordState(at.toISOString())
+      const reader = readerOf(context, scope)
       const tenants = new Set<string>()
       let cursor: EventPageRequest['cursor']
       let read = 0
@@ -122,9 +126,10 @@ export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
           limit: limits.maxPageRows,
           ...(cursor !== undefined && { cursor }),
         })
-        for (const row of rows) {
+        // Folded as the key reads them: an auditor's state has sealed values opened.
+        for (const row of await rowsShown(rows, reader)) {
           tenants.add(row.tenant)
-          state.add(eventAnswer(rowForRole(row, scope.role)))
+          state.add(eventAnswer(row))
         }
         read += rows.length
         if (read > maxStateEvents) {
@@ -176,7 +181,8 @@ export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
         extra: alertConditions(rule),
         ...withCursor(cursor),
       })
-      const alerts = rows.map((row) => alertAnswer(rowForRole(row, scope.role)))
+      // Alerts carry no changes or snapshots today; read like every other event all the same.
+      const alerts = (await rowsShown(rows, readerOf(context, scope))).map((row) => alertAnswer(row))
       await context.recordRead(request, alerts.length)
       return { alerts, next_cursor: nextCursor }
     },
@@ -188,7 +194,7 @@ export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
       schema: {
         summary: 'Event counts grouped by dimensions and a time bucket',
         description:
-          'Answered from audit_actions_hourly (deliveries: a copy that escaped deduplication counts twice) when it holds every dimension and filter and the range falls on whole hours; otherwise, or with exact=true, from the events, each once. `source` and `exact` say which.',
+          'Answered from audit_actions_hourly (deliveries: a copy that escaped deduplication counts twice) when it holds every dimension and filter and the range falls on whole hours; otherwise, or with exact=true, from the events, each once. `source` and `exact` say which. A count by from/to counts values stored in the clear only: sealed values are searched with /v1/events, which confirms each match.',
         tags: ['counts'],
         security: bearerSecurity,
         querystring: countsQuery(limits.maxCountGroups),
@@ -230,7 +236,10 @@ async function eventPage(
 ) {
   const scope = scopeOfRequest(request)
   const { rows, nextCursor } = await pageRows(context, request, route, page)
-  return { events: rows.map((row) => eventAnswer(rowForRole(row, scope.role))), next_cursor: nextCursor }
+  // A page may come out shorter than its limit (a sealed-value match not confirmed once opened):
+  // the cursor still follows the last row read, so the next page starts after it.
+  const shown = await rowsShown(rows, readerOf(context, scope), page.filters)
+  return { events: shown.map((row) => eventAnswer(row)), next_cursor: nextCursor }
 }
 
 /** A page of rows, and the cursor of the next page when one follows. */
@@ -250,22 +259,4 @@ async function pageRows(
       : null
   context.metrics.rowsReturned.inc({ route }, shown.length)
   return { rows: shown, nextCursor }
-}
-
-export async function select<Row>(
-  context: RouteContext,
-  scope: AccessScope,
-  route: string,
-  { query, params }: ParameterizedQuery,
-): Promise<Row[]> {
-  const stop = context.metrics.querySeconds.startTimer({ route })
-  try {
-    return await context.queries.run(
-      scope,
-      { query, query_params: params, format: 'JSONEachRow' },
-      (result) => result.json<Row>(),
-    )
-  } finally {
-    stop()
-  }
 }

@@ -1,19 +1,18 @@
 import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import type { AccessScope } from '../access/accessScope.js'
-import type { Role } from '@audit-pipeline/api-keys'
 import { csvRecord } from '../answers/csvColumns.js'
 import { eventAnswer } from '../answers/eventAnswer.js'
 import type { StoredEventRow } from '../answers/eventRow.js'
-import { rowForRole } from '../answers/redaction.js'
 import type { RouteContext } from '../app.js'
 import type { PageCursor } from '../query/cursor.js'
 import { answerColumns } from '../query/eventColumns.js'
 import type { EventFilters } from '../query/eventFilters.js'
 import { eventPageQuery } from '../query/eventQueries.js'
-import { select } from './eventRoutes.js'
+import { readerOf, rowsShown, withSealedValueSearch } from './readerRows.js'
 import { exportQuery, filtersOf } from './requestSchemas.js'
 import { checkTenant, scopeOfRequest } from './scopeChecks.js'
+import { select } from './selectRows.js'
 import { bearerSecurity, type ZodApp } from './zodApp.js'
 
 export type ExportFormat = 'ndjson' | 'csv'
@@ -49,17 +48,24 @@ export function registerExportRoute(app: ZodApp, context: RouteContext): void {
     async (request, reply) => {
       const scope = scopeOfRequest(request)
       const { format, ...filterQuery } = request.query
-      const filters = filtersOf(filterQuery)
-      checkTenant(scope, filters.tenant)
+      const asked = filtersOf(filterQuery)
+      checkTenant(scope, asked.tenant)
+      const filters = await withSealedValueSearch(context, scope, '/v1/export', asked)
       const pages = exportPages(context, scope, filters, context.limits.maxExportRows)
-      // The first page before the record and the headers: a refused query is still a 400.
+      const reader = readerOf(context, scope)
+      // The first page before the record and the headers: a refused query is still a 400, and a
+      // key store that fails is still an error answer rather than a cut stream.
       const first = await pages.next()
+      const firstShown = first.done ? [] : await rowsShown(first.value, reader, filters)
       await context.recordRead(request, undefined)
       async function* all() {
-        if (!first.done) yield first.value
-        yield* pages
+        if (firstShown.length > 0) yield firstShown
+        for await (const page of pages) {
+          const shown = await rowsShown(page, reader, filters)
+          if (shown.length > 0) yield shown
+        }
       }
-      const lines = exportLines(all(), format, scope.role, (rows) =>
+      const lines = exportLines(all(), format, (rows) =>
         context.metrics.rowsReturned.inc({ route: '/v1/export' }, rows),
       )
       return reply
@@ -98,16 +104,17 @@ async function* exportPages(
  */
 const csvOptions = { columns: [...answerColumns], escape_formulas: true }
 
-/** The export's text, a chunk per page of rows; counts rows as they go. */
+/**
+ * The export's text, a chunk per page of rows already as the reader may see them (readerRows.ts:
+ * opened for an auditor, redacted for an analyst); counts rows as they go.
+ */
 export async function* exportLines(
   pages: AsyncIterable<StoredEventRow[]>,
   format: ExportFormat,
-  role: Role,
   counted: (rows: number) => void,
 ): AsyncGenerator<string> {
   if (format === 'csv') yield stringify([], { ...csvOptions, header: true })
-  for await (const page of pages) {
-    const rows = page.map((row) => rowForRole(row, role))
+  for await (const rows of pages) {
     yield format === 'csv'
       ? stringify(rows.map(csvRecord), csvOptions)
       : rows.map((row) => `${JSON.stringify(eventAnswer(row))}\n`).join('')

@@ -22,7 +22,9 @@ type JsonAnswer = {
  * paths at all), so analysts get 403 here and use the other endpoints. ClickHouse reads the
  * statement and the API checks ClickHouse's parse of it (query/sql/checkedSelect.ts); what runs
  * is ClickHouse's canonical text of it, readonly, under the caps, with the key's tenants added
- * to every audit table by ClickHouse (additional_table_filters).
+ * to every audit table by ClickHouse (additional_table_filters). Values come back as stored:
+ * sealed values stay ciphertext (opening them needs the whole event, which a result row need not
+ * be), so SQL never shows a value an erasure destroyed the key of.
  */
 export function registerSqlRoute(app: ZodApp, context: RouteContext): void {
   const { caps, sql: sqlLimits } = context.limits
@@ -31,7 +33,7 @@ export function registerSqlRoute(app: ZodApp, context: RouteContext): void {
     {
       schema: {
         summary: 'Run one read-only SELECT over the audit tables (auditors only)',
-        description: `readonly, at most ${sqlLimits.maxResultRows} rows, ${caps.maxExecutionSeconds} s and ${caps.maxMemoryBytes} bytes of memory; functions from an allowed list; a tenant-restricted key sees its tenants' rows only. Tables: audit_events, audit_events_deduplicated, audit_changes, audit_actions_hourly.`,
+        description: `readonly, at most ${sqlLimits.maxResultRows} rows, ${caps.maxExecutionSeconds} s and ${caps.maxMemoryBytes} bytes of memory; functions from an allowed list; a tenant-restricted key sees its tenants' rows only. Tables: audit_events, audit_events_deduplicated, audit_changes, audit_actions_hourly. Values are returned as stored: sealed values (enc:v1:…) stay ciphertext; the other endpoints open them for auditors.`,
         tags: ['sql'],
         security: bearerSecurity,
         body: sqlBody,

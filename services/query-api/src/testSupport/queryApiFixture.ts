@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { secretSha256, type ApiKey, type Role } from '@audit-pipeline/api-keys'
 import { defaultRetentionPolicy, eventRow, runMigrations } from '@audit-pipeline/clickhouse-schema'
 import { parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
+import type { KeyStore } from '@audit-pipeline/field-encryption'
 import { createEventBuilder } from '@audit-pipeline/producer'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { createLogger } from '@audit-pipeline/service-runtime'
@@ -121,7 +122,13 @@ export type QueryApiFixture = {
 
 /** A database of the test's own with the sink's schema and the events above, and the API over it. */
 export async function queryApiFixture(
-  options: { events?: AuditEvent[]; limits?: Partial<QueryApiLimits>; audit?: AccessAudit } = {},
+  options: {
+    events?: AuditEvent[]
+    limits?: Partial<QueryApiLimits>
+    audit?: AccessAudit
+    /** The key store sealed values open with; none by default. */
+    fieldKeys?: KeyStore
+  } = {},
 ): Promise<QueryApiFixture> {
   const opened = await openTestStorage()
   onTestFinished(() => opened.close())
@@ -140,6 +147,7 @@ export async function queryApiFixture(
     }),
     metrics: createQueryApiMetrics(metrics),
     ...(options.limits && { limits: options.limits }),
+    ...(options.fieldKeys && { fieldKeys: options.fieldKeys }),
   })
   onTestFinished(() => app.close())
   return { app, storage, database, records: audit.records, metrics }
