@@ -77,7 +77,7 @@ try {
         await sink.stop()
       },
       // The query API's keys file (also watched): the sink has nothing to reload.
-      reload: () => queryApi?.keys.reload(),
+      reload: () => queryApi?.reload(),
       live: () => sink.live(),
       ready: () => {
         const sinkReady = sink.ready()

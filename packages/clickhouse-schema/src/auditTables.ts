@@ -13,13 +13,20 @@ export const auditTables = {
   changes: 'audit_changes',
   /** Events delivered per tenant, hour and action (a copy that escaped deduplication counts again). */
   actionsHourly: 'audit_actions_hourly',
+  /**
+   * The newest change of each record kept at temporal logging level 1, which keeps no history: one row per record once merged, read with FINAL or argMax (recordLatestTable.ts).
+   */
+  recordLatest: 'audit_record_latest',
 } as const
 
 const time = "DateTime64(3, 'UTC')"
 const text = 'Nullable(String)'
 const label = 'LowCardinality(String)'
 
-/** `audit_events`' columns and types, in order, as eventRow writes them (see AuditEventRow). */
+/**
+ * `audit_events`' columns and types, in order, as eventRow writes them (see AuditEventRow); also
+ * `audit_record_latest`'s, which holds the same rows.
+ */
 export const eventColumns: readonly (readonly [name: string, type: string])[] = [
   ['event_id', 'UUID'],
   ['occurred_at', time],
@@ -98,7 +105,8 @@ const hourlyColumns: readonly (readonly [name: string, type: string])[] = [
   ['events', 'UInt64'],
 ]
 
-const columnList = (columns: readonly (readonly [string, string])[]) =>
+/** Columns as the body of a CREATE TABLE, one per line. */
+export const columnList = (columns: readonly (readonly [string, string])[]) =>
   columns.map(([name, type]) => `    ${name} ${type}`).join(',\n')
 
 /**
@@ -216,6 +224,7 @@ export function retentionStatements(options: MigrationOptions): string[] {
     modify(auditTables.events, 'toDateTime(occurred_at)'),
     modify(auditTables.changes, 'toDateTime(occurred_at)'),
     modify(auditTables.actionsHourly, 'hour'),
+    modify(auditTables.recordLatest, 'toDateTime(occurred_at)'),
     ...integrityRetentionStatements(options),
   ]
 }

@@ -5,6 +5,7 @@ export { auditTables, eventColumns, retentionStatements } from './auditTables.js
 export { eventPartition, eventRow, type AuditEventRow, type ChangeRow, type KafkaSource } from './eventRow.js'
 export { chainColumns, checkpointColumns, integrityTables, integrityTablesV2 } from './integrityTables.js'
 export { migrations, type Migration, type MigrationOptions } from './migrations.js'
+export { recordKeyColumns, recordVersionColumn } from './recordLatestTable.js'
 export { migrationChecksum, runMigrations, schemaMigrationsTable } from './runMigrations.js'
 export {
   SchemaMigrationError,

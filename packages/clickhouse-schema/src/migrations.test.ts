@@ -32,7 +32,7 @@ describe('migrations', () => {
 
   it('only create what does not exist yet, so running a migration again changes nothing', () => {
     for (const options of [single, clustered]) {
-      for (const statement of migration1.statements(options)) {
+      for (const statement of migrations.flatMap((migration) => migration.statements(options))) {
         expect(statement).toMatch(/^CREATE (TABLE|VIEW|MATERIALIZED VIEW) IF NOT EXISTS /)
       }
     }
@@ -223,6 +223,72 @@ describe('migration 1 on a cluster', () => {
   })
 })
 
+describe('migration 3: audit_record_latest', () => {
+  const migration3 = migrations[2]!
+  const [table, distributed, ...rest] = migration3.statements(clustered)
+  const [singleTable, ...singleRest] = migration3.statements(single)
+
+  it('keeps one row per record, the newest change winning, then the highest event id', () => {
+    expect(migration3).toMatchObject({ version: 3 })
+    expect(singleRest).toEqual([])
+    expect(singleTable).toMatch(/^CREATE TABLE IF NOT EXISTS `audit`\.`audit_record_latest`\n/)
+    expect(singleTable).toContain('\nENGINE = ReplacingMergeTree(record_version)\n')
+    expect(singleTable).toContain('\nORDER BY (tenant, object_type, object_id, object_id2, object_id3)\n')
+    expect(singleTable).toContain(
+      '\n    record_version UInt256 MATERIALIZED ' +
+        'bitShiftLeft(toUInt256(toUnixTimestamp64Milli(occurred_at) + 2208988800000), 128) + toUInt256(toUInt128(event_id))\n)',
+    )
+    // Merges never cross partitions: a record changed in two months would keep two rows.
+    expect(singleTable).not.toContain('PARTITION BY')
+    expect(singleTable).toMatch(
+      /\nSETTINGS non_replicated_deduplication_window = 1000, allow_nullable_key = 1$/,
+    )
+  })
+
+  it("has audit_events' columns, from the same definitions, and its retention", () => {
+    for (const [name, type] of eventColumns) expect(singleTable).toContain(`\n    ${name} ${type},\n`)
+    expect(singleTable).toContain(
+      `\nTTL ${retentionTtl(defaultRetentionPolicy, 'toDateTime(occurred_at)')}\nSETTINGS`,
+    )
+  })
+
+  it('on a cluster: a Replicated local table behind a Distributed one, sharded by record', () => {
+    expect(rest).toEqual([])
+    expect(table).toMatch(
+      /^CREATE TABLE IF NOT EXISTS `audit`\.`audit_record_latest_local` ON CLUSTER 'prod'\n/,
+    )
+    expect(table).toContain(
+      "\nENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/audit/audit_record_latest_local', '{replica}', record_version)\n",
+    )
+    expect(table).toMatch(/\nSETTINGS allow_nullable_key = 1$/)
+    expect(distributed).toMatch(
+      /^CREATE TABLE IF NOT EXISTS `audit`\.`audit_record_latest` ON CLUSTER 'prod'\n/,
+    )
+    expect(distributed).toMatch(
+      /\nENGINE = Distributed\('prod', 'audit', 'audit_record_latest_local', cityHash64\(tenant, object_type, object_id\)\)$/,
+    )
+    // The version is the local table's to compute: the Distributed table forwards the event's columns.
+    expect(distributed).not.toContain('record_version')
+  })
+
+  it('leaves the released migrations as they were: databases that applied them accept the list', () => {
+    // Recorded by databases in use; runMigrations refuses a list whose released steps changed.
+    const released = migrations
+      .slice(0, 2)
+      .map((migration) => [migrationChecksum(migration, single), migrationChecksum(migration, clustered)])
+    expect(released).toEqual([
+      [
+        'c92bae6ab24ad421785dee7530770fe2e9143ca065435a6b6daba22cd4ab7ece',
+        'a980b9847d3159cba8b12529adc0d76d469e4194636b0ac16eb5aace1d6ce61e',
+      ],
+      [
+        '2450285ed9513ab2678abe24083ca3d084fb5c710a776ebb96050b569abd2d22',
+        '7a4d5c2161f854fe54324414f617a9aa3109429d3533d15498c5616eccdb2ade',
+      ],
+    ])
+  })
+})
+
 describe('retentionTtl', () => {
   it('puts tenant entries first, then categories, then the default', () => {
     const policy = parseRetentionPolicy({
@@ -272,11 +338,13 @@ describe('retentionStatements', () => {
       'ALTER TABLE `audit`.`audit_events`',
       'ALTER TABLE `audit`.`audit_changes`',
       'ALTER TABLE `audit`.`audit_actions_hourly`',
+      'ALTER TABLE `audit`.`audit_record_latest`',
       'ALTER TABLE `audit`.`audit_chain`',
       'ALTER TABLE `audit`.`audit_checkpoints`',
     ])
     // Integrity records outlive every event: the policy's longest period (7 years by default).
-    expect(statements[3]).toContain('\nMODIFY TTL toDateTime(stored_at) + toIntervalYear(7)')
+    expect(statements[3]).toContain(`\nMODIFY TTL ${retentionTtl(retention, 'toDateTime(occurred_at)')}`)
+    expect(statements[4]).toContain('\nMODIFY TTL toDateTime(stored_at) + toIntervalYear(7)')
     expect(statements[0]).toContain(`\nMODIFY TTL ${retentionTtl(retention, 'toDateTime(occurred_at)')}`)
     expect(statements[0]).toContain("category = 'debug', toDateTime(occurred_at) + toIntervalDay(30)")
     expect(statements[2]).toContain(`\nMODIFY TTL ${retentionTtl(retention, 'hour')}`)
@@ -284,6 +352,7 @@ describe('retentionStatements', () => {
       "ALTER TABLE `audit`.`audit_events_local` ON CLUSTER 'prod'",
       "ALTER TABLE `audit`.`audit_changes_local` ON CLUSTER 'prod'",
       "ALTER TABLE `audit`.`audit_actions_hourly_local` ON CLUSTER 'prod'",
+      "ALTER TABLE `audit`.`audit_record_latest_local` ON CLUSTER 'prod'",
       "ALTER TABLE `audit`.`audit_chain_local` ON CLUSTER 'prod'",
       "ALTER TABLE `audit`.`audit_checkpoints_local` ON CLUSTER 'prod'",
     ])

@@ -1,5 +1,6 @@
 import { auditTablesV1 } from './auditTables.js'
 import { integrityTablesV2 } from './integrityTables.js'
+import { recordLatestTableV3 } from './recordLatestTable.js'
 import type { RetentionPolicy } from './retention.js'
 
 export type MigrationOptions = {
@@ -27,4 +28,5 @@ export type Migration = {
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'audit events, changes, hourly counts', statements: auditTablesV1 },
   { version: 2, name: 'hash chain and signed checkpoints', statements: integrityTablesV2 },
+  { version: 3, name: 'latest change per record (temporal level 1)', statements: recordLatestTableV3 },
 ]

@@ -57,6 +57,7 @@ describe('runMigrations', () => {
       'audit_checkpoints',
       'audit_events',
       'audit_events_deduplicated',
+      'audit_record_latest',
       'schema_migrations',
     ])
     const recorded = await recordedMigrations(storage, options.database)

@@ -21,10 +21,11 @@ export type TableLayout = {
   /** The qualified table queries and inserts use: `db`.`name`. */
   queried(name: string): string
   /**
-   * The ENGINE clause of `table` (the name it is created with). On a cluster: Replicated, one
-   * replica set per shard, at the conventional `/clickhouse/tables/{shard}/<db>/<table>` path.
+   * The ENGINE clause of `table` (the name it is created with), with the engine's `parameters`
+   * (a ReplacingMergeTree's version column). On a cluster: Replicated, one replica set per
+   * shard, at the conventional `/clickhouse/tables/{shard}/<db>/<table>` path.
    */
-  engine(engine: MergeTreeEngine, table: string): string
+  engine(engine: MergeTreeEngine, table: string, parameters?: readonly string[]): string
   /**
    * Table settings that make inserts retried with the same `insert_deduplication_token` land
    * once. Replicated tables deduplicate by default (`replicated_deduplication_window`); plain
@@ -46,7 +47,8 @@ export function tableLayout(options: { database: string; cluster?: string | unde
       storedName: (name) => name,
       stored: qualified,
       queried: qualified,
-      engine: (engine) => engine,
+      engine: (engine, _table, parameters = []) =>
+        parameters.length === 0 ? engine : `${engine}(${parameters.join(', ')})`,
       deduplicationSettings: ['non_replicated_deduplication_window = 1000'],
       distributed: () => [],
     }
@@ -60,8 +62,8 @@ export function tableLayout(options: { database: string; cluster?: string | unde
     storedName: localName,
     stored: (name) => qualified(localName(name)),
     queried: qualified,
-    engine: (engine, table) =>
-      `Replicated${engine}(${quoteText(`/clickhouse/tables/{shard}/${options.database}/${table}`)}, '{replica}')`,
+    engine: (engine, table, parameters = []) =>
+      `Replicated${engine}(${[quoteText(`/clickhouse/tables/{shard}/${options.database}/${table}`), "'{replica}'", ...parameters].join(', ')})`,
     deduplicationSettings: [],
     distributed: (name, columns, shardingKey) => [
       `CREATE TABLE IF NOT EXISTS ${qualified(name)}${onCluster}\n(\n${columns}\n)\n` +

@@ -31,3 +31,4 @@ export {
   type ServiceClickHouse,
   type ServiceConnections,
 } from './serviceSettings.js'
+export { temporalLevelHeader } from './headers.js'

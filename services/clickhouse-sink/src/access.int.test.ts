@@ -65,10 +65,16 @@ async function runAll(storage: Storage, statements: readonly AccessStatement[]):
 // Pure checks, here beside the server test they protect: a migration that needs a privilege the
 // sink writer role lacks would fail only on a server with access control applied.
 describe("the sink writer's grants", () => {
-  it('name the tables the schema has: the four readable ones, and the ones the sink writes', () => {
+  it('name the tables the schema has: the readable ones, and the ones the sink writes', () => {
     expect([...readableAuditTables].sort()).toEqual(Object.values(auditTables).sort())
     expect([...sinkWrittenTables].sort()).toEqual(
-      [auditTables.events, auditTables.changes, auditTables.actionsHourly, schemaMigrationsTable].sort(),
+      [
+        auditTables.events,
+        auditTables.changes,
+        auditTables.actionsHourly,
+        auditTables.recordLatest,
+        schemaMigrationsTable,
+      ].sort(),
     )
   })
 
@@ -211,6 +217,14 @@ describe.skipIf(!serverUrl)('least privilege on a ClickHouse server', () => {
       ),
       format: 'JSONEachRow',
     })
+    // Events of records kept at temporal level 1 go to the latest-state table instead.
+    await sink.client.insert({
+      table: `${database}.${auditTables.recordLatest}`,
+      values: [event('acme', 4), event('globex.eu', 5)].map((e, index) =>
+        eventRow(e, { topic, partition: 1, offset: String(index) }),
+      ),
+      format: 'JSONEachRow',
+    })
     api = await open(names.queryApiUser, queryApiPassword)
   })
 
@@ -275,6 +289,7 @@ describe.skipIf(!serverUrl)('least privilege on a ClickHouse server', () => {
       'audit_events_deduplicated',
       'audit_changes',
       'audit_actions_hourly',
+      'audit_record_latest',
     ]) {
       expect(await tenantsSeen(['acme'], `SELECT DISTINCT tenant FROM ${table}`)).toEqual(['acme'])
     }
@@ -415,6 +430,7 @@ describe.skipIf(!serverUrl)('least privilege on a ClickHouse server', () => {
       'audit_changes',
       'audit_events',
       'audit_events_deduplicated',
+      'audit_record_latest',
     ])
   })
 

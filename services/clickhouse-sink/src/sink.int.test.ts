@@ -1,5 +1,5 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
-import { Kafka, logLevel, type Producer } from 'kafkajs'
+import { Kafka, logLevel, type IHeaders, type Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import {
@@ -24,6 +24,7 @@ import {
 import { openTestStorage } from '../../../test/support/testStorage.js'
 import { loadSinkConfig } from './config.js'
 import { createSinkMetrics } from './metrics.js'
+import { temporalLevelHeader } from './delivery/rowTarget.js'
 import { createSink, type Sink } from './sink.js'
 
 const stack = inject('stack')
@@ -62,7 +63,8 @@ type Fixture = {
   deadLetters: string
   groupId: string
   storage: Storage
-  send(values: Buffer[], partition?: number): Promise<void>
+  /** Produces `values` (to `partition`, each with `headers` when given). */
+  send(values: Buffer[], partition?: number, headers?: IHeaders): Promise<void>
   /** Starts a sink; `kafka` replaces the client it is built on. Stopped when the test ends. */
   start(options?: { env?: Record<string, string>; kafka?: Kafka }): Promise<RunningSink>
   count(sql: string): Promise<number>
@@ -102,13 +104,17 @@ async function createFixture(partitions = 3): Promise<Fixture> {
     deadLetters,
     groupId,
     storage,
-    async send(values, partition) {
+    async send(values, partition, headers) {
       await (
         await connectedProducer()
       ).send({
         topic: input,
         acks: -1,
-        messages: values.map((value) => ({ value, ...(partition !== undefined && { partition }) })),
+        messages: values.map((value) => ({
+          value,
+          ...(partition !== undefined && { partition }),
+          ...(headers && { headers }),
+        })),
       })
     },
     async start(options = {}) {
@@ -300,6 +306,100 @@ describe('ClickHouse sink', () => {
       description: 'the two good rows',
     })
     await expectCommittedToEnd(harness)
+  })
+
+  it('keeps only the newest change of a record marked temporal level 1, outside the trail and its chain', async () => {
+    const harness = await startSink()
+    const codec = await testCodec()
+    const collector = await collectTopics(kafka, [harness.deadLetters])
+    onTestFinished(() => collector.stop())
+    const template = ticketEvents()[1]!
+    const at = Date.parse('2024-03-16T13:12:01Z')
+    const change = (objectId: string, secondsLater: number, priority: string): AuditEvent => ({
+      ...template,
+      event_id: crypto.randomUUID(),
+      occurred_at: at + secondsLater * 1000,
+      recorded_at: at + secondsLater * 1000,
+      object: { ...template.object, id: objectId },
+      changes: [
+        { path: 'priority', old_value: null, new_value: JSON.stringify(priority), value_type: 'string' },
+      ],
+    })
+    // Two records kept at temporal level 1, changed several times, one change arriving late;
+    // each record on one partition, as the normalizer keys them.
+    const a = [change('A-1', 1, 'Low'), change('A-1', 3, 'Urgent'), change('A-1', 2, 'Normal')]
+    const b = [change('B-1', 1, 'Normal'), change('B-1', 2, 'Low')]
+    const refused = { ...change('B-1', 9, 'Urgent'), event_id: 'not-a-uuid' }
+    // Records that keep their history, one of them about record A too.
+    const kept = [change('C-1', 1, 'Low'), change('C-1', 2, 'Normal'), change('A-1', 4, 'Low')]
+    const marked = { [temporalLevelHeader]: '1' }
+    await harness.send(
+      a.map((event) => codec.encode(event)),
+      0,
+      marked,
+    )
+    await harness.send(
+      [...b, refused].map((event) => codec.encode(event)),
+      1,
+      marked,
+    )
+    await harness.send(
+      kept.map((event) => codec.encode(event)),
+      2,
+    )
+    await expectCommittedToEnd(harness)
+
+    const rowsOf = async <Row>(query: string) =>
+      (await harness.storage.client.query({ query, format: 'JSONEachRow' })).json<Row>()
+    const newest = [
+      { object_id: 'A-1', event_id: a[1]!.event_id },
+      { object_id: 'B-1', event_id: b[1]!.event_id },
+    ]
+    expect(
+      await rowsOf(
+        `SELECT object_id, toString(event_id) AS event_id FROM ${auditTables.recordLatest} FINAL ORDER BY object_id`,
+      ),
+    ).toEqual(newest)
+    // The same answer by argMax, as documented (docs/storage-schema.md).
+    expect(
+      await rowsOf(
+        `SELECT object_id, toString(argMax(event_id, (occurred_at, toUInt128(event_id)))) AS event_id
+         FROM ${auditTables.recordLatest} GROUP BY tenant, object_type, object_id, object_id2, object_id3
+         ORDER BY object_id`,
+      ),
+    ).toEqual(newest)
+
+    // audit_events and the chain hold the records that keep their history, and only those.
+    const idsIn = async (query: string) => (await rowsOf<{ id: string }>(query)).map((row) => row.id).sort()
+    const keptIds = kept.map((event) => event.event_id).sort()
+    expect(await viewIds(harness.storage)).toEqual(keptIds)
+    expect(await idsIn(`SELECT toString(event_id) AS id FROM ${auditTables.events}`)).toEqual(keptIds)
+    expect(await idsIn('SELECT toString(event_id) AS id FROM audit_chain')).toEqual(keptIds)
+    expect(await harness.metric('audit_sink_rows_inserted_total', { table: auditTables.events })).toBe(3)
+    expect(await harness.metric('audit_sink_rows_inserted_total', { table: auditTables.recordLatest })).toBe(
+      5,
+    )
+    expect(await harness.metric('audit_sink_chain_entries_total')).toBe(3)
+
+    // Merged, one row per record is left.
+    await harness.storage.client.command({ query: `OPTIMIZE TABLE ${auditTables.recordLatest} FINAL` })
+    expect(
+      await rowsOf(
+        `SELECT object_id, toString(event_id) AS event_id FROM ${auditTables.recordLatest} ORDER BY object_id`,
+      ),
+    ).toEqual(newest)
+
+    // A marked row ClickHouse refuses is dead-lettered with its reason, its header kept.
+    await waitFor(() => collector.messages.length >= 1, { timeoutMs: 10_000, description: 'a dead letter' })
+    const [raw] = collector.messages
+    const letter = readDeadLetter(raw!, { topic: raw!.topic, partition: raw!.partition, offset: raw!.offset })
+    expect(letter).toMatchObject({
+      errorClass: 'ROW_REJECTED',
+      source: { topic: harness.input, partition: 1, offset: '2' },
+    })
+    expect(letter.message).toMatch(/UUID/i)
+    expect(raw!.headers?.[temporalLevelHeader]?.toString()).toBe('1')
+    expect(await harness.endOffsets(harness.deadLetters)).toBe(1)
   })
 
   it('dead-letters a message that holds no event and goes on with the partition', async () => {

@@ -66,6 +66,7 @@ export function createSink(options: SinkOptions): Sink {
     log,
   )
   const insert = rowInserter(storage, eventsTable)
+  const insertLatest = rowInserter(storage, auditTables.recordLatest)
   const chainTable = `\`${storage.describe().database}\`.\`${integrityTables.chain}\``
   const chainStore = clickHouseChainStore(storage, (table) => rowInserter(storage, table))
 
@@ -111,6 +112,7 @@ export function createSink(options: SinkOptions): Sink {
             })
           },
           insert,
+          insertLatest,
           sendDeadLetters: (letters) => sendDeadLetters(producer, config.deadLetterTopic, letters),
           deadLetterOf: (record, failure) =>
             recordDeadLetter(record, failure, 'clickhouse-sink', new Date(now())),

@@ -61,6 +61,7 @@ export function createSinkTelemetry(
       deadLetterClasses,
       seconds,
       inserted,
+      insertedLatest,
       alreadyStored,
       replays,
       conflicts,
@@ -68,6 +69,7 @@ export function createSinkTelemetry(
     }) {
       const written = inserted
       metrics.rowsWritten.inc({ table: auditTables.events }, written)
+      metrics.rowsWritten.inc({ table: auditTables.recordLatest }, insertedLatest)
       metrics.batches.inc({ reason })
       metrics.batchRows.observe(batch.rows.length)
       metrics.insertSeconds.observe(seconds)
@@ -95,6 +97,7 @@ export function createSinkTelemetry(
       log.debug(
         {
           rows: written,
+          latestRows: insertedLatest,
           alreadyStored: skipped,
           replays,
           records: batch.records,

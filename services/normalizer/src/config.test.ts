@@ -4,6 +4,7 @@ import { defaultEventPolicy } from '@audit-pipeline/event-model'
 import { defaultDeadLetterGuard, defaultOutageSettings } from '@audit-pipeline/kafka'
 import { describe, expect, it, vi } from 'vitest'
 import { loadNormalizerConfig, type ConfigFiles, type NormalizerConfig } from './config.js'
+import { defaultLevelsPolicy } from './levels/levelsPolicy.js'
 import { defaultRedactionPolicy } from './redaction/redactionPolicy.js'
 
 /** The least the normalizer starts with. */
@@ -69,6 +70,7 @@ describe('loadNormalizerConfig: defaults', () => {
       shutdownDeadlineMs: 20_000,
       createTopics: { partitions: 6 },
       autoRegisterSchema: true,
+      levels: defaultLevelsPolicy,
       redaction: defaultRedactionPolicy,
       fieldKeys: undefined,
       policy: defaultEventPolicy,
@@ -352,6 +354,45 @@ describe('loadNormalizerConfig: redaction file', () => {
   it('names the variable when the file cannot be read', () => {
     expect(problemsOf({ ...minimalEnv, NORMALIZER_REDACTION_FILE: 'gone.yaml' })).toEqual([
       "NORMALIZER_REDACTION_FILE: cannot read gone.yaml: ENOENT: no such file or directory, open 'gone.yaml'",
+    ])
+  })
+})
+
+describe('loadNormalizerConfig: levels file', () => {
+  const levelsYaml = `
+default: { temporal: 3, informative: 3 }
+rules:
+  - { tenant: acme, object_type: ticket, temporal: 2, informative: 2 }
+  - { source: legacy-crm, informative: 1 }
+`
+
+  it('reads the levels through the injected files', () => {
+    const files = filesOf({ '/etc/audit/levels.yaml': levelsYaml })
+    const config = load({ ...minimalEnv, NORMALIZER_LEVELS_FILE: '/etc/audit/levels.yaml' }, files)
+    expect(files.read).toEqual(['/etc/audit/levels.yaml'])
+    expect(config.levels).toEqual({
+      default: { temporal: 3, informative: 3 },
+      rules: [
+        { tenant: 'acme', objectType: 'ticket', levels: { temporal: 2, informative: 2 } },
+        { source: 'legacy-crm', levels: { temporal: 3, informative: 1 } },
+      ],
+    })
+  })
+
+  it('names the variable, the file, the line and the entry of a bad rule', () => {
+    const problemsWith = (text: string) =>
+      problemsOf({ ...minimalEnv, NORMALIZER_LEVELS_FILE: 'levels.yaml' }, filesOf({ 'levels.yaml': text }))
+    expect(problemsWith('rules:\n  - { informative: 1 }\n')).toEqual([
+      'NORMALIZER_LEVELS_FILE: levels.yaml:2:5: rules[0]: a rule needs at least one of tenant, object_type, source (default is for every other event)',
+    ])
+    expect(problemsWith('rules:\n  - { source: crm, temporal: 4 }\n')).toEqual([
+      'NORMALIZER_LEVELS_FILE: levels.yaml:2:30: rules[0].temporal: expected 1, 2 or 3',
+    ])
+  })
+
+  it('names the variable when the file cannot be read', () => {
+    expect(problemsOf({ ...minimalEnv, NORMALIZER_LEVELS_FILE: 'gone.yaml' })).toEqual([
+      "NORMALIZER_LEVELS_FILE: cannot read gone.yaml: ENOENT: no such file or directory, open 'gone.yaml'",
     ])
   })
 })

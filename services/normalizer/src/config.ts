@@ -22,6 +22,7 @@ import { cloudEventsAdapter } from './adapters/cloudEventsAdapter.js'
 import { createDebeziumAdapter } from './adapters/debeziumAdapter.js'
 import type { DebeziumAdapterConfig } from './adapters/debeziumConfig.js'
 import type { InputAdapter } from './adapters/inputAdapter.js'
+import { defaultLevelsPolicy, parseLevelsPolicy, type LevelsPolicy } from './levels/levelsPolicy.js'
 import type { FieldKeySettings } from './redaction/openFieldKeyStore.js'
 import {
   defaultRedactionPolicy,
@@ -55,6 +56,8 @@ export type NormalizerConfig = {
   /** Register the current schema if the registry lacks it (development); else it must be registered. */
   autoRegisterSchema: boolean
   adapters: readonly InputAdapter[]
+  /** What each event keeps, by tenant, object type or source (NORMALIZER_LEVELS_FILE); unset, everything (3/3). */
+  levels: LevelsPolicy
   redaction: RedactionPolicy
   /** The key store of the `encrypt` redaction method, opened at start-up (openFieldKeyStore); unset, no tenant may encrypt. */
   fieldKeys: FieldKeySettings | undefined
@@ -115,6 +118,11 @@ const shape = {
   NORMALIZER_SCHEMA_AUTO_REGISTER: flag().default(true),
   /** Debezium adapter settings (YAML or JSON); unset, Debezium change events are refused. */
   NORMALIZER_DEBEZIUM_FILE: z.string().trim().optional(),
+  /**
+   * Logging levels (YAML or JSON): per tenant, object type or source, the temporal and informative
+   * level (1 to 3) events keep. Unset, every event keeps everything (3/3).
+   */
+  NORMALIZER_LEVELS_FILE: z.string().trim().optional(),
   /** Per-tenant redaction policy (YAML or JSON); unset, each event's own sensitive_fields are dropped. */
   NORMALIZER_REDACTION_FILE: z.string().trim().optional(),
   /** Secret key for the `hash` redaction method. */
@@ -203,6 +211,11 @@ export function loadNormalizerConfig(
     createTopics: s.NORMALIZER_CREATE_TOPICS ? { partitions: s.NORMALIZER_TOPIC_PARTITIONS } : false,
     autoRegisterSchema: s.NORMALIZER_SCHEMA_AUTO_REGISTER,
     adapters: inputAdapters(s.NORMALIZER_DEBEZIUM_FILE, files),
+    levels: s.NORMALIZER_LEVELS_FILE
+      ? fileSetting('NORMALIZER_LEVELS_FILE', s.NORMALIZER_LEVELS_FILE, files, (text) =>
+          parseLevelsPolicy(text, s.NORMALIZER_LEVELS_FILE ?? ''),
+        )
+      : defaultLevelsPolicy,
     redaction: s.NORMALIZER_REDACTION_FILE
       ? fileSetting('NORMALIZER_REDACTION_FILE', s.NORMALIZER_REDACTION_FILE, files, (text) =>
           parseRedactionPolicy(text, s.NORMALIZER_REDACTION_FILE ?? '', {
@@ -236,7 +249,7 @@ function fileSetting<T>(setting: string, file: string, files: ConfigFiles, read:
   try {
     return read(text)
   } catch (error) {
-    // Some readers name the file themselves (the redaction policy, with the entry).
+    // Some readers name the file themselves (the redaction and levels policies, with the entry).
     const message = (error as Error).message
     throw new ConfigError([
       { setting, message: message.startsWith(`${file}:`) ? message : `${file}: ${message}` },

@@ -8,7 +8,18 @@ export { createNormalizer, type Normalizer, type NormalizerOptions } from './nor
 export { createNormalizerMetrics, type NormalizerMetrics } from './metrics.js'
 export { deadLetterClasses, type DeadLetterClass } from './pipeline/deadLetterClasses.js'
 export { readRecord, type InputRecord, type RecordReading } from './pipeline/readRecord.js'
-export { planRecord, routeHeader, type RecordPlan } from './pipeline/planRecord.js'
+export { planRecord, routeHeader, temporalLevelHeader, type RecordPlan } from './pipeline/planRecord.js'
+export {
+  defaultLevelsPolicy,
+  levelsOf,
+  parseLevelsPolicy,
+  type InformativeLevel,
+  type LevelsPolicy,
+  type LevelsRule,
+  type LoggingLevels,
+  type TemporalLevel,
+} from './levels/levelsPolicy.js'
+export { applyLoggingLevels } from './levels/applyLoggingLevels.js'
 export {
   parseRedactionPolicy,
   type RedactionPolicy,

@@ -42,6 +42,12 @@ export function createNormalizerMetrics(registry: Registry) {
       help: 'Events dropped because an event with the same event_id went out within the dedup window.',
       registers,
     }),
+    reduced: new Counter({
+      name: 'audit_normalizer_events_reduced_total',
+      help: 'Events written and acknowledged below full logging (a temporal or informative level under 3), by the levels applied.',
+      labelNames: ['temporal', 'informative'] as const,
+      registers,
+    }),
     processingSeconds: new Histogram({
       name: 'audit_normalizer_processing_seconds',
       help: 'From a message’s Kafka timestamp to its outputs being acknowledged, seconds.',

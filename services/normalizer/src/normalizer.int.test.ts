@@ -580,6 +580,86 @@ default:
     expect(opened?.changes).toEqual(parseEventJson(JSON.parse(ticketLowered)).changes)
   })
 
+  it('reduces events to the levels of NORMALIZER_LEVELS_FILE: temporal 1 marked for the sink, informative 1 without changes', async () => {
+    const out = uniqueName('norm_out')
+    const dir = mkdtempSync(join(tmpdir(), 'normalizer-levels-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const levelsFile = join(dir, 'levels.yaml')
+    writeFileSync(
+      levelsFile,
+      [
+        'rules:',
+        '  - { tenant: witify, object_type: ticket, temporal: 1 }',
+        '  - { source: legacy-crm, informative: 1 }',
+        '',
+      ].join('\n'),
+    )
+    const harness = await startNormalizer(`default:\n  to: [${out}]\n`, {
+      NORMALIZER_LEVELS_FILE: levelsFile,
+    })
+    const collector = await collect(out)
+    const ids = {
+      latestOnly: '5b0c3e9a-7d21-4f6e-8a3b-2c4d6e8f0a01',
+      legacy: '5b0c3e9a-7d21-4f6e-8a3b-2c4d6e8f0a02',
+      full: '5b0c3e9a-7d21-4f6e-8a3b-2c4d6e8f0a03',
+    }
+    await harness.send([
+      { value: jsonEvent(ticketLowered, { event_id: ids.latestOnly }) },
+      {
+        value: jsonEvent(ticketLowered, {
+          event_id: ids.legacy,
+          tenant: 'acme',
+          source: { service: 'legacy-crm' },
+        }),
+      },
+      { value: jsonEvent(ticketLowered, { event_id: ids.full, tenant: 'acme' }) },
+    ])
+    const messages = await until(collector, out, 3)
+    const events = await decoded(messages)
+    const sent = (id: string) => {
+      const index = events.findIndex((event) => event.event_id === id)
+      return { event: events[index]!, headers: messages[index]!.headers ?? {} }
+    }
+    const asSent = parseEventJson(JSON.parse(ticketLowered))
+
+    // witify's tickets: temporal 1, marked for the sink's one-row-per-record table; all else kept.
+    const latestOnly = sent(ids.latestOnly)
+    expect(latestOnly.headers['audit-temporal-level']?.toString()).toBe('1')
+    expect(latestOnly.event.changes).toEqual(asSent.changes)
+    expect(latestOnly.event.occurred_at).toBe(asSent.occurred_at)
+
+    // The legacy CRM's events: informative 1, who did which action to which object, no more.
+    const legacy = sent(ids.legacy)
+    expect(legacy.headers['audit-temporal-level']).toBeUndefined()
+    expect(legacy.event).toMatchObject({
+      changes: [],
+      before: null,
+      after: null,
+      sensitive_fields: [],
+      actor: { display_name: 'Stefany Ilds' },
+      action: asSent.action,
+      object: asSent.object,
+    })
+    expect(JSON.stringify(legacy.event)).not.toMatch(/Urgent|Normal|priority|solution/)
+
+    // Matched by no rule: 3/3, as without a file.
+    const full = sent(ids.full)
+    expect(full.headers['audit-temporal-level']).toBeUndefined()
+    expect(full.event.changes).toEqual(asSent.changes)
+
+    await waitFor(async () => (await harness.metric('audit_normalizer_messages_consumed_total')) === 3, {
+      timeoutMs: 10_000,
+    })
+    expect(
+      await harness.metric('audit_normalizer_events_reduced_total', { temporal: '1', informative: '3' }),
+    ).toBe(1)
+    expect(
+      await harness.metric('audit_normalizer_events_reduced_total', { temporal: '3', informative: '1' }),
+    ).toBe(1)
+    expect(await harness.metric('audit_normalizer_events_reduced_total')).toBe(2)
+    await expectCommittedToEnd(harness)
+  })
+
   it('drops a repeated event_id within the window and counts it', async () => {
     const out = uniqueName('norm_out')
     const harness = await startNormalizer(`default:\n  to: [${out}]\n`)

@@ -124,6 +124,7 @@ export function createNormalizer(options: NormalizerOptions): Normalizer {
             decodeAvro: (value) => codec.decode(value),
             adapters: config.adapters,
             policy: config.policy,
+            levels: config.levels,
             redaction: config.redaction,
             fieldKeys,
             maxEventBytes: config.maxEventBytes,
@@ -162,6 +163,10 @@ export function createNormalizer(options: NormalizerOptions): Normalizer {
     for (const [reason, count] of tally.skipped) metrics.skipped.inc({ reason }, count)
     for (const [reason, count] of tally.deadLettered) metrics.deadLettered.inc({ reason }, count)
     if (tally.duplicates > 0) metrics.duplicates.inc(tally.duplicates)
+    for (const [key, count] of tally.reduced) {
+      const [temporal = '', informative = ''] = key.split('\t')
+      metrics.reduced.inc({ temporal, informative }, count)
+    }
     metrics.flushSeconds.observe(seconds)
     const ackedAtMs = Date.now()
     for (const timestampMs of pending.timestampsMs) {

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { AuditProducer } from '@audit-pipeline/producer'
 
+/**
+ * How access records are stored: events about an `audit_query` object (the request id), with the
+ * request's filters as JSON text in the `filters` attribute. Analysts' answers read them back
+ * (answers/redaction.ts hides the filter values they may not see).
+ */
+export const accessRecordForm = { objectType: 'audit_query', filtersAttribute: 'filters' } as const
+
 /** One request for audit data, allowed or refused: what the API records about its own use. */
 export type AccessRecord = {
   /** Filed under this tenant; the pipeline's own when undefined (see app.ts, recordTenant). */
@@ -43,12 +50,12 @@ export function createAccessAudit({ producer, platformTenant }: AccessAuditOptio
     async record(access) {
       const attributes: Record<string, string> = {
         endpoint: access.endpoint,
-        filters: JSON.stringify(access.filters),
+        [accessRecordForm.filtersAttribute]: JSON.stringify(access.filters),
         status: String(access.status),
         ...(access.rowCount !== undefined && { row_count: String(access.rowCount) }),
       }
       await producer.read(
-        { type: 'audit_query', id: access.requestId },
+        { type: accessRecordForm.objectType, id: access.requestId },
         {
           tenant: access.tenant ?? platformTenant,
           action: `audit_query.${access.outcome}`,

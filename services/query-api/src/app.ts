@@ -14,6 +14,11 @@ import type { Logger } from '@audit-pipeline/service-runtime'
 import type { Storage } from '@audit-pipeline/storage'
 import type { AccessAudit, AccessRecord } from './accessAudit.js'
 import { mayReadTenant, scopeOf, type AccessScope } from './access/accessScope.js'
+import {
+  defaultAnalystVisibility,
+  fixedAnalystVisibility,
+  type AnalystVisibilityLookup,
+} from './access/analystVisibility.js'
 import { serverQueryIdentity } from './access/serverAccess.js'
 import { authenticate, type ApiKeyLookup } from './access/authenticate.js'
 import type { QueryApiMetrics } from './metrics.js'
@@ -73,6 +78,12 @@ export type QueryApiOptions = {
    * Without it auditors see sealed values as stored. Analysts never see them either way.
    */
   fieldKeys?: KeyStore
+  /**
+   * Which actor details and whether attributes analysts see, per tenant, looked up on each request
+   * (the process follows QUERY_API_ANALYST_VISIBILITY_FILE). Default: IP and session id hidden,
+   * user agent and attributes visible.
+   */
+  analystVisibility?: AnalystVisibilityLookup
 }
 
 declare module 'fastify' {
@@ -95,6 +106,8 @@ export type RouteContext = {
   log: Logger
   /** Opens sealed values for auditors; undefined when the API has no key store. */
   fieldKeys: KeyStore | undefined
+  /** What analysts see of actor details and attributes, per tenant (readerOf takes it once a request). */
+  analystVisibility: AnalystVisibilityLookup
   /** Records the allowed read; throws AccessNotAudited when it cannot be recorded. */
   recordRead(request: FastifyRequest, rowCount: number | undefined): Promise<void>
 }
@@ -122,7 +135,7 @@ export async function createQueryApi(options: QueryApiOptions): Promise<FastifyI
       info: {
         title: 'audit-pipeline query API',
         description:
-          'Timelines, search, counts, alerts, exports and read-only SQL over the audit trail. Send `Authorization: Bearer <key id>.<secret>`. What a key sees of change values and snapshots depends on its role: an auditor sees them as stored, with sealed values (`enc:v1:…`) opened when the API has their key store (`[erased]` once their data subject was erased, `[unreadable]` when one does not open); an analyst sees the values at the paths an event marks sensitive (sensitive_fields), and every sealed value, as `[redacted]`. `POST /v1/sql` (auditors only) returns values as stored: sealed values stay ciphertext.',
+          'Timelines, search, counts, alerts, exports and read-only SQL over the audit trail. Send `Authorization: Bearer <key id>.<secret>`. What a key sees of change values and snapshots depends on its role: an auditor sees them as stored, with sealed values (`enc:v1:…`) opened when the API has their key store (`[erased]` once their data subject was erased, `[unreadable]` when one does not open); an analyst sees the values at the paths an event marks sensitive (sensitive_fields), and every sealed value, as `[redacted]`. What an analyst sees of `actor.ip`, `actor.session_id` and `actor.user_agent` (and the same of `on_behalf_of`), and of `attributes`, is set per tenant by the operator: a hidden one is null (attributes `{}`) in every answer, and filtering by `ip` or `session_id` (or alerts by `rule`, an attribute) where it is hidden in any tenant the request may cover is refused with 403. By default `ip` and `session_id` are hidden from analysts, `user_agent` and `attributes` shown. Auditors see them all. `POST /v1/sql` (auditors only) returns values as stored: sealed values stay ciphertext.',
         version: '1.0.0',
       },
       components: {
@@ -269,6 +282,7 @@ export async function createQueryApi(options: QueryApiOptions): Promise<FastifyI
     metrics,
     log,
     fieldKeys: options.fieldKeys,
+    analystVisibility: options.analystVisibility ?? fixedAnalystVisibility(defaultAnalystVisibility),
     async recordRead(request, rowCount) {
       const scope = request.scope
       try {

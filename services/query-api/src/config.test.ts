@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { secretSha256 } from '@audit-pipeline/api-keys'
 import { ConfigError } from '@audit-pipeline/config'
+import { defaultAnalystVisibility } from './access/analystVisibility.js'
 import { loadQueryApiConfig } from './config.js'
 
 const keysFile = JSON.stringify({
@@ -112,6 +113,60 @@ describe('loadQueryApiConfig', () => {
     // With the other settings' problems, in one report.
     expect(problems({ FIELD_KEYS_DIR: '/keys', QUERY_API_PORT: 'http' })).toMatch(
       /QUERY_API_PORT: expected a port number[\s\S]*FIELD_KEYS_KEK_FILE: required/,
+    )
+  })
+
+  it('reads the analyst visibility file, YAML or JSON; without it IP and session id are hidden', () => {
+    const withVisibility = (name: string, text: string) => (path: string) =>
+      path === name ? text : files(keysFile)(path)
+    const unset = loadQueryApiConfig(base, files(keysFile))
+    expect(unset.analystVisibility).toEqual(defaultAnalystVisibility)
+    expect(unset.analystVisibilityFile).toBeUndefined()
+
+    const yaml = loadQueryApiConfig(
+      { ...base, QUERY_API_ANALYST_VISIBILITY_FILE: 'visibility.yaml' },
+      withVisibility('visibility.yaml', 'tenants:\n  acme: { ip: visible }\n'),
+    )
+    expect(yaml.analystVisibilityFile).toBe('visibility.yaml')
+    expect(yaml.analystVisibility.tenants.get('acme')).toEqual({
+      ip: 'visible',
+      session_id: 'hidden',
+      user_agent: 'visible',
+      attributes: 'visible',
+    })
+    const json = loadQueryApiConfig(
+      { ...base, QUERY_API_ANALYST_VISIBILITY_FILE: 'visibility.json' },
+      withVisibility('visibility.json', '{"default": {"attributes": "hidden"}}'),
+    )
+    expect(json.analystVisibility.default.attributes).toBe('hidden')
+  })
+
+  it('reports a bad analyst visibility file naming the setting, the file, the line and the entry', () => {
+    const message = (env: Record<string, string>, text: string) => {
+      try {
+        loadQueryApiConfig({ ...base, ...env }, (path) =>
+          path === 'visibility.yaml' ? text : files(keysFile)(path),
+        )
+        return ''
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError)
+        return (error as Error).message
+      }
+    }
+    const env = { QUERY_API_ANALYST_VISIBILITY_FILE: 'visibility.yaml' }
+    const bad = message(env, 'tenants:\n  acme: { ip: shown, email: hidden }\n')
+    expect(bad).toContain(
+      'QUERY_API_ANALYST_VISIBILITY_FILE: visibility.yaml:2:15: tenants.acme.ip: expected one of: visible, hidden',
+    )
+    expect(bad).toContain(
+      'QUERY_API_ANALYST_VISIBILITY_FILE: visibility.yaml:2:22: tenants.acme.email: unknown key; expected one of: ip, session_id, user_agent, attributes',
+    )
+    expect(message({ QUERY_API_ANALYST_VISIBILITY_FILE: 'missing.yaml' }, '')).toContain(
+      'QUERY_API_ANALYST_VISIBILITY_FILE: cannot read missing.yaml',
+    )
+    // With the other settings' problems, in one report.
+    expect(message({ ...env, QUERY_API_PORT: 'http' }, 'default: { ip: maybe }')).toMatch(
+      /QUERY_API_PORT: expected a port number[\s\S]*QUERY_API_ANALYST_VISIBILITY_FILE: visibility\.yaml:1:16: default\.ip/,
     )
   })
 })

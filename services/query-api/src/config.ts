@@ -17,6 +17,8 @@ import {
 import { opsEnvShape, opsSettingsFrom, type OpsSettings } from '@audit-pipeline/service-runtime'
 import { z } from 'zod'
 import { KeysFileError, parseApiKeys, type ApiKey } from '@audit-pipeline/api-keys'
+import { defaultAnalystVisibility, type AnalystVisibility } from './access/analystVisibility.js'
+import { AnalystVisibilityFileError, parseAnalystVisibility } from './access/analystVisibilityFile.js'
 import { defaultQueryApiLimits, type QueryApiLimits } from './app.js'
 
 /** The query API's settings, validated. */
@@ -27,6 +29,14 @@ export type QueryApiConfig = {
   /** The keys as read at start-up; the running API follows the file (access/keyRing.ts). */
   keys: ApiKey[]
   keysFile: string
+  /**
+   * What analysts see of the actor's IP, session id and user agent and of attributes, per tenant,
+   * as read at start-up; the running API follows the file (access/analystVisibilityWatch.ts).
+   * Without the file: IP and session id hidden, the rest visible.
+   */
+  analystVisibility: AnalystVisibility
+  /** QUERY_API_ANALYST_VISIBILITY_FILE; absent: the built-in default, nothing to follow. */
+  analystVisibilityFile?: string
   limits: QueryApiLimits
   /** Embedded needs a data folder (CLICKHOUSE_EMBEDDED_PATH); only one process may open it. */
   clickhouse: ServiceClickHouse
@@ -77,6 +87,11 @@ const shape = {
     .default(8480),
   /** The API keys file (JSON, see README "Keys"). Required. */
   QUERY_API_KEYS_FILE: z.string().trim().min(1, 'required: the API keys file (README "Keys")'),
+  /**
+   * Which of the actor's IP, session id, user agent and the attributes analysts see, per tenant
+   * (YAML or JSON, see README "Analyst visibility"). Unset: IP and session id hidden, the rest visible.
+   */
+  QUERY_API_ANALYST_VISIBILITY_FILE: z.string().trim().min(1).optional(),
   /** Rows per page of events, timeline and alerts. Default 1000. */
   QUERY_API_MAX_PAGE_ROWS: positiveInt('1000').default(defaultQueryApiLimits.maxPageRows),
   /** Groups per counts answer. Default 10000. */
@@ -114,8 +129,8 @@ const shape = {
 const knownVariables = new Set(Object.keys(shape))
 
 /**
- * Reads and checks every setting, and the keys file; throws ConfigError listing every bad one
- * (the keys file's problems name the file, the key and the field).
+ * Reads and checks every setting, the keys file and the analyst visibility file; throws
+ * ConfigError listing every bad one (a file's problems name the file, the entry and the field).
  */
 export function loadQueryApiConfig(
   env: Record<string, string | undefined>,
@@ -129,13 +144,21 @@ export function loadQueryApiConfig(
   // Read even when other settings are wrong, so one start-up reports every problem.
   const keysFile = env['QUERY_API_KEYS_FILE']?.trim()
   const keys = keysFile ? collectKeys(keysFile, readFile, problems) : undefined
+  const visibilityFile = env['QUERY_API_ANALYST_VISIBILITY_FILE']?.trim() || undefined
+  const analystVisibility = visibilityFile
+    ? collectAnalystVisibility(visibilityFile, readFile, problems)
+    : defaultAnalystVisibility
   const fieldKeys = collectFieldKeys(env, readFile, isFolder, problems)
-  if (problems.length > 0 || !connections || !s || !keys) throw new ConfigError(problems)
+  if (problems.length > 0 || !connections || !s || !keys || !analystVisibility) {
+    throw new ConfigError(problems)
+  }
   return {
     host: s.QUERY_API_HOST,
     port: s.QUERY_API_PORT,
     keys,
     keysFile: s.QUERY_API_KEYS_FILE,
+    analystVisibility,
+    ...(visibilityFile && { analystVisibilityFile: visibilityFile }),
     limits: {
       maxPageRows: s.QUERY_API_MAX_PAGE_ROWS,
       maxCountGroups: s.QUERY_API_MAX_COUNT_GROUPS,
@@ -235,6 +258,32 @@ function collectKeys(
     // One line per problem, beside the other settings' (`QUERY_API_KEYS_FILE: keys.json: keys.0.role: …`).
     for (const problem of error.problems) {
       problems.push({ setting: 'QUERY_API_KEYS_FILE', message: formatConfigFileProblem(problem) })
+    }
+    return undefined
+  }
+}
+
+/** The analyst visibility file, each problem on its own line naming the file, line and entry. */
+function collectAnalystVisibility(
+  file: string,
+  readFile: (path: string) => string,
+  problems: ConfigProblem[],
+): AnalystVisibility | undefined {
+  const setting = 'QUERY_API_ANALYST_VISIBILITY_FILE'
+  let text: string
+  try {
+    text = readFile(file)
+  } catch (error) {
+    problems.push({ setting, message: `cannot read ${file}: ${(error as Error).message}` })
+    return undefined
+  }
+  try {
+    return parseAnalystVisibility(text, file)
+  } catch (error) {
+    if (!(error instanceof AnalystVisibilityFileError)) throw error
+    // `QUERY_API_ANALYST_VISIBILITY_FILE: visibility.yaml:3:9: tenants.acme.ip: expected one of: …`
+    for (const problem of error.problems) {
+      problems.push({ setting, message: formatConfigFileProblem(problem) })
     }
     return undefined
   }

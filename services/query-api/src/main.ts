@@ -44,9 +44,9 @@ try {
   })
   handleSignals({
     log,
-    // The keys file is also watched; SIGHUP is for when a watch cannot see changes (some network
-    // and container mounts).
-    reload: () => queryApi.keys.reload(),
+    // The keys file and the analyst visibility file are also watched; SIGHUP is for when a watch
+    // cannot see changes (some network and container mounts).
+    reload: () => queryApi.reload(),
     stop: async () => {
       serving = false
       await queryApi.close()

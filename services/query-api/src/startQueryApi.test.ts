@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it, onTestFinished, vi } from 'vitest'
-import { fieldKeyStore } from './startQueryApi.js'
+import { fieldKeyStore, reloadAll } from './startQueryApi.js'
 
 describe('fieldKeyStore', () => {
   it('warns once that auditors see sealed values as stored when no key store is set', () => {
@@ -23,5 +23,23 @@ describe('fieldKeyStore', () => {
     )
     expect(await keys?.keyById('k-unknown')).toEqual({ state: 'unknown' })
     expect(log.warn).not.toHaveBeenCalled()
+  })
+})
+
+describe('reloadAll', () => {
+  it('reloads every file even after one fails, then throws what failed', () => {
+    const reloaded: string[] = []
+    const file = (name: string, problem?: string) => ({
+      reload() {
+        reloaded.push(name)
+        if (problem !== undefined) throw new Error(problem)
+      },
+    })
+    expect(() => reloadAll([file('keys'), file('visibility')])).not.toThrow()
+    expect(() => reloadAll([file('keys', 'bad keys'), file('visibility')])).toThrow('bad keys')
+    expect(() => reloadAll([file('keys', 'bad keys'), file('visibility', 'bad visibility')])).toThrow(
+      AggregateError,
+    )
+    expect(reloaded).toEqual(['keys', 'visibility', 'keys', 'visibility', 'keys', 'visibility'])
   })
 })

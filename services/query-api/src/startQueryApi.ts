@@ -4,6 +4,7 @@ import { openLocalKeyStore, type KeyStore } from '@audit-pipeline/field-encrypti
 import { createAuditProducer } from '@audit-pipeline/producer'
 import type { Logger } from '@audit-pipeline/service-runtime'
 import type { Storage } from '@audit-pipeline/storage'
+import { watchAnalystVisibility, type FollowedAnalystVisibility } from './access/analystVisibilityWatch.js'
 import { watchKeyRing, type KeyRing } from './access/keyRing.js'
 import { createAccessAudit } from './accessAudit.js'
 import type { QueryApiConfig } from './config.js'
@@ -14,7 +15,14 @@ export type RunningQueryApi = {
   api: QueryApiServer
   /** The keys in use; they follow the keys file, and `keys.reload()` re-reads it (SIGHUP). */
   keys: KeyRing
-  /** Stops the API (requests in flight finish), the keys file's watch, then the access-audit producer. Leaves the storage open. */
+  /** What analysts see of actor details and attributes; follows QUERY_API_ANALYST_VISIBILITY_FILE. */
+  analystVisibility: FollowedAnalystVisibility
+  /**
+   * Reads the keys file and the analyst visibility file again (SIGHUP): both are tried, and a
+   * file that is unusable keeps what it had; throws its problem (both: an AggregateError).
+   */
+  reload: () => void
+  /** Stops the API (requests in flight finish), the files' watches, then the access-audit producer. Leaves the storage open. */
   close: () => Promise<void>
 }
 
@@ -33,6 +41,15 @@ export async function startQueryApi(options: {
   const { config, storage, kafka, log, metrics } = options
   const fieldKeys = fieldKeyStore(config, log)
   const keys = watchKeyRing({ file: config.keysFile, keys: config.keys, log })
+  const analystVisibility = watchAnalystVisibility({
+    file: config.analystVisibilityFile,
+    visibility: config.analystVisibility,
+    log,
+  })
+  const stopFollowing = () => {
+    keys.close()
+    analystVisibility.close()
+  }
   let producer: Awaited<ReturnType<typeof createAuditProducer>> | undefined
   try {
     producer = await createAuditProducer({
@@ -51,20 +68,23 @@ export async function startQueryApi(options: {
       log,
       metrics,
       limits: config.limits,
+      analystVisibility,
       ...(fieldKeys && { fieldKeys }),
     })
     const started = producer
     return {
       api,
       keys,
+      analystVisibility,
+      reload: () => reloadAll([keys, analystVisibility]),
       close: async () => {
         await api.close()
-        keys.close()
+        stopFollowing()
         await started.close()
       },
     }
   } catch (error) {
-    keys.close()
+    stopFollowing()
     await producer?.close()
     throw error
   }
@@ -88,4 +108,18 @@ export function fieldKeyStore(
   }
   const { directory, keyEncryptionKey } = config.fieldKeys
   return openLocalKeyStore({ directory, keyEncryptionKey, cacheMs: 0 })
+}
+
+/** Reloads each file, even after one failed (which keeps what it had); then throws its error, or an AggregateError of several. */
+export function reloadAll(files: readonly { reload(): void }[]): void {
+  const failures: unknown[] = []
+  for (const file of files) {
+    try {
+      file.reload()
+    } catch (error) {
+      failures.push(error)
+    }
+  }
+  if (failures.length === 1) throw failures[0]
+  if (failures.length > 1) throw new AggregateError(failures, 'more than one file could not be reloaded')
 }

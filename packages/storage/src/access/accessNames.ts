@@ -1,15 +1,17 @@
 import { quoteDatabaseName } from '../databaseName.js'
 
 /**
- * The four tables a reader may query (the query API's SQL endpoint and analysts alike): the
+ * The tables a reader may query (the query API's SQL endpoint and analysts alike): the
  * ClickHouse sink creates them (packages/clickhouse-schema/src/auditTables.ts). Each gets
  * SELECT for readers and a tenant row policy; nothing else in the database does.
+ * `audit_record_latest` holds the records kept at temporal level 1 (their latest change only).
  */
 export const readableAuditTables = [
   'audit_events',
   'audit_events_deduplicated',
   'audit_changes',
   'audit_actions_hourly',
+  'audit_record_latest',
 ] as const
 
 /**
@@ -23,11 +25,16 @@ export const sinkWrittenTables = [
   'audit_events',
   'audit_changes',
   'audit_actions_hourly',
+  'audit_record_latest',
+  // The integrity records (packages/clickhouse-schema/src/integrityTables.ts): the sink appends
+  // each stored event to its chain and signs checkpoints, reading the newest of each back.
+  'audit_chain',
+  'audit_checkpoints',
   'schema_migrations',
 ] as const
 
 /** The table engines the sink's migrations create tables with (for `table_engines_require_grant`). */
-export const sinkTableEngines = ['ReplacingMergeTree', 'SummingMergeTree'] as const
+export const sinkTableEngines = ['ReplacingMergeTree', 'SummingMergeTree', 'MergeTree'] as const
 
 /**
  * The names of everything the access statements create for one database. Roles, users, profiles
@@ -40,7 +47,7 @@ export type AccessNames = {
   readonly database: string
   /** Role of the sink: INSERT, and the reads and DDL its migrations and offset lookups need. */
   readonly sinkWriterRole: string
-  /** Role with SELECT on the four readable tables; sees no row without a tenant role too. */
+  /** Role with SELECT on the readable tables; sees no row without a tenant role too. */
   readonly readerRole: string
   /** Role whose row policy lets a reader see every tenant's rows. */
   readonly allTenantsRole: string

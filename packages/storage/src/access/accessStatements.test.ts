@@ -12,7 +12,13 @@ const indexOf = (sql: readonly string[], start: string) => {
   if (index === -1) throw new Error(`no statement starts with ${start}`)
   return index
 }
-const readable = ['audit_events', 'audit_events_deduplicated', 'audit_changes', 'audit_actions_hourly']
+const readable = [
+  'audit_events',
+  'audit_events_deduplicated',
+  'audit_changes',
+  'audit_actions_hourly',
+  'audit_record_latest',
+]
 
 describe('accessStatements', () => {
   it('is the same plan for the same options, whatever the order and repeats of the tenants', () => {
@@ -60,12 +66,15 @@ describe('accessStatements', () => {
     expect(sqlOf(full)).toContain(
       'GRANT CREATE DATABASE, CREATE TABLE, CREATE VIEW ON `audit`.*, ' +
         'SELECT, INSERT ON `audit`.`audit_events`, SELECT, INSERT ON `audit`.`audit_changes`, ' +
-        'SELECT, INSERT ON `audit`.`audit_actions_hourly`, SELECT, INSERT ON `audit`.`schema_migrations`, ' +
-        'TABLE ENGINE ON ReplacingMergeTree, TABLE ENGINE ON SummingMergeTree TO `audit_sink_writer` WITH REPLACE OPTION',
+        'SELECT, INSERT ON `audit`.`audit_actions_hourly`, SELECT, INSERT ON `audit`.`audit_record_latest`, ' +
+        'SELECT, INSERT ON `audit`.`audit_chain`, SELECT, INSERT ON `audit`.`audit_checkpoints`, ' +
+        'SELECT, INSERT ON `audit`.`schema_migrations`, ' +
+        'TABLE ENGINE ON ReplacingMergeTree, TABLE ENGINE ON SummingMergeTree, TABLE ENGINE ON MergeTree ' +
+        'TO `audit_sink_writer` WITH REPLACE OPTION',
     )
   })
 
-  it('gives readers SELECT on the four audit tables only, and analysts what readers have', () => {
+  it('gives readers SELECT on the readable audit tables only, and analysts what readers have', () => {
     const sql = sqlOf(full)
     expect(sql).toContain(
       `GRANT ${readable.map((t) => `SELECT ON \`audit\`.\`${t}\``).join(', ')} TO \`audit_reader\` WITH REPLACE OPTION`,

@@ -104,7 +104,7 @@ export function accessStatements(options: AccessOptions): AccessStatement[] {
         ` TO ${quoteIdentifier(names.sinkWriterRole)} WITH REPLACE OPTION`,
     ),
     plain(
-      'readers: SELECT on the four audit tables, nothing else',
+      'readers: SELECT on the readable audit tables, nothing else',
       `GRANT ${readableAuditTables.map((name) => `SELECT ON ${table(name)}`).join(', ')} ` +
         `TO ${quoteIdentifier(names.readerRole)} WITH REPLACE OPTION`,
     ),

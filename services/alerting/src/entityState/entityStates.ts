@@ -56,6 +56,8 @@ export function createEntityStates(maxEntities: number) {
       }
       for (const change of event.changes) {
         if (change.new_value === null) {
+          // Removed, or changed to a value the event does not keep (informative level 2, the
+          // normalizer's README): either way the field's value is no longer known; who set it is.
           delete state.fields[change.path]
         } else if (change.path in state.fields || Object.keys(state.fields).length < maxFieldsPerEntity) {
           state.fields[change.path] = parseJsonText(change.new_value)

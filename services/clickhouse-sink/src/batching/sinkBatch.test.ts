@@ -24,6 +24,7 @@ describe('addToBatch', () => {
           record: record(0),
           identity: { tenant: 't', eventId: 'e1', digest: 'd', occurredAtMs: 0, category: 'business' },
           eventStored: false,
+          target: 'trail',
         },
       },
       { kind: 'stored' },

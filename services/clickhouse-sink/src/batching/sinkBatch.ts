@@ -1,4 +1,5 @@
 import type { KafkaRecord, RecordFailure } from '@audit-pipeline/kafka'
+import type { RowTarget } from '../delivery/rowTarget.js'
 import type { EventIdentity } from '../integrity/eventIdentity.js'
 
 /** A row to insert, with the record it was read from: a row ClickHouse refuses is dead-lettered as it arrived. */
@@ -9,11 +10,15 @@ export type BatchRow = {
   /** The table partition (month) it lands in: a batch is written one partition per insert. */
   readonly partition: number
   readonly record: KafkaRecord
-  /** The event's place in the trail: checked against what is stored, then chained. */
+  /** The event's place in the trail: checked against what is stored, then chained (`trail` rows only). */
   readonly identity: EventIdentity
+  /** `audit_events` and the chain, or `audit_record_latest` alone (temporal level 1: rowTarget.ts). */
+  readonly target: RowTarget
   /**
    * Its row is in `audit_events` already (written before a crash or a rebalance, found by offset):
    * not inserted again, but still checked and chained, since its entry may not have been written.
+   * Never so for a `latest` row: only `audit_events` is looked up, and a `latest` row read again
+   * is written again, which changes nothing (the newest change wins, whatever the order).
    */
   readonly eventStored: boolean
 }

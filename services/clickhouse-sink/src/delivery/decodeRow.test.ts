@@ -4,6 +4,7 @@ import type { KafkaRecord } from '@audit-pipeline/kafka'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { decodeRow } from './decodeRow.js'
 import { RecordRefusedError } from './recordRefused.js'
+import { temporalLevelHeader } from './rowTarget.js'
 
 const ticket: AuditEvent = {
   ...parseEventJson(JSON.parse(ticketExampleLines()[0]!)),
@@ -24,13 +25,13 @@ const checkpointClaim: AuditEvent = {
   action: { kind: 'operation', name: 'audit_checkpoint.signed' },
 }
 
-const record = (topic: string): KafkaRecord => ({
+const record = (topic: string, headers: KafkaRecord['headers'] = {}): KafkaRecord => ({
   topic,
   partition: 0,
   offset: '7',
   key: null,
   value: Buffer.from('x'),
-  headers: {},
+  headers,
   timestamp: '0',
 })
 
@@ -73,5 +74,26 @@ describe('decodeRow: each topic holds its own namespace only', () => {
     await expect(refused).rejects.toBeInstanceOf(RecordRefusedError)
     await expect(refused).rejects.toMatchObject({ code: 'RESERVED_NAMESPACE', retriable: false })
     await expect(refused).rejects.toThrow(message)
+  })
+})
+
+describe('decodeRow: where the row goes', () => {
+  it('sends an event marked temporal level 1 to the latest-state table, any other to the trail', async () => {
+    const decode = (headers: KafkaRecord['headers']) =>
+      decodeRow(record('audit.normalized', headers), () => Promise.resolve(ticket), undefined)
+    await expect(decode({ [temporalLevelHeader]: Buffer.from('1') })).resolves.toMatchObject({
+      eventId: ticket.event_id,
+      target: 'latest',
+    })
+    await expect(decode({})).resolves.toMatchObject({ target: 'trail' })
+  })
+
+  it('still refuses a marked event in the wrong namespace', async () => {
+    const refused = decodeRow(
+      record('audit.normalized', { [temporalLevelHeader]: Buffer.from('1') }),
+      () => Promise.resolve(alert),
+      undefined,
+    )
+    await expect(refused).rejects.toMatchObject({ code: 'RESERVED_NAMESPACE' })
   })
 })

@@ -4,16 +4,19 @@ import { reservedNamespaceOf, type AuditEvent, type ReservedNamespace } from '@a
 import type { KafkaRecord } from '@audit-pipeline/kafka'
 import { identityOf, type EventIdentity } from '../integrity/eventIdentity.js'
 import { RecordRefusedError } from './recordRefused.js'
+import { rowTargetOf, type RowTarget } from './rowTarget.js'
 
 /**
  * What a record becomes once decoded: its event id, its row as a JSONEachRow line, the table
- * partition (month) it lands in, and its identity in the trail (content digest included).
+ * partition (month) it lands in, its identity in the trail (content digest included), and the
+ * table it goes to (the record's `audit-temporal-level` header: rowTarget.ts).
  */
 export type DecodedRow = {
   readonly eventId: string
   readonly line: string
   readonly partition: number
   readonly identity: EventIdentity
+  readonly target: RowTarget
 }
 
 /**
@@ -48,5 +51,6 @@ export async function decodeRow(
     line: `${JSON.stringify(row)}\n`,
     partition: eventPartition(event),
     identity: identityOf(event),
+    target: rowTargetOf(record.headers, topicNamespace),
   }
 }

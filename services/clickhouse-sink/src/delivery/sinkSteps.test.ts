@@ -10,6 +10,7 @@ import { ClickHouseError } from '@audit-pipeline/storage'
 import { genesisHead } from '@audit-pipeline/integrity'
 import { chainKeyOf } from '../integrity/chainState.js'
 import { eventKeyOf, identityOf } from '../integrity/eventIdentity.js'
+import { temporalLevelHeader } from './rowTarget.js'
 import { sinkSteps, type SinkTelemetry } from './sinkSteps.js'
 import type { StoredRow, StoredRowsQuery } from './storedRows.js'
 
@@ -29,6 +30,11 @@ const record = (offset: number, value = String(offset)): KafkaRecord => ({
   headers: {},
   timestamp: '0',
 })
+/** The same, marked by the normalizer as an event of a record kept at temporal level 1. */
+const marked = (offset: number, value = String(offset)): KafkaRecord => ({
+  ...record(offset, value),
+  headers: { [temporalLevelHeader]: Buffer.from('1') },
+})
 
 /**
  * The steps with every edge faked: what they do goes into `calls`, in order. Event 2's id is no
@@ -43,6 +49,7 @@ function harness(
   const lookups: StoredRowsQuery[] = []
   const committed: PartitionOffset[][] = []
   const written: string[] = []
+  const writtenLatest: string[] = []
   const events = eventIds.map((id, i): AuditEvent => ({ ...template, event_id: i === 2 ? 'not-a-uuid' : id }))
   const noop = () => undefined
   const telemetry: SinkTelemetry = {
@@ -85,6 +92,17 @@ function harness(
         }
         calls.push(`insert ${offsets.join(',')}`)
         written.push(...offsets)
+        return Promise.resolve()
+      },
+      insertLatest: (rows) => {
+        const offsets = rows.map((r) => r.record.offset)
+        if (rows.some((r) => r.eventId === 'not-a-uuid')) {
+          return Promise.reject(
+            new ClickHouseError({ message: 'Cannot parse UUID', code: '376', type: 'CANNOT_PARSE_UUID' }),
+          )
+        }
+        calls.push(`insert latest ${offsets.join(',')}`)
+        writtenLatest.push(...offsets)
         return Promise.resolve()
       },
       sendDeadLetters: (letters: readonly Message[]) => {
@@ -140,7 +158,7 @@ function harness(
   const submitAll = async (records: KafkaRecord[]) => {
     for (const r of records) await steps.submit({ payload: r, committable: committableOf(r) })
   }
-  return { steps, submitAll, calls, lookups, committed, written, trail, events }
+  return { steps, submitAll, calls, lookups, committed, written, writtenLatest, trail, events }
 }
 
 describe('sinkSteps', () => {
@@ -239,5 +257,23 @@ describe('sinkSteps', () => {
     await steps.join()
     expect(lookups.map((l) => l.fromOffset)).toEqual([0n, 0n])
     expect(written.sort()).toEqual(['0', '1', '2'])
+  })
+
+  it('writes events marked temporal level 1 to the latest-state table, unchained, and commits after both inserts', async () => {
+    const { steps, submitAll, calls, written, writtenLatest, trail } = harness()
+    // 0 and 3 keep their history; 1 and 4 are marked; 2 is marked and refused (no UUID); 5 is no event.
+    await submitAll([record(0), marked(1), marked(2), record(3), marked(4), marked(5, 'bad')])
+    await steps.join()
+    expect(written).toEqual(['0', '3'])
+    expect(writtenLatest.sort()).toEqual(['1', '4'])
+    // Only the trail's events are in the chain.
+    expect([...trail.keys()].map((key) => key.slice(-1)).sort()).toEqual(['0', '3'])
+    expect(calls.slice(-4)).toEqual([
+      'chain 2',
+      'dead letters 2',
+      'commit 6',
+      'count ROW_REJECTED,EVENT_UNDECODABLE',
+    ])
+    expect(calls.indexOf('insert latest 1,4')).toBeLessThan(calls.indexOf('commit 6'))
   })
 })

@@ -52,7 +52,10 @@ export type SinkStepsOptions = {
   namespaceByTopic: ReadonlyMap<string, ReservedNamespace>
   /** One look-up of stored rows (readStoredRows); the steps retry it while ClickHouse is unavailable. */
   storedRows(query: StoredRowsQuery): Promise<StoredRow[]>
+  /** Into `audit_events`. */
   insert: RowInserter
+  /** Into `audit_record_latest`: events marked temporal level 1 (delivery/rowTarget.ts). */
+  insertLatest: RowInserter
   /** One look-up of the digests the trail holds (readStoredDigests); the steps retry it while ClickHouse is unavailable. */
   storedDigests(identities: readonly EventIdentity[]): Promise<ReadonlyMap<EventKey, string>>
   /** The chain table and checkpoints in ClickHouse; the steps retry each call while ClickHouse is unavailable. */
@@ -76,10 +79,11 @@ export type SinkStepsOptions = {
 }
 
 /**
- * The sink's steps on the consumer runtime: decode each record into its row (isolated: whatever
- * one record does becomes its dead letter) → skip records whose row is stored (skipStored.ts) →
- * batch by records, bytes and age → write the batch, one at a time while the next one fills
- * (the insert, then its dead letters) → commit its offsets. A failure to write (not a refused
+ * The sink's steps on the consumer runtime: decode each record into its row and its target table
+ * (isolated: whatever one record does becomes its dead letter) → skip records whose row is stored
+ * (skipStored.ts) → batch by records, bytes and age → write the batch, one at a time while the
+ * next one fills (the inserts into `audit_events` and `audit_record_latest`, the chain entries,
+ * then its dead letters: writeBatch.ts) → commit its offsets. A failure to write (not a refused
  * row: ClickHouse unavailable past stop's deadline, dead letters Kafka did not take) fails the
  * step, and the runtime reads again from the last commit with new steps.
  */
@@ -157,6 +161,10 @@ export function sinkSteps(options: SinkStepsOptions, context: RuntimeContext): P
         chain,
         insert: async (rows, token) => {
           await options.insert(rows, token)
+          telemetry.clickhouseAnswered()
+        },
+        insertLatest: async (rows, token) => {
+          await options.insertLatest(rows, token)
           telemetry.clickhouseAnswered()
         },
         sendDeadLetters: options.sendDeadLetters,

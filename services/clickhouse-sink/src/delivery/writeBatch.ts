@@ -7,6 +7,7 @@ import { admitRows } from '../integrity/admitRows.js'
 import { chainNameOf } from '../integrity/chainState.js'
 import type { ChainWriter } from '../integrity/chainWriter.js'
 import type { EventIdentity, EventKey } from '../integrity/eventIdentity.js'
+import { splitByTarget } from './rowTarget.js'
 import { writeRows, type RejectedRow, type RowInserter, type WriteOptions } from './writeRows.js'
 
 /** A batch as the batching step closed it, with what closed it. */
@@ -18,8 +19,10 @@ export type WrittenBatch = ClosedBatch & {
   readonly rejected: readonly RejectedRow[]
   /** The error class of each dead letter sent. */
   readonly deadLetterClasses: readonly string[]
-  /** Rows ClickHouse confirmed. */
+  /** Rows of `audit_events` ClickHouse confirmed. */
   readonly inserted: number
+  /** Rows of `audit_record_latest` ClickHouse confirmed (events marked temporal level 1). */
+  readonly insertedLatest: number
   /** Rows found stored by their offset (written before a crash or a rebalance): not inserted again. */
   readonly alreadyStored: number
   /** Events the trail held already with the same content (exact replays): committed, not stored again. */
@@ -37,7 +40,10 @@ export type BatchWriter = {
   storedDigests(identities: readonly EventIdentity[]): Promise<ReadonlyMap<EventKey, string>>
   /** This generation's chain writer: entries after the rows, then checkpoints. */
   chain: Pick<ChainWriter, 'record'>
+  /** Into `audit_events`. */
   insert: RowInserter
+  /** Into `audit_record_latest`. */
+  insertLatest: RowInserter
   /** Sends with acks=all; resolves once every letter is acknowledged. */
   sendDeadLetters: (letters: readonly Message[]) => Promise<void>
   deadLetterOf: (record: KafkaRecord, failure: RecordFailure) => Message
@@ -63,27 +69,41 @@ export const rowRejected = 'ROW_REJECTED'
 export const eventIdConflict = 'EVENT_ID_CONFLICT'
 
 /**
- * Writes one batch. First each row is checked against the trail (admitRows.ts): an exact replay
- * of a stored event is only committed, a conflicting copy is dead-lettered, never stored over the
- * original. Then one insert per table partition (month), so that each insert is one part,
- * written all or nothing (halved around rows ClickHouse refuses); then the stored events' chain
- * entries (and any checkpoint due); then every dead letter of the batch (records that gave no
- * row, refused rows, conflicts) with acks=all. Only then is the batch done, so its offsets are
- * committed after all of it: a crash anywhere before leaves them uncommitted, and the records are
- * read again, their stored rows found and chained if their entries are missing, the refused ones
- * refused and dead-lettered again.
+ * Writes one batch. Its rows are split by target first (rowTarget.ts): events marked temporal
+ * level 1 go to `audit_record_latest` alone, every other one to the trail. Each trail row is
+ * checked against the trail (admitRows.ts): an exact replay of a stored event is only committed,
+ * a conflicting copy is dead-lettered, never stored over the original. Then one insert per table
+ * partition (month), so that each insert is one part, written all or nothing (halved around rows
+ * ClickHouse refuses); then one insert of the `latest` rows (that table has no partitions: one
+ * part), refused rows dead-lettered alike; then the stored trail events' chain entries (and any
+ * checkpoint due); then every dead letter of the batch (records that gave no row, refused rows,
+ * conflicts) with acks=all. Only then is the batch done, so its offsets are committed after all
+ * of it: a crash anywhere before leaves them uncommitted, and the records are read again, their
+ * stored rows found and chained if their entries are missing, the `latest` rows written again
+ * (the newest change wins whatever the order), the refused ones refused and dead-lettered again.
+ *
+ * `latest` rows get no chain entry and no check against the trail: the tenant chose to keep no
+ * history of those records, so there is nothing for the chain to cover, and a row there replaces
+ * only an older change of its own record, never a stored event.
  */
 export async function writeBatch(closed: ClosedBatch, writer: BatchWriter): Promise<WrittenBatch> {
   const started = performance.now()
   const { rows } = closed.batch
-  const admission = admitRows(rows, await writer.storedDigests(rows.map((row) => row.identity)))
-  const rejected: RejectedRow[] = []
+  const { trail, latest } = splitByTarget(rows)
+  const storedDigests =
+    trail.length === 0
+      ? new Map<EventKey, string>()
+      : await writer.storedDigests(trail.map((row) => row.identity))
+  const admission = admitRows(trail, storedDigests)
+  const rejectedTrail: RejectedRow[] = []
   const toInsert = admission.admitted.filter((row) => !row.eventStored)
   for (const [index, part] of byPartition(toInsert).entries()) {
     if (index > 0) writer.failpoints?.reach(sinkFailpoints.betweenParts)
-    rejected.push(...(await writeRows(part, writer.insert, writer.write)))
+    rejectedTrail.push(...(await writeRows(part, writer.insert, writer.write)))
   }
-  const refused = new Set(rejected.map(({ row }) => row))
+  const rejectedLatest = await writeRows(latest, writer.insertLatest, writer.write)
+  const rejected = [...rejectedTrail, ...rejectedLatest]
+  const refused = new Set(rejectedTrail.map(({ row }) => row))
   if (admission.admitted.length > 0) writer.failpoints?.reach(sinkFailpoints.beforeChain)
   const chained = await writer.chain.record(
     admission.admitted
@@ -113,7 +133,8 @@ export async function writeBatch(closed: ClosedBatch, writer: BatchWriter): Prom
     ...closed,
     rejected,
     deadLetterClasses: failed.map(({ failure }) => failure.errorClass),
-    inserted: toInsert.length - rejected.length,
+    inserted: toInsert.length - rejectedTrail.length,
+    insertedLatest: latest.length - rejectedLatest.length,
     alreadyStored: rows.filter((row) => row.eventStored).length,
     replays: admission.replays.filter((row) => !row.eventStored).length,
     conflicts: admission.conflicts.length,

@@ -13,6 +13,7 @@ const rowsOf = (...ids: number[]): BatchRow[] =>
     record: { topic: 't', partition: 0, offset: String(id) } as KafkaRecord,
     identity: { tenant: 't', eventId: `event-${id}`, digest: 'd', occurredAtMs: 0, category: 'business' },
     eventStored: false,
+    target: 'trail',
   }))
 const idsOf = (rows: readonly BatchRow[]) => rows.map((r) => Number(r.record.offset))
 const options = (onRetry: (error: unknown) => void = () => undefined) => ({

@@ -130,6 +130,7 @@ export function normalizerSteps(
         digest: (event) => options.digest(event),
         maxEventBytes: options.maxEventBytes,
         digestSent: (key) => dedup.digestOf(key) ?? unacknowledged.get(key),
+        ...(reader.levels !== undefined && { levels: reader.levels }),
       })
       return { timestampMs: input.timestampMs, plan }
     }

@@ -17,7 +17,7 @@ function outputsPlan(
   outputs: PlannedOutput[],
   more: Partial<Extract<RecordPlan, { kind: 'outputs' }>> = {},
 ): RecordPlan {
-  return { kind: 'outputs', outputs, sent: [], dropped: [], duplicates: 0, ...more }
+  return { kind: 'outputs', outputs, sent: [], dropped: [], duplicates: 0, reduced: [], ...more }
 }
 
 const deadLetterPlan: RecordPlan = {
@@ -110,7 +110,14 @@ describe('createPendingFlush', () => {
         { dropped: [{ route: 'drop-debug', reason: 'debug events are not kept' }], duplicates: 2 },
       ),
     )
-    pending.add('11', 0, outputsPlan([output('audit.normalized', 'security', 'k3', 'v3')], { duplicates: 1 }))
+    pending.add(
+      '11',
+      0,
+      outputsPlan([output('audit.normalized', 'security', 'k3', 'v3')], {
+        duplicates: 1,
+        reduced: [{ temporal: 1, informative: 3 }],
+      }),
+    )
     pending.add(
       '12',
       0,
@@ -139,6 +146,7 @@ describe('createPendingFlush', () => {
     expect(Object.fromEntries(tally.skipped)).toEqual({ TOMBSTONE: 2, HEARTBEAT: 1 })
     expect(Object.fromEntries(tally.deadLettered)).toEqual({ INPUT_REJECTED: 2, EVENT_TOO_LARGE: 1 })
     expect(tally.duplicates).toBe(3)
+    expect(Object.fromEntries(tally.reduced)).toEqual({ '1\t3': 1 })
   })
 
   it('lists the events it sends, not those dropped or counted as duplicates', () => {

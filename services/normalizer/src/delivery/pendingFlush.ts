@@ -13,6 +13,8 @@ export type FlushTally = {
   skipped: Map<string, number>
   deadLettered: Map<DeadLetterClass, number>
   duplicates: number
+  /** Events sent below 3/3, by `temporal\tinformative` level. */
+  reduced: Map<string, number>
 }
 
 /**
@@ -47,6 +49,7 @@ export function createPendingFlush(): PendingFlush {
     skipped: new Map(),
     deadLettered: new Map(),
     duplicates: 0,
+    reduced: new Map(),
   }
   let bytes = 0
   let lastOffset: string | undefined
@@ -72,6 +75,8 @@ export function createPendingFlush(): PendingFlush {
       }
       for (const { route, reason } of plan.dropped) increment(tally.dropped, `${route}\t${reason}`)
       tally.duplicates += plan.duplicates
+      for (const { temporal, informative } of plan.reduced)
+        increment(tally.reduced, `${temporal}\t${informative}`)
       for (const event of plan.sent) sent.push(event)
     },
     get bytes() {

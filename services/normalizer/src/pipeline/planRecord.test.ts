@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import {
   EventInvalidError,
   parseEventJson,
@@ -9,9 +10,11 @@ import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, it, vi } from 'vitest'
 import { eventKeyOf } from '../delivery/dedupWindow.js'
 import { parseRoutes } from '../routing/parseRoutes.js'
+import { parseLevelsPolicy } from '../levels/levelsPolicy.js'
 import {
   planRecord,
   routeHeader,
+  temporalLevelHeader,
   type PlanContext,
   type PlannedOutput,
   type RecordPlan,
@@ -271,6 +274,66 @@ describe('planRecord: readings without events', () => {
       sent: [],
       dropped: [],
       duplicates: 0,
+      reduced: [],
     })
+  })
+})
+
+describe('planRecord: logging levels', () => {
+  const levels = parseLevelsPolicy(
+    `
+rules:
+  - { tenant: witify, object_type: ticket, temporal: 1 }
+  - { tenant: acme, informative: 2 }
+`,
+    'levels.yaml',
+  )
+  const acme = { ...debugEvent, category: 'business', tenant: 'acme' }
+
+  it('marks every output of an event at temporal level 1, and only those, with audit-temporal-level: 1', () => {
+    const plan = outputsOf(planRecord(eventsReading(securityEvent, acme, created), contextWith({ levels })))
+    expect(temporalLevelHeader).toBe('audit-temporal-level')
+    expect(
+      plan.outputs.map((o) => [o.topic, eventIn(o).tenant, o.headers[temporalLevelHeader]?.toString()]),
+    ).toEqual([
+      ['audit.normalized', 'witify', '1'],
+      ['audit.forward', 'witify', '1'],
+      ['audit.normalized', 'acme', undefined],
+      ['audit.normalized', 'witify', '1'],
+    ])
+    // The route header stays on every output.
+    expect(plan.outputs.map((o) => o.headers[routeHeader]?.toString())).toEqual([
+      'security',
+      'security',
+      'default',
+      'default',
+    ])
+    expect(Object.keys(plan.outputs[2]?.headers ?? {})).toEqual([routeHeader])
+  })
+
+  it('lists the levels of each event sent below 3/3, not of events dropped or repeated', () => {
+    const plan = outputsOf(
+      planRecord(
+        eventsReading(securityEvent, acme, { ...debugEvent, event_id: randomUUID() }, created),
+        contextWith({
+          levels,
+          // `created` went out a moment ago: a duplicate.
+          digestSent: (key) =>
+            key === eventKeyOf(created.tenant, created.event_id) ? contentDigest(created) : undefined,
+        }),
+      ),
+    )
+    expect(plan.duplicates).toBe(1)
+    expect(plan.dropped).toHaveLength(1)
+    expect(plan.reduced).toEqual([
+      { temporal: 1, informative: 3 },
+      { temporal: 3, informative: 2 },
+    ])
+  })
+
+  it('adds no header and lists nothing without a levels policy', () => {
+    const plan = outputsOf(planRecord(eventsReading(securityEvent, created), contextWith()))
+    expect(plan.outputs.every((o) => Object.keys(o.headers).join() === routeHeader)).toBe(true)
+    expect(plan.reduced).toEqual([])
   })
 })

@@ -1,7 +1,15 @@
 import type { AuditEvent } from '@audit-pipeline/event-model'
+import { temporalLevelHeader } from '@audit-pipeline/config'
 import { EventInvalidError, partitionKeyFor } from '@audit-pipeline/event-model'
 import { eventKeyOf, type EventKey, type SentEvent } from '../delivery/dedupWindow.js'
 import type { SkipReason } from '../adapters/inputAdapter.js'
+import {
+  defaultLevelsPolicy,
+  isReduced,
+  levelsOf,
+  type LevelsPolicy,
+  type LoggingLevels,
+} from '../levels/levelsPolicy.js'
 import { routeEvent } from '../routing/routeEvent.js'
 import type { RouteTable } from '../routing/routeTable.js'
 import type { DeadLetterCause } from './deadLetterClasses.js'
@@ -9,6 +17,9 @@ import type { RecordReading } from './readRecord.js'
 
 /** The header on every normalized event naming the route that sent it. */
 export const routeHeader = 'audit-route'
+
+// A contract with the sink: the normalizer sets it, the sink routes by it (packages/config).
+export { temporalLevelHeader }
 
 /** One normalized event on its way to one output topic. */
 export type PlannedOutput = {
@@ -22,15 +33,24 @@ export type PlannedOutput = {
 }
 
 const routeHeaders = new Map<string, Readonly<Record<string, Buffer>>>()
+const latestOnlyHeaders = new Map<string, Readonly<Record<string, Buffer>>>()
+const temporalLevelOne = Buffer.from('1')
 
-/** The header object for a route, made once: kafkajs would otherwise convert the string per record. */
-function headersFor(route: string): Readonly<Record<string, Buffer>> {
-  let headers = routeHeaders.get(route)
+/**
+ * The header object for a route, and for a route's events at temporal level 1, made once: kafkajs
+ * would otherwise convert the strings per record.
+ */
+function headersFor(route: string, latestOnly: boolean): Readonly<Record<string, Buffer>> {
+  const cache = latestOnly ? latestOnlyHeaders : routeHeaders
+  let headers = cache.get(route)
   if (!headers) {
     // Route names come from the routes file: a reload can add some, never unboundedly many.
-    if (routeHeaders.size >= 10_000) routeHeaders.clear()
-    headers = Object.freeze({ [routeHeader]: Buffer.from(route) })
-    routeHeaders.set(route, headers)
+    if (cache.size >= 10_000) cache.clear()
+    headers = Object.freeze({
+      [routeHeader]: Buffer.from(route),
+      ...(latestOnly && { [temporalLevelHeader]: temporalLevelOne }),
+    })
+    cache.set(route, headers)
   }
   return headers
 }
@@ -45,6 +65,8 @@ export type RecordPlan =
       dropped: { route: string; reason: string }[]
       /** Events dropped because their id went out recently. */
       duplicates: number
+      /** The levels of each event sent that keeps less than everything (not 3/3), for the metrics. */
+      reduced: LoggingLevels[]
     }
   | { kind: 'skipped'; reason: SkipReason }
   | { kind: 'dead-letter'; cause: DeadLetterCause }
@@ -62,6 +84,11 @@ export type PlanContext = {
    * earlier in the flush being built), if any.
    */
   digestSent(key: EventKey): string | undefined
+  /**
+   * The levels policy the reader reduced the events with (readRecord.ts), for the temporal-level
+   * header. Default: everything kept, no header.
+   */
+  levels?: LevelsPolicy
 }
 
 /**
@@ -75,6 +102,7 @@ export function planRecord(reading: RecordReading, context: PlanContext): Record
   const outputs: PlannedOutput[] = []
   const sent: SentEvent[] = []
   const dropped: { route: string; reason: string }[] = []
+  const reduced: LoggingLevels[] = []
   let duplicates = 0
   for (const event of reading.events) {
     const key = eventKeyOf(event.tenant, event.event_id)
@@ -119,12 +147,15 @@ export function planRecord(reading: RecordReading, context: PlanContext): Record
         message: `normalized event ${event.event_id} is ${value.length} bytes in Avro, over the ${context.maxEventBytes}-byte limit (NORMALIZER_MAX_EVENT_BYTES)`,
       })
     }
+    // The rule readRecord applied: levelsOf reads only fields neither the levels nor redaction change.
+    const levels = levelsOf(context.levels ?? defaultLevelsPolicy, event)
     const partitionKey = Buffer.from(partitionKeyFor(event))
-    const headers = headersFor(route)
+    const headers = headersFor(route, levels.temporal === 1)
     for (const topic of outcome.topics) outputs.push({ topic, route, key: partitionKey, value, headers })
     sent.push({ key, digest })
+    if (isReduced(levels)) reduced.push(levels)
   }
-  return { kind: 'outputs', outputs, sent, dropped, duplicates }
+  return { kind: 'outputs', outputs, sent, dropped, duplicates, reduced }
 }
 
 function deadLetter(cause: DeadLetterCause): RecordPlan {

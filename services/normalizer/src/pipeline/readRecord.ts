@@ -14,6 +14,8 @@ import { adaptMessage } from '../adapters/adaptMessage.js'
 import type { InputAdapter, SkipReason } from '../adapters/inputAdapter.js'
 import type { MessageHeaders } from '../adapters/inputMessage.js'
 import { InputRejectedError } from '../adapters/inputRejectedError.js'
+import { applyLoggingLevels } from '../levels/applyLoggingLevels.js'
+import { defaultLevelsPolicy, levelsOf, type LevelsPolicy } from '../levels/levelsPolicy.js'
 import type { EventDraft } from '../normalize/eventDraft.js'
 import { normalizeEvent } from '../normalize/normalizeEvent.js'
 import { applyRedactionPolicy } from '../redaction/applyRedactionPolicy.js'
@@ -39,6 +41,8 @@ export type RecordReader = {
   decodeAvro(value: Buffer): Promise<AuditEvent>
   adapters: readonly InputAdapter[]
   policy: EventPolicy
+  /** What each event keeps (levelsPolicy.ts). Default: everything (3/3). */
+  levels?: LevelsPolicy
   redaction: RedactionPolicy
   /** The key store of tenants whose policy encrypts (openFieldKeyStore.ts); needed only by those. */
   fieldKeys?: KeyStore
@@ -47,10 +51,11 @@ export type RecordReader = {
 }
 
 /**
- * Reads one input message into canonical, redacted events. Avro (magic byte 0) goes to the codec,
- * anything else to the JSON adapters. The result depends only on the message and the settings,
- * never on the clock: `recorded_at`, when missing, is the message's Kafka timestamp, so a message
- * read again after a crash gives exactly the same events.
+ * Reads one input message into canonical events, reduced to their logging levels (what the
+ * levels drop is never hashed or sealed first) and redacted. Avro (magic byte 0) goes to the
+ * codec, anything else to the JSON adapters. The result depends only on the message and the
+ * settings, never on the clock: `recorded_at`, when missing, is the message's Kafka timestamp, so
+ * a message read again after a crash gives exactly the same events.
  *
  * A message is taken whole: if any event in it is refused, the message is dead-lettered and none
  * of its events go out, so a replay after the fix gives each event once.
@@ -140,7 +145,14 @@ export async function readRecord(record: InputRecord, reader: RecordReader): Pro
   // Every event accepted first: a message dead-lettered for one of them never waits on the key store.
   const events: AuditEvent[] = []
   for (const event of normalizedEvents) {
-    events.push(await applyRedactionPolicy(event, reader.redaction, reader.fieldKeys))
+    const levels = levelsOf(reader.levels ?? defaultLevelsPolicy, event)
+    const reduced = applyLoggingLevels(event, levels)
+    // Informative 1 leaves no change, snapshot or sensitive path: nothing to redact, no path to list.
+    events.push(
+      levels.informative === 1
+        ? reduced
+        : await applyRedactionPolicy(reduced, reader.redaction, reader.fieldKeys),
+    )
   }
   return { kind: 'events', events }
 }

@@ -262,6 +262,37 @@ describe('applyRedactionPolicy: encrypt', () => {
     expect(await applyRedactionPolicy(plain, unlisted, keys)).toBe(plain)
   })
 
+  it('lists the paths of an event left with no value (informative level 2) without asking the store', async () => {
+    const pathsOnly: AuditEvent = {
+      ...lowered,
+      changes: [
+        { path: 'solution', old_value: null, new_value: null, value_type: 'string' },
+        {
+          path: 'customer.emails["bob@example.com"]',
+          old_value: null,
+          new_value: null,
+          value_type: 'object',
+        },
+      ],
+      before: null,
+      after: null,
+    }
+    const withEmails = parseRedactionPolicy(
+      'tenants: { witify: { method: encrypt, sensitive_fields: [solution, customer.emails] } }',
+      'r.yaml',
+      { fieldKeys: true },
+    )
+    expect(await applyRedactionPolicy(pathsOnly, withEmails, failingKeyStore())).toEqual({
+      ...pathsOnly,
+      sensitive_fields: ['solution', 'customer.emails'],
+      // Merged as for any event, so the path names no key under the sensitive one.
+      changes: [
+        { path: 'solution', old_value: null, new_value: null, value_type: 'string' },
+        { path: 'customer.emails', old_value: null, new_value: null, value_type: 'object' },
+      ],
+    })
+  })
+
   it('turns a failing key store into a retriable KeyStoreUnavailableError, an outage, never a result', async () => {
     const failure = new Error('EACCES: permission denied, mkdir /var/lib/audit/keys')
     const attempt = applyRedactionPolicy(lowered, encrypting, failingKeyStore(failure))

@@ -13,6 +13,9 @@ import { tenantRedactionOf, type RedactionPolicy } from './redactionPolicy.js'
  * Deterministic (HMAC without salt; sealing with a synthetic IV under the subject's stored key),
  * so an event normalized twice after a crash is an exact copy.
  *
+ * An event with no value left (changes without values, no snapshot) gets its sensitive paths
+ * listed and its changes merged as above, and nothing more: the key store is not asked.
+ *
  * Throws a retriable KeyStoreUnavailableError when the key store fails, for the caller to retry
  * the message, as it does when the schema registry is down: an event is never dead-lettered for
  * it, nor passed on unsealed.
@@ -31,6 +34,8 @@ export async function applyRedactionPolicy(
     sensitive_fields: sensitiveFields,
     changes: collapseChangesUnderSensitivePaths(event.changes, sensitiveFields),
   }
+  // Only paths left (informative level 2): nothing to replace, and no key to fetch or create for it.
+  if (!carriesValues(sensitive)) return sensitive
   const { method } = rule
   if (method.mode !== 'encrypt') return redactEvent(sensitive, method)
   if (fieldKeys === undefined) {
@@ -38,4 +43,13 @@ export async function applyRedactionPolicy(
     throw new Error(`tenant ${event.tenant} encrypts sensitive values, but no key store was given`)
   }
   return sealEvent(sensitive, withRetriableFailures(fieldKeys), method.subject)
+}
+
+/** Whether any change or snapshot of the event holds a value redaction would replace. */
+function carriesValues(event: AuditEvent): boolean {
+  return (
+    event.before !== null ||
+    event.after !== null ||
+    event.changes.some((change) => change.old_value !== null || change.new_value !== null)
+  )
 }

@@ -1,6 +1,13 @@
 import { droppedValue, redactEvent } from '@audit-pipeline/event-model'
 import { hideSealedValues, openEvents, type KeyStore } from '@audit-pipeline/field-encryption'
 import type { Role } from '@audit-pipeline/api-keys'
+import {
+  defaultAnalystVisibility,
+  visibilityIn,
+  type AnalystVisibility,
+  type TenantVisibility,
+} from '../access/analystVisibility.js'
+import { accessRecordForm } from '../accessAudit.js'
 import type { StoredEventRow } from './eventRow.js'
 
 const droppedJson = JSON.stringify(droppedValue)
@@ -10,6 +17,12 @@ export type Reader = {
   role: Role
   /** Absent: sealed values cannot be opened here, and an auditor sees them as stored. */
   fieldKeys: KeyStore | undefined
+  /**
+   * What an analyst sees of actor details and attributes, per tenant, as in force when the request
+   * began (one request reads one version of the file). Absent: the built-in default (IP and session
+   * id hidden). Auditors see everything.
+   */
+  visibility?: AnalystVisibility
 }
 
 /**
@@ -18,8 +31,9 @@ export type Reader = {
  * seals, `[erased]` once its data subject was erased, `[unreadable]` when it does not open (a key
  * unknown here, a value forged or copied from another event). Keys are looked up on every call,
  * so an erasure shows in the very next answer. Without a key store an auditor sees them as stored,
- * as SQL does. An analyst sees rowForRole's redaction, and every sealed value as `[redacted]`,
- * whatever its path: the key store is never asked for an analyst.
+ * as SQL does. An analyst sees rowForRole's redaction, every sealed value as `[redacted]`,
+ * whatever its path (the key store is never asked for an analyst), and the actor details and
+ * attributes the row's tenant hides from analysts as null and `{}` (rowForVisibility).
  *
  * Throws the key store's error (a key file unreadable, a key-encryption key that does not unwrap
  * it) rather than answering with values marked unreadable that are not.
@@ -28,7 +42,12 @@ export async function rowsForReader(
   rows: readonly StoredEventRow[],
   reader: Reader,
 ): Promise<StoredEventRow[]> {
-  if (reader.role !== 'auditor') return rows.map((row) => hideSealedValues(rowForRole(row, reader.role)))
+  if (reader.role !== 'auditor') {
+    const visibility = reader.visibility ?? defaultAnalystVisibility
+    return rows.map((row) =>
+      rowForVisibility(hideSealedValues(rowForRole(row, reader.role)), visibilityIn(visibility, row.tenant)),
+    )
+  }
   return reader.fieldKeys === undefined ? [...rows] : openEvents(rows, reader.fieldKeys)
 }
 
@@ -61,4 +80,64 @@ function redactAllValues(row: StoredEventRow): StoredEventRow {
     before: hide(row.before),
     after: hide(row.after),
   }
+}
+
+/**
+ * The row with what `visibility` hides from analysts taken out: a hidden IP, session id or user
+ * agent is null, for the actor and for whom it acted on behalf of alike (the same kind of detail
+ * about a person), and hidden attributes are `{}`. Access records (accessAudit.ts) also keep the
+ * requests' filters among their attributes: an `ip` or `session_id` a request searched by is
+ * shown as null where that field is hidden, or the record would tell the value.
+ */
+export function rowForVisibility(row: StoredEventRow, visibility: TenantVisibility): StoredEventRow {
+  const shown = (field: keyof TenantVisibility, value: string | null) =>
+    visibility[field] === 'hidden' ? null : value
+  return {
+    ...row,
+    actor_ip: shown('ip', row.actor_ip),
+    actor_session_id: shown('session_id', row.actor_session_id),
+    actor_user_agent: shown('user_agent', row.actor_user_agent),
+    on_behalf_of_ip: shown('ip', row.on_behalf_of_ip),
+    on_behalf_of_session_id: shown('session_id', row.on_behalf_of_session_id),
+    on_behalf_of_user_agent: shown('user_agent', row.on_behalf_of_user_agent),
+    attributes:
+      visibility.attributes === 'hidden'
+        ? {}
+        : row.object_type === accessRecordForm.objectType
+          ? accessRecordAttributes(row.attributes, visibility)
+          : row.attributes,
+  }
+}
+
+/** Filters of a request, as an access record keeps them, that search by a hideable field. */
+const filtersOnHideableFields = ['ip', 'session_id'] as const
+
+function accessRecordAttributes(
+  attributes: Record<string, string>,
+  visibility: TenantVisibility,
+): Record<string, string> {
+  const name = accessRecordForm.filtersAttribute
+  const text = attributes[name]
+  const hidden = filtersOnHideableFields.filter((filter) => visibility[filter] === 'hidden')
+  if (text === undefined || hidden.length === 0) return attributes
+  let filters: unknown
+  try {
+    filters = JSON.parse(text)
+  } catch {
+    filters = undefined
+  }
+  if (typeof filters !== 'object' || filters === null || Array.isArray(filters)) {
+    // Not the form the API writes: nothing in it can be told apart, so none of it is shown.
+    const { [name]: _, ...rest } = attributes
+    return rest
+  }
+  const record = filters as Record<string, unknown>
+  if (!hidden.some((filter) => filter in record)) return attributes
+  const shown = Object.fromEntries(
+    Object.entries(record).map(([filter, value]) => [
+      filter,
+      (hidden as readonly string[]).includes(filter) ? null : value,
+    ]),
+  )
+  return { ...attributes, [name]: JSON.stringify(shown) }
 }

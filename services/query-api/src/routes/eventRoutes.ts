@@ -18,8 +18,15 @@ import {
 } from './requestSchemas.js'
 import { parseIsoTime } from '../query/time.js'
 import { RequestRefused } from '../requestRefused.js'
+import type { Reader } from '../answers/redaction.js'
 import { readerOf, rowsShown, withSealedValueSearch } from './readerRows.js'
-import { checkTenant, cursorOf, scopeOfRequest } from './scopeChecks.js'
+import {
+  checkHiddenFilters,
+  checkTenant,
+  cursorOf,
+  filtersOnHideableFields,
+  scopeOfRequest,
+} from './scopeChecks.js'
 import { select } from './selectRows.js'
 import { bearerSecurity, type ZodApp } from './zodApp.js'
 
@@ -47,8 +54,10 @@ export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
       const { limit, cursor, order, ...filterQuery } = request.query
       const asked = filtersOf(filterQuery)
       checkTenant(scope, asked.tenant)
+      const reader = readerOf(context, scope)
+      checkHiddenFilters(scope, reader, asked.tenant, filtersOnHideableFields(asked))
       const filters = await withSealedValueSearch(context, scope, '/v1/events', asked)
-      const page = await eventPage(context, request, '/v1/events', {
+      const page = await eventPage(context, request, '/v1/events', reader, {
         filters,
         order,
         limit,
@@ -79,7 +88,7 @@ export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
         objectId: request.params.object_id,
       }
       checkTenant(scope, filters.tenant)
-      const page = await eventPage(context, request, '/v1/objects/timeline', {
+      const page = await eventPage(context, request, '/v1/objects/timeline', readerOf(context, scope), {
         filters,
         order: 'asc',
         limit,
@@ -174,6 +183,15 @@ export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
       const { limit, cursor, rule, ...filterQuery } = request.query
       const filters = filtersOf(filterQuery)
       checkTenant(scope, filters.tenant)
+      const reader = readerOf(context, scope)
+      // An alert's rule is one of its attributes: where analysts may not see attributes, they may
+      // not search by one either (their alerts still name the rule, from the alert's object).
+      checkHiddenFilters(
+        scope,
+        reader,
+        filters.tenant,
+        rule === undefined ? [] : [{ filter: 'rule', field: 'attributes' }],
+      )
       const { rows, nextCursor } = await pageRows(context, request, '/v1/alerts', {
         filters,
         order: 'desc',
@@ -181,8 +199,9 @@ export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
         extra: alertConditions(rule),
         ...withCursor(cursor),
       })
-      // Alerts carry no changes or snapshots today; read like every other event all the same.
-      const alerts = (await rowsShown(rows, readerOf(context, scope))).map((row) => alertAnswer(row))
+      // Alerts carry no changes or snapshots today; read like every other event all the same, so
+      // where analysts may not see attributes, an alert's attribute-borne fields are empty for them.
+      const alerts = (await rowsShown(rows, reader)).map((row) => alertAnswer(row))
       await context.recordRead(request, alerts.length)
       return { alerts, next_cursor: nextCursor }
     },
@@ -205,6 +224,7 @@ export function registerEventRoutes(app: ZodApp, context: RouteContext): void {
       const { by, bucket, exact, limit, ...filterQuery } = request.query
       const filters = filtersOf(filterQuery)
       checkTenant(scope, filters.tenant)
+      checkHiddenFilters(scope, readerOf(context, scope), filters.tenant, filtersOnHideableFields(filters))
       const { source, ...query } = countQuery({ filters, by, bucket, exact, maxGroups: limit }, scope)
       const rows = await select<Record<string, string>>(context, scope, '/v1/counts', query)
       const groups = rows.slice(0, limit).map(({ events, bucket: start, ...dimensions }) => ({
@@ -232,13 +252,13 @@ async function eventPage(
   context: RouteContext,
   request: FastifyRequest,
   route: string,
+  reader: Reader,
   page: EventPageRequest,
 ) {
-  const scope = scopeOfRequest(request)
   const { rows, nextCursor } = await pageRows(context, request, route, page)
   // A page may come out shorter than its limit (a sealed-value match not confirmed once opened):
   // the cursor still follows the last row read, so the next page starts after it.
-  const shown = await rowsShown(rows, readerOf(context, scope), page.filters)
+  const shown = await rowsShown(rows, reader, page.filters)
   return { events: shown.map((row) => eventAnswer(row)), next_cursor: nextCursor }
 }
 

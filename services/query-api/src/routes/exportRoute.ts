@@ -11,7 +11,7 @@ import type { EventFilters } from '../query/eventFilters.js'
 import { eventPageQuery } from '../query/eventQueries.js'
 import { readerOf, rowsShown, withSealedValueSearch } from './readerRows.js'
 import { exportQuery, filtersOf } from './requestSchemas.js'
-import { checkTenant, scopeOfRequest } from './scopeChecks.js'
+import { checkHiddenFilters, checkTenant, filtersOnHideableFields, scopeOfRequest } from './scopeChecks.js'
 import { select } from './selectRows.js'
 import { bearerSecurity, type ZodApp } from './zodApp.js'
 
@@ -50,9 +50,10 @@ export function registerExportRoute(app: ZodApp, context: RouteContext): void {
       const { format, ...filterQuery } = request.query
       const asked = filtersOf(filterQuery)
       checkTenant(scope, asked.tenant)
+      const reader = readerOf(context, scope)
+      checkHiddenFilters(scope, reader, asked.tenant, filtersOnHideableFields(asked))
       const filters = await withSealedValueSearch(context, scope, '/v1/export', asked)
       const pages = exportPages(context, scope, filters, context.limits.maxExportRows)
-      const reader = readerOf(context, scope)
       // The first page before the record and the headers: a refused query is still a 400, and a
       // key store that fails is still an error answer rather than a cut stream.
       const first = await pages.next()

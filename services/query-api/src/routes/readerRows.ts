@@ -16,8 +16,12 @@ import { select } from './selectRows.js'
 /** Tenants a search by value of a key that reads them all may look into sealed values of. */
 export const maxSealedSearchTenants = 10_000
 
+/**
+ * Who reads a request's answer. The analyst visibility is taken once here, so the filters it
+ * allows and the answer it shapes follow the same version of the file.
+ */
 export function readerOf(context: RouteContext, scope: AccessScope): Reader {
-  return { role: scope.role, fieldKeys: context.fieldKeys }
+  return { role: scope.role, fieldKeys: context.fieldKeys, visibility: context.analystVisibility.current() }
 }
 
 /**

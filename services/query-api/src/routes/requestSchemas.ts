@@ -27,8 +27,12 @@ export const filterShape = {
   object_id: text('object id').optional(),
   object_id2: text('second part of a composite object id').optional(),
   object_id3: text('third part of a composite object id').optional(),
-  session_id: text("the actor's session id").optional(),
-  ip: text("the actor's IP address, as the event gave it").optional(),
+  session_id: text(
+    "the actor's session id; refused (403) to an analyst where session ids are hidden from analysts",
+  ).optional(),
+  ip: text(
+    "the actor's IP address, as the event gave it; refused (403) to an analyst where IP addresses are hidden from analysts",
+  ).optional(),
   request_id: text('correlation request id').optional(),
   trace_id: text('correlation trace id').optional(),
   source_service: text('the service that emitted the event').optional(),
@@ -93,7 +97,9 @@ export const alertsQuery = (maxRows: number) =>
     severity: filterShape.severity,
     since: filterShape.since,
     until: filterShape.until,
-    rule: text('only alerts of this rule').optional(),
+    rule: text(
+      'only alerts of this rule (an alert attribute: refused (403) to an analyst where attributes are hidden from analysts)',
+    ).optional(),
     ...pageShape(maxRows),
   })
 

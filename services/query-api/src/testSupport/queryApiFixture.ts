@@ -11,6 +11,7 @@ import { createLogger } from '@audit-pipeline/service-runtime'
 import type { Storage } from '@audit-pipeline/storage'
 import { queryApiUserStorage } from '../../../../test/support/serverAccess.js'
 import { openTestStorage } from '../../../../test/support/testStorage.js'
+import { fixedAnalystVisibility, type AnalystVisibility } from '../access/analystVisibility.js'
 import { recordingAccessAudit, type AccessAudit, type AccessRecord } from '../accessAudit.js'
 import { createQueryApi, type QueryApiLimits } from '../app.js'
 import { createQueryApiMetrics } from '../metrics.js'
@@ -128,6 +129,8 @@ export async function queryApiFixture(
     audit?: AccessAudit
     /** The key store sealed values open with; none by default. */
     fieldKeys?: KeyStore
+    /** What analysts see of actor details and attributes; the built-in default otherwise. */
+    analystVisibility?: AnalystVisibility
   } = {},
 ): Promise<QueryApiFixture> {
   const opened = await openTestStorage()
@@ -148,6 +151,9 @@ export async function queryApiFixture(
     metrics: createQueryApiMetrics(metrics),
     ...(options.limits && { limits: options.limits }),
     ...(options.fieldKeys && { fieldKeys: options.fieldKeys }),
+    ...(options.analystVisibility && {
+      analystVisibility: fixedAnalystVisibility(options.analystVisibility),
+    }),
   })
   onTestFinished(() => app.close())
   return { app, storage, database, records: audit.records, metrics }
