@@ -38,6 +38,9 @@ type KeyFile =
 
 const keyIdPattern = /^[A-Za-z0-9_-]{1,64}$/
 
+/** Index keys remembered at most; tenants are few, and past this many the memory starts afresh. */
+const maxRememberedTenants = 10_000
+
 /**
  * A KeyStore in a folder, for `npm start`, tests and single-host deployments:
  *
@@ -61,6 +64,7 @@ export function openLocalKeyStore(options: LocalKeyStoreOptions): KeyStore {
   const keysDir = join(directory, 'keys')
   const subjectsDir = join(directory, 'subjects')
   const current = new Map<string, { key: Promise<DataKey>; at: number }>()
+  const indexKeys = new Map<string, Buffer>()
 
   const keyFilePath = (keyId: string) => join(keysDir, `${keyId}.json`)
   const subjectPath = (digest: string) => join(subjectsDir, digest)
@@ -169,10 +173,18 @@ export function openLocalKeyStore(options: LocalKeyStoreOptions): KeyStore {
       return key
     },
     keyById: lookup,
-    indexKeyFor: (tenant) =>
-      Promise.resolve(
-        Buffer.from(hkdfSync('sha256', kek, Buffer.from(tenant, 'utf8'), 'audit-pipeline blind index', 32)),
-      ),
+    indexKeyFor(tenant) {
+      // Derived, never stored: remembered per tenant, since HKDF costs more than sealing a value.
+      let indexKey = indexKeys.get(tenant)
+      if (indexKey === undefined) {
+        indexKey = Buffer.from(
+          hkdfSync('sha256', kek, Buffer.from(tenant, 'utf8'), 'audit-pipeline blind index', 32),
+        )
+        if (indexKeys.size >= maxRememberedTenants) indexKeys.clear()
+        indexKeys.set(tenant, indexKey)
+      }
+      return Promise.resolve(indexKey)
+    },
     async erase(tenant, subject) {
       const digest = subjectDigest(tenant, subject)
       current.delete(digest)

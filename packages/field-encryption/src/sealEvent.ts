@@ -1,4 +1,10 @@
-import { redactEvent, type AuditEvent, type RedactableEvent } from '@audit-pipeline/event-model'
+import {
+  redactEvent,
+  writeJsonText,
+  type AuditEvent,
+  type JsonTree,
+  type RedactableEvent,
+} from '@audit-pipeline/event-model'
 import type { KeyStore } from './keyStore.js'
 import { sealValue } from './sealedValue.js'
 import { subjectOf, type SubjectRule } from './subjectRule.js'
@@ -19,8 +25,17 @@ export async function sealEvent<
     keys.indexKeyFor(event.tenant),
   ])
   const context = { tenant: event.tenant, eventId: event.event_id }
-  return redactEvent(event, {
-    mode: 'encrypt',
-    seal: (value) => sealValue(value, dataKey, indexKey, context),
-  })
+  // A value sealed for one event always seals to the same string (the IV is synthetic), and the
+  // same value often appears twice (a change's new value, the after snapshot's): seal it once.
+  const sealed = new Map<string, string>()
+  const seal = (value: JsonTree): string => {
+    const text = writeJsonText(value, { sortKeys: false })
+    let result = sealed.get(text)
+    if (result === undefined) {
+      result = sealValue(value, dataKey, indexKey, context)
+      sealed.set(text, result)
+    }
+    return result
+  }
+  return redactEvent(event, { mode: 'encrypt', seal })
 }

@@ -124,6 +124,8 @@ export async function createIntegrityPipeline(
     checkpointIntervalMs?: number
     /** SINK_CHECKPOINT_MAX_ENTRIES; the sink's default unless given. */
     checkpointMaxEntries?: number
+    /** More settings of the normalizer (a levels or redaction policy file, say). */
+    normalizerEnv?: Record<string, string>
   } = {},
 ): Promise<IntegrityPipeline> {
   const kafka = new Kafka({
@@ -193,6 +195,7 @@ export async function createIntegrityPipeline(
       // The broker's minimum: a stopped instance's partitions move at once anyway (it leaves the group).
       NORMALIZER_SESSION_TIMEOUT_MS: '6000',
       NORMALIZER_SHUTDOWN_DEADLINE_MS: '5000',
+      ...options.normalizerEnv,
     },
     sink: {
       ...common,

@@ -16,7 +16,10 @@ export type QueryIo = {
   widthChars?: number
 }
 
-type EventsPage = { events: ApiEvent[]; next_cursor: string | null }
+type EventsPage = { events: ApiEvent[]; next_cursor: string | null; kept?: 'latest' | 'all' }
+
+/** Said under an answer about a record kept at temporal level 1 (services/query-api README). */
+const keptLatestNote = '; kept at temporal level 1: only its latest change was stored'
 
 /** The API's largest page; the CLI pages through with the cursor up to --limit events. */
 const maxPageRows = 1_000
@@ -41,10 +44,10 @@ export async function queryTimelineCommand(
 ): Promise<number> {
   const filters = filterQuery(options.tenant === undefined ? {} : { tenant: options.tenant })
   const path = `/v1/objects/${encodeURIComponent(options.objectType)}/${encodeURIComponent(options.objectId)}/timeline`
-  const { events, more } = await collectPages(client, path, filters, options.limit)
+  const { events, more, kept } = await collectPages(client, path, filters, options.limit)
   printEvents(events, options.format, io)
   io.err(
-    `${events.length} event(s) for ${options.objectType} ${options.objectId}${more ? `; more: raise --limit (now ${options.limit})` : ''}`,
+    `${events.length} event(s) for ${options.objectType} ${options.objectId}${kept === 'latest' ? keptLatestNote : ''}${more ? `; more: raise --limit (now ${options.limit})` : ''}`,
   )
   return 0
 }
@@ -75,7 +78,7 @@ export async function queryStateCommand(
     for (const line of lines) io.out(line)
   }
   io.err(
-    `${state.object.type} ${state.object.id} (tenant ${state.tenant}) as of ${state.at}: ${state.fields.length} field(s) from ${state.events} event(s)${state.deleted ? '; deleted by its last event' : ''}`,
+    `${state.object.type} ${state.object.id} (tenant ${state.tenant}) as of ${state.at}: ${state.fields.length} field(s) from ${state.events} event(s)${state.deleted ? '; deleted by its last event' : ''}${state.kept === 'latest' ? keptLatestNote : ''}`,
   )
   return 0
 }
@@ -93,13 +96,15 @@ export function printEvents(events: readonly ApiEvent[], format: OutputFormat, i
 async function collectPages(client: QueryApiClient, path: string, filters: URLSearchParams, limit: number) {
   const events: ApiEvent[] = []
   let cursor: string | null = null
+  let kept: EventsPage['kept']
   do {
     const query = new URLSearchParams(filters)
     query.set('limit', String(Math.min(maxPageRows, limit - events.length)))
     if (cursor) query.set('cursor', cursor)
     const page: EventsPage = await client.get<EventsPage>(path, query)
     events.push(...page.events)
+    kept = page.kept ?? kept
     cursor = page.next_cursor
   } while (cursor && events.length < limit)
-  return { events, more: cursor !== null }
+  return { events, more: cursor !== null, kept }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { querySearchCommand } from './query.js'
+import { queryStateCommand, querySearchCommand, queryTimelineCommand } from './query.js'
 import { QueryApiError, resolveQueryApiEndpoint, type QueryApiClient } from './queryApiClient.js'
 import { filterQuery, outputFormat } from './queryOptions.js'
 import { csvLines, eventListing, tableLines, type ApiEvent } from './queryOutput.js'
@@ -173,5 +173,51 @@ describe('tail', () => {
     )
     expect(out.map((line) => (JSON.parse(line) as ApiEvent).event_id)).toEqual(['a', 'b'])
     expect(asked).toEqual(['2024-03-15T09:59:00.000Z', '2024-03-15T09:59:01.000Z'])
+  })
+})
+
+describe('a record kept at temporal level 1', () => {
+  const io = () => {
+    const lines = { out: [] as string[], err: [] as string[] }
+    return { lines, io: { out: (l: string) => lines.out.push(l), err: (l: string) => lines.err.push(l) } }
+  }
+  const keptNote = 'kept at temporal level 1: only its latest change was stored'
+
+  it('says so under its timeline and its state, and only for such a record', async () => {
+    for (const kept of ['latest', 'all'] as const) {
+      const client: QueryApiClient = {
+        get: <T>(path: string) =>
+          Promise.resolve(
+            (path.endsWith('/timeline')
+              ? { events: [event('e-1', '2026-03-16T13:12:00.000Z')], next_cursor: null, kept }
+              : {
+                  object: { type: 'customer', id: 'c-1', label: null },
+                  tenant: 'acme',
+                  at: '2026-03-17T00:00:00.000Z',
+                  events: 1,
+                  deleted: false,
+                  kept,
+                  fields: [],
+                }) as T,
+          ),
+        post: () => Promise.reject(new Error('not used')),
+      }
+      const timeline = io()
+      await queryTimelineCommand(
+        { objectType: 'customer', objectId: 'c-1', limit: 10, format: 'table' },
+        client,
+        timeline.io,
+      )
+      const state = io()
+      await queryStateCommand(
+        { objectType: 'customer', objectId: 'c-1', filters: new URLSearchParams(), format: 'table' },
+        client,
+        state.io,
+      )
+      for (const said of [timeline.lines.err.join('\n'), state.lines.err.join('\n')]) {
+        if (kept === 'latest') expect(said).toContain(keptNote)
+        else expect(said).not.toContain(keptNote)
+      }
+    }
   })
 })

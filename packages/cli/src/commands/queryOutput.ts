@@ -49,6 +49,8 @@ export type ApiRecordState = {
   at: string
   events: number
   deleted: boolean
+  /** `latest`: the record is kept at temporal level 1, its latest change only. */
+  kept?: 'latest' | 'all'
   fields: {
     path: string
     value: unknown

@@ -78,7 +78,8 @@ describe('tenantTableFilters', () => {
       "{'audit_events': 'tenant IN (''acme'', ''beta'')', 'audit.audit_events': 'tenant IN (''acme'', ''beta'')', " +
         "'audit_events_deduplicated': 'tenant IN (''acme'', ''beta'')', 'audit.audit_events_deduplicated': 'tenant IN (''acme'', ''beta'')', " +
         "'audit_changes': 'tenant IN (''acme'', ''beta'')', 'audit.audit_changes': 'tenant IN (''acme'', ''beta'')', " +
-        "'audit_actions_hourly': 'tenant IN (''acme'', ''beta'')', 'audit.audit_actions_hourly': 'tenant IN (''acme'', ''beta'')'}",
+        "'audit_actions_hourly': 'tenant IN (''acme'', ''beta'')', 'audit.audit_actions_hourly': 'tenant IN (''acme'', ''beta'')', " +
+        "'audit_record_latest': 'tenant IN (''acme'', ''beta'')', 'audit.audit_record_latest': 'tenant IN (''acme'', ''beta'')'}",
     )
   })
 })

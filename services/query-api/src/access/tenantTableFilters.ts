@@ -1,12 +1,13 @@
+import { readableAuditTables } from '@audit-pipeline/storage'
 import type { AccessScope } from './accessScope.js'
 
-/** The tables an analyst's SQL may read: the audit tables, each filtered by tenant when restricted. */
-export const readableTables = [
-  'audit_events',
-  'audit_events_deduplicated',
-  'audit_changes',
-  'audit_actions_hourly',
-] as const
+/**
+ * The tables SQL may read, each filtered by tenant when the key is restricted: the audit tables
+ * (the trail, its changes and hourly counts, and `audit_record_latest`, where records kept at
+ * temporal logging level 1 are). The list the server's access control grants readers SELECT and
+ * a tenant row policy on, so that the API's check and the server's cannot disagree.
+ */
+export const readableTables = readableAuditTables
 
 /** A ClickHouse string literal: backslashes and quotes escaped. */
 export function stringLiteral(value: string): string {

@@ -11,6 +11,12 @@ export type FieldState = {
   action: string
 }
 
+/**
+ * How much of a record's history is kept: `all` its changes (the trail), or, at temporal logging
+ * level 1, only its `latest` (audit_record_latest), so the changes it replaced were not kept.
+ */
+export type RecordKeeping = 'all' | 'latest'
+
 export type RecordState = {
   object: { type: string; id: string; id2: string | null; id3: string | null; label: string | null }
   tenant: string
@@ -24,14 +30,17 @@ export type RecordState = {
   deleted: boolean
   /** Every field any change set, by path, with its last change up to `at`. */
   fields: FieldState[]
+  /** `latest`: only the record's latest change is kept, so `fields` are the ones it set. */
+  kept: RecordKeeping
 }
 
 /**
  * Folds a record's events, oldest first and already as the caller's role may see them, into its
  * state: each field the value its last change gave it (a value an analyst may not see stays
  * `[redacted]`), and who changed it when. Pure: the events are the timeline's, up to `at`.
+ * `kept` is passed through: whether the record is kept at temporal logging level 1.
  */
-export function createRecordState(at: string) {
+export function createRecordState(at: string, kept: RecordKeeping) {
   const fields = new Map<string, FieldState>()
   let first: EventAnswer | undefined
   let last: EventAnswer | undefined
@@ -64,6 +73,7 @@ export function createRecordState(at: string) {
         last_event_at: last.occurred_at,
         deleted: last.action.kind === 'delete',
         fields: [...fields.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+        kept,
       }
     },
   }

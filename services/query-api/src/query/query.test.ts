@@ -3,7 +3,7 @@ import type { AccessScope } from '../access/accessScope.js'
 import { countQuery, countSourceFor, type CountRequest } from './countQueries.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { eventConditions, storedValueCandidates } from './eventFilters.js'
-import { eventPageQuery } from './eventQueries.js'
+import { eventPageQuery, recordKeptLatestQuery, recordPageQuery } from './eventQueries.js'
 import { parseIsoTime } from './time.js'
 
 const acme: AccessScope = { keyId: 'k', role: 'analyst', tenants: ['acme'] }
@@ -64,6 +64,53 @@ describe('eventPageQuery', () => {
     const { query } = eventPageQuery({ filters: {}, order: 'asc', limit: 10 }, everyone)
     expect(query).not.toContain('WHERE')
     expect(query).toContain('ORDER BY occurred_at ASC, event_id ASC')
+  })
+})
+
+describe('recordPageQuery', () => {
+  const record = { objectType: 'contract', objectId: 'K-1', until: new Date('2024-03-15T12:00:00Z') }
+
+  it('reads the trail and audit_record_latest FINAL with the same conditions, one keyset over both', () => {
+    const { query, params } = recordPageQuery(
+      {
+        filters: record,
+        order: 'asc',
+        limit: 10,
+        cursor: { occurredAt: '2024-03-15 11:03:00.000', eventId: '00000000-0000-4000-8000-000000000203' },
+      },
+      acme,
+    )
+    const where =
+      "WHERE tenant IN {scope_tenants:Array(String)} AND object_type = {f_object_type:String} AND object_id = {f_object_id:String} AND occurred_at < {f_until:DateTime64(3, 'UTC')} AND (occurred_at, event_id) > ({c_occurred_at:DateTime64(3, 'UTC')}, {c_event_id:UUID})"
+    const order = 'ORDER BY occurred_at ASC, event_id ASC\nLIMIT {page_rows:UInt32}'
+    expect(query.split(where)).toHaveLength(3)
+    expect(query).toContain(`FROM audit_events_deduplicated\n${where}\n${order}\nUNION ALL\n`)
+    expect(query).toContain(`FROM audit_record_latest FINAL\n${where}\n${order}\n)\n${order}`)
+    expect(query).not.toContain('acme')
+    expect(params).toEqual({
+      scope_tenants: ['acme'],
+      f_object_type: 'contract',
+      f_object_id: 'K-1',
+      f_until: '2024-03-15 12:00:00.000',
+      c_occurred_at: '2024-03-15 11:03:00.000',
+      c_event_id: '00000000-0000-4000-8000-000000000203',
+      page_rows: 11,
+    })
+  })
+
+  it("asks whether the record has a row in audit_record_latest, within the key's tenants, at any time", () => {
+    const { query, params } = recordKeptLatestQuery({ ...record, tenant: 'acme', objectId2: 'x' }, acme)
+    expect(query).toBe(`SELECT 1 AS kept
+FROM audit_record_latest
+WHERE tenant IN {scope_tenants:Array(String)} AND tenant = {f_tenant:String} AND object_type = {f_object_type:String} AND object_id = {f_object_id:String} AND object_id2 = {f_object_id2:String}
+LIMIT 1`)
+    expect(params).toEqual({
+      scope_tenants: ['acme'],
+      f_tenant: 'acme',
+      f_object_type: 'contract',
+      f_object_id: 'K-1',
+      f_object_id2: 'x',
+    })
   })
 })
 

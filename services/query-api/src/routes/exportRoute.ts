@@ -40,6 +40,8 @@ export function registerExportRoute(app: ZodApp, context: RouteContext): void {
     {
       schema: {
         summary: 'Stream matching events as NDJSON or CSV, oldest first',
+        description:
+          'Exports the trail: the latest change of a record kept at temporal logging level 1 (audit_record_latest) is read with its timeline, its state or SQL.',
         tags: ['events'],
         security: bearerSecurity,
         querystring: exportQuery,

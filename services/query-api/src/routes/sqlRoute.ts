@@ -1,5 +1,6 @@
 import { ClickHouseError } from '@audit-pipeline/storage'
 import type { RouteContext } from '../app.js'
+import { readableTables } from '../access/tenantTableFilters.js'
 import { checkedSelect } from '../query/sql/checkedSelect.js'
 import { RequestRefused } from '../requestRefused.js'
 import { sqlBody } from './requestSchemas.js'
@@ -17,7 +18,7 @@ type JsonAnswer = {
 }
 
 /**
- * `POST /v1/sql`: one SELECT over the audit tables, for auditors only. An analyst's answers hide
+ * `POST /v1/sql`: one SELECT over the audit tables (readableTables), for auditors only. An analyst's answers hide
  * sensitive values, which arbitrary SQL cannot promise (`audit_changes` has no list of sensitive
  * paths at all), so analysts get 403 here and use the other endpoints. ClickHouse reads the
  * statement and the API checks ClickHouse's parse of it (query/sql/checkedSelect.ts); what runs
@@ -33,7 +34,7 @@ export function registerSqlRoute(app: ZodApp, context: RouteContext): void {
     {
       schema: {
         summary: 'Run one read-only SELECT over the audit tables (auditors only)',
-        description: `readonly, at most ${sqlLimits.maxResultRows} rows, ${caps.maxExecutionSeconds} s and ${caps.maxMemoryBytes} bytes of memory; functions from an allowed list; a tenant-restricted key sees its tenants' rows only. Tables: audit_events, audit_events_deduplicated, audit_changes, audit_actions_hourly. Values are returned as stored: sealed values (enc:v1:…) stay ciphertext; the other endpoints open them for auditors.`,
+        description: `readonly, at most ${sqlLimits.maxResultRows} rows, ${caps.maxExecutionSeconds} s and ${caps.maxMemoryBytes} bytes of memory; functions from an allowed list; a tenant-restricted key sees its tenants' rows only. Tables: ${readableTables.join(', ')}. audit_record_latest holds the records kept at temporal logging level 1, each one's latest change only: until a merge it may hold several versions of a record, so read it with FINAL (SELECT … FROM audit_record_latest FINAL) or argMax(x, (occurred_at, toUInt128(event_id))) grouped by tenant, object_type, object_id, object_id2, object_id3. Values are returned as stored: sealed values (enc:v1:…) stay ciphertext; the other endpoints open them for auditors.`,
         tags: ['sql'],
         security: bearerSecurity,
         body: sqlBody,

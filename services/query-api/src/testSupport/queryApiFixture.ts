@@ -2,7 +2,12 @@ import { inject, onTestFinished } from 'vitest'
 import { Registry } from 'prom-client'
 import type { FastifyInstance } from 'fastify'
 import { secretSha256, type ApiKey, type Role } from '@audit-pipeline/api-keys'
-import { defaultRetentionPolicy, eventRow, runMigrations } from '@audit-pipeline/clickhouse-schema'
+import {
+  auditTables,
+  defaultRetentionPolicy,
+  eventRow,
+  runMigrations,
+} from '@audit-pipeline/clickhouse-schema'
 import { parseEventJson, type AuditEvent } from '@audit-pipeline/event-model'
 import type { KeyStore } from '@audit-pipeline/field-encryption'
 import { createEventBuilder } from '@audit-pipeline/producer'
@@ -175,9 +180,17 @@ async function readerStorage(storage: Storage, database: string): Promise<Storag
 /** Every tenant the fixture's events have. */
 const fixtureTenants = ['acme', 'witify']
 
-export async function insertEvents(storage: Storage, events: AuditEvent[]): Promise<void> {
+/**
+ * Stores the events as the sink does: in the trail, or in `audit_record_latest` where it writes
+ * the events of records kept at temporal logging level 1. One insert, so one part.
+ */
+export async function insertEvents(
+  storage: Storage,
+  events: AuditEvent[],
+  table: typeof auditTables.events | typeof auditTables.recordLatest = auditTables.events,
+): Promise<void> {
   await storage.client.insert({
-    table: 'audit_events',
+    table,
     values: events.map((event, index) =>
       eventRow(event, { topic: 'audit.normalized', partition: 0, offset: String(index) }),
     ),

@@ -5,7 +5,13 @@ import { selectProblems, type SqlCatalog } from './selectProblems.js'
 
 const catalog: SqlCatalog = {
   database: 'audit',
-  tablesOfDatabase: new Set(['audit_events', 'audit_changes', 'audit_changes_mv', 'schema_migrations']),
+  tablesOfDatabase: new Set([
+    'audit_events',
+    'audit_changes',
+    'audit_changes_mv',
+    'audit_record_latest',
+    'schema_migrations',
+  ]),
   databases: new Set(['audit', 'system', 'INFORMATION_SCHEMA', 'other']),
 }
 
@@ -106,6 +112,11 @@ describe('selectProblems', () => {
       'COUNT',
     ]) {
       expect(selectProblems(select([`Function ${name}`]), catalog), name).toEqual([])
+    }
+    // Where records kept at temporal logging level 1 are, plain and qualified, and after IN.
+    for (const table of ['audit_record_latest', 'audit.audit_record_latest']) {
+      expect(selectProblems(select(['Asterisk'], [`TableIdentifier ${table}`]), catalog), table).toEqual([])
+      expect(selectProblems(select([`Identifier ${table}`]), catalog), table).toEqual([])
     }
     // A WITH name is not a table of the database: ClickHouse resolves it to the WITH.
     expect(selectProblems(select(['Asterisk'], ['TableIdentifier recent']), catalog)).toEqual([])
