@@ -20,7 +20,8 @@ import {
 } from './commands/dlqOptions.js'
 import { alertsCommand } from './commands/alerts.js'
 import { eraseCommand } from './commands/erase.js'
-import { parseEraseFlags, recordedFieldKeys, type EraseFlags } from './commands/eraseOptions.js'
+import { parseEraseFlags, type EraseFlags } from './commands/eraseOptions.js'
+import { recordedFieldKeys } from './commands/fieldKeysOptions.js'
 import { addClickhouseCommands } from './commands/clickhouse.js'
 import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './commands/keys.js'
 import {
@@ -131,14 +132,33 @@ const withSelection = (command: Command) =>
     .option('--source-topic <topic>', 'only dead letters from this topic')
     .option('--service <name>', 'only dead letters written by this service, e.g. normalizer')
     .option('--since <time>', 'only dead-lettered at or after this ISO-8601 date or time (with its zone)')
+    .option(
+      '--keys-dir <path>',
+      "the data keys folder sealed dead letters are opened with (default: FIELD_KEYS_DIR, or the running npm start's)",
+    )
+    .option(
+      '--kek-file <path>',
+      "the key-encryption key file (default: FIELD_KEYS_KEK_FILE, or the running npm start's)",
+    )
+/** Where `dlq` finds the key store when no flag names it: the environment, else the running npm start. */
+const dlqKeysFrom = () => {
+  const stateDir = defaultStateDir(process.env)
+  return {
+    env: process.env,
+    running: { stateDir, fieldKeys: recordedFieldKeys(readRunningPipeline(stateDir)) },
+    cwd: process.cwd(),
+  }
+}
 withSelection(dlq.command('list'))
-  .description('list dead letters from the beginning of the topic, oldest first per partition')
+  .description(
+    'list dead letters from the beginning of the topic, oldest first per partition; sealed ones opened with the key store when there is one',
+  )
   .addOption(new Option('-n, --limit <n>', 'show at most this many').default('100'))
   .option('--json', 'one JSON object per line, key, value and headers in base64')
   .action(
     run(async (flags: DlqListFlags) =>
       dlqListCommand(
-        parseDlqListFlags(flags),
+        parseDlqListFlags(flags, dlqKeysFrom()),
         resolveKafkaEndpoint(process.env, defaultStateDir(process.env)),
         {
           out,
@@ -150,7 +170,7 @@ withSelection(dlq.command('list'))
   )
 withSelection(dlq.command('replay'))
   .description(
-    're-send dead letters to their source topic (or --to) as they were; without a filter, the next replay starts after them',
+    're-send dead letters to their source topic (or --to) as they were, sealed ones opened with the key store (refused once erased); without a filter, the next replay starts after them',
   )
   .option('--to <topic>', 'send them all to this topic instead')
   .option('--dry-run', 'count what would be sent; send nothing')
@@ -158,7 +178,7 @@ withSelection(dlq.command('replay'))
   .action(
     run(async (flags: DlqReplayFlags) =>
       dlqReplayCommand(
-        parseDlqReplayFlags(flags),
+        parseDlqReplayFlags(flags, dlqKeysFrom()),
         resolveKafkaEndpoint(process.env, defaultStateDir(process.env)),
         { out, err },
       ),

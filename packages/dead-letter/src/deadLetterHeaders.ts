@@ -33,6 +33,15 @@ export const deadLetterHeaderNames = {
   storedDigest: 'audit-dlq-stored-digest',
   /** EVENT_ID_CONFLICT only: the content digest of the copy refused (this message's event). */
   refusedDigest: 'audit-dlq-refused-digest',
+  /**
+   * Set on a sealed dead letter (sealedDeadLetter.ts): the id of the data key its value is sealed
+   * under. The value is then a sealed value (packages/field-encryption) of the original bytes, and
+   * the error message header a fixed text: the original bytes are read only by holders of the
+   * key, and by nobody once the data subject is erased.
+   */
+  sealed: 'audit-dlq-sealed',
+  /** A sealed dead letter's error message, sealed under the same key (it may quote the message). */
+  sealedErrorMessage: 'audit-dlq-sealed-error-message',
 } as const
 
 export type DeadLetterHeaderName = (typeof deadLetterHeaderNames)[keyof typeof deadLetterHeaderNames]

@@ -1,4 +1,5 @@
 import type { IHeaders, Message } from 'kafkajs'
+import { parseSealedValue, sealedBytesLength } from '@audit-pipeline/field-encryption'
 import { DeadLetterFormatError } from './deadLetterFormatError.js'
 import {
   deadLetterHeaderNames as names,
@@ -46,6 +47,12 @@ export type DeadLetterInput = {
   now: Date
 }
 
+/**
+ * What a sealed dead letter says of its sealing (sealedDeadLetter.ts): the data key its value is
+ * sealed under, and its error message as sealed (the `message` header then holds a fixed text).
+ */
+export type DeadLetterSealing = { keyId: string; errorMessage?: string }
+
 /** A dead letter read back from its topic. */
 export type DeadLetter = DeadLetterError & {
   /** Where the dead letter itself is. */
@@ -53,10 +60,15 @@ export type DeadLetter = DeadLetterError & {
   source: DeadLetterLocation & { timestamp: string }
   failedAt: Date
   service: string
-  /** The original key, value and headers, byte for byte (headers without `audit-dlq-*`). */
+  /**
+   * The original key, value and headers, byte for byte (headers without `audit-dlq-*`); for a
+   * sealed dead letter, `value` is the sealed bytes (openDeadLetter gives the original).
+   */
   key: Buffer | null
   value: Buffer | null
   originalHeaders: IHeaders
+  /** Set when the value is sealed: replaying it needs the key store, and nothing once erased. */
+  sealed?: DeadLetterSealing
 }
 
 /** What `readDeadLetter` needs of a consumed message (a kafkajs `KafkaMessage` fits). */
@@ -146,6 +158,7 @@ export function readDeadLetter(message: ConsumedMessage, dlq: DeadLetterLocation
   const failedAt = checked(names.failedAt, isIsoTime, 'an ISO-8601 time')
   const service = text(names.service, true)
   const conflict = readConflict((name) => text(name, false), problems)
+  const sealed = readSealing((name) => text(name, false), message.value, problems)
 
   if (
     problems.length > 0 ||
@@ -166,6 +179,7 @@ export function readDeadLetter(message: ConsumedMessage, dlq: DeadLetterLocation
     ...(reason !== undefined && { reason }),
     message: errorMessage,
     ...(conflict && { conflict }),
+    ...(sealed && { sealed }),
     source: {
       topic: sourceTopic,
       partition: Number(sourcePartition),
@@ -203,6 +217,36 @@ function readConflict(
     return undefined
   }
   return { tenant, eventId, storedDigest, refusedDigest }
+}
+
+/**
+ * The sealing headers: none, or `audit-dlq-sealed` naming the key that the value (and the sealed
+ * error message, when there is one) is sealed under. A value that is not sealed under the key the
+ * header names is a malformed dead letter: never replayed, whatever its bytes.
+ */
+function readSealing(
+  text: (name: string) => string | undefined,
+  value: Buffer | null,
+  problems: string[],
+): DeadLetterSealing | undefined {
+  const keyId = text(names.sealed)
+  const errorMessage = text(names.sealedErrorMessage)
+  if (keyId === undefined) {
+    if (errorMessage !== undefined) {
+      problems.push(`header ${names.sealedErrorMessage} comes with ${names.sealed}, which is missing`)
+    }
+    return undefined
+  }
+  const sealedUnderKey = (sealed: string) => parseSealedValue(sealed)?.keyId === keyId
+  // Sealed bytes do not name their key (the header does): only their length can be checked here,
+  // and opening them with the key tells the rest.
+  if (value === null || value.length < sealedBytesLength(0)) {
+    problems.push(`header ${names.sealed} names key '${keyId}', but the value is too short to be sealed`)
+  }
+  if (errorMessage !== undefined && !sealedUnderKey(errorMessage)) {
+    problems.push(`header ${names.sealedErrorMessage} is not sealed under key '${keyId}'`)
+  }
+  return { keyId, ...(errorMessage !== undefined && { errorMessage }) }
 }
 
 /** `headers` without the reserved `audit-dlq-*` ones: what the original message carried. */

@@ -7,6 +7,10 @@ export const deadLetterToolErrorCodes = [
   'REPLAY_IN_PROGRESS',
   /** `limit` or another option is out of range. */
   'OPTION_INVALID',
+  /** A sealed dead letter is to be replayed, and no key store was given to open it. */
+  'KEYS_MISSING',
+  /** A sealed dead letter names a key the key store does not know: not the store that sealed it. */
+  'KEY_UNKNOWN',
 ] as const
 
 export type DeadLetterToolErrorCode = (typeof deadLetterToolErrorCodes)[number]

@@ -15,6 +15,7 @@ export {
   type DeadLetterError,
   type DeadLetterInput,
   type DeadLetterLocation,
+  type DeadLetterSealing,
   type DeadLetterSource,
   type EventIdConflict,
 } from './deadLetterRecord.js'
@@ -29,4 +30,22 @@ export {
   type DeadLetterToolErrorCode,
 } from './deadLetterToolError.js'
 export { listDeadLetters, type DeadLetterListing, type ListDeadLettersOptions } from './listDeadLetters.js'
-export { replayDeadLetters, type ReplayDeadLettersOptions, type ReplayResult } from './replayDeadLetters.js'
+export {
+  replayDeadLetters,
+  type RefusedDeadLetter,
+  type ReplayDeadLettersOptions,
+  type ReplayResult,
+} from './replayDeadLetters.js'
+export {
+  deadLetterOpener,
+  isSealed,
+  openDeadLetter,
+  sealDeadLetter,
+  sealedErrorMessageText,
+  sealedValueBytes,
+  withSeal,
+  type DeadLetterOpening,
+  type DeadLetterOwner,
+  type DeadLetterSeal,
+  type SealedDeadLetter,
+} from './sealedDeadLetter.js'

@@ -1,12 +1,20 @@
 import { randomBytes } from 'node:crypto'
 import type { Admin, Kafka, Message } from 'kafkajs'
+import type { KeyStore } from '@audit-pipeline/field-encryption'
 import { hasFilter, matchesFilter, type DeadLetterFilter } from './deadLetterFilter.js'
 import { DeadLetterFormatError } from './deadLetterFormatError.js'
+import type { DeadLetterLocation } from './deadLetterRecord.js'
 import { replayGroupIdFor } from './deadLetterTopic.js'
 import { DeadLetterToolError } from './deadLetterToolError.js'
 import { readBatch } from './readDeadLetters.js'
 import { readTopicRange } from './readTopicRange.js'
 import { replayedFrom, replayMessageFor } from './replayMessage.js'
+import {
+  deadLetterOpener,
+  isSealed,
+  type DeadLetterOpening,
+  type SealedDeadLetter,
+} from './sealedDeadLetter.js'
 
 export type ReplayDeadLettersOptions = {
   kafka: Kafka
@@ -25,6 +33,25 @@ export type ReplayDeadLettersOptions = {
   fromStart?: boolean
   /** Where progress is remembered; default `audit-dlq-replay.<topic>`. */
   groupId?: string
+  /**
+   * The key store sealed dead letters are opened with: the one their service sealed them with.
+   * Without it, a replay that reaches a sealed dead letter stops before sending its batch
+   * (KEYS_MISSING): it is never sent as ciphertext, nor skipped for good.
+   */
+  keys?: KeyStore
+}
+
+/** A sealed dead letter the replay did not send, and why. */
+export type RefusedDeadLetter = {
+  dlq: DeadLetterLocation
+  keyId: string
+  /**
+   * `erased`: its data subject was erased, so it is gone by design. `unreadable`: it does not open
+   * with its key (changed, or copied from another dead letter), and never will.
+   */
+  reason: 'erased' | 'unreadable'
+  /** For people: which dead letter, and why it was not replayed. */
+  message: string
 }
 
 export type ReplayResult = {
@@ -36,6 +63,11 @@ export type ReplayResult = {
   byTarget: Record<string, number>
   /** Messages in the topic that are not dead letters: never replayed. */
   unreadable: DeadLetterFormatError[]
+  /**
+   * Sealed dead letters selected but not sent: erased, or not opening. Like `unreadable`, a replay
+   * without a filter commits past them.
+   */
+  refused: RefusedDeadLetter[]
   dryRun: boolean
   /** Whether this run committed its progress, so the next replay starts after it. */
   progressRemembered: boolean
@@ -56,9 +88,14 @@ export type ReplayResult = {
  *   selection: run with `dryRun` first to see it.
  * Messages that are not dead letters are reported in `unreadable` and, without a filter, committed
  * past: this tool could never replay them, and they stay in the topic for `listDeadLetters`.
+ *
+ * A sealed dead letter is sent with its value opened with `keys`. One whose key was erased (its
+ * data subject is gone by design), or that does not open, is reported in `refused` and never
+ * sent; one whose key the store does not know, or any when no store was given, stops the replay
+ * before its batch is sent: a wrong store must not make it skip them for good.
  */
 export async function replayDeadLetters(options: ReplayDeadLettersOptions): Promise<ReplayResult> {
-  const { kafka, topic, filter, to } = options
+  const { kafka, topic, filter, to, keys } = options
   const dryRun = options.dryRun ?? false
   const fromStart = options.fromStart ?? false
   const groupId = options.groupId ?? replayGroupIdFor(topic)
@@ -81,6 +118,7 @@ export async function replayDeadLetters(options: ReplayDeadLettersOptions): Prom
     skipped: 0,
     byTarget: {},
     unreadable: [],
+    refused: [],
     dryRun,
     progressRemembered: remembers,
   }
@@ -97,12 +135,23 @@ export async function replayDeadLetters(options: ReplayDeadLettersOptions): Prom
       startAt: fromStart && !remembers ? 'beginning' : 'committed',
       onBatch: async ({ partition, messages, commit }) => {
         const outgoing = new Map<string, Message[]>()
+        // Per batch: an erasure made during a long replay is seen from the next batch on.
+        const open = keys === undefined ? undefined : deadLetterOpener(keys)
         for (const read of readBatch(topic, partition, messages)) {
           if (read instanceof DeadLetterFormatError) {
             result.unreadable.push(read)
           } else if (!matchesFilter(read, filter)) {
             result.skipped++
           } else {
+            let opened: Extract<DeadLetterOpening, { state: 'opened' }> | undefined
+            if (isSealed(read)) {
+              const opening = await openToReplay(read, open)
+              if (opening.state !== 'opened') {
+                result.refused.push(refusalOf(read, opening))
+                continue
+              }
+              opened = opening
+            }
             const target = to ?? read.source.topic
             if (!existingTopics.has(target)) {
               throw new DeadLetterToolError(
@@ -110,7 +159,7 @@ export async function replayDeadLetters(options: ReplayDeadLettersOptions): Prom
                 `dead letter ${replayedFrom(read)} would be replayed to topic ${target}, which does not exist: create it, or replay to another topic`,
               )
             }
-            outgoing.set(target, [...(outgoing.get(target) ?? []), replayMessageFor(read)])
+            outgoing.set(target, [...(outgoing.get(target) ?? []), replayMessageFor(read, opened)])
           }
         }
         if (producer && outgoing.size > 0) {
@@ -132,6 +181,49 @@ export async function replayDeadLetters(options: ReplayDeadLettersOptions): Prom
   }
   result.byTarget = Object.fromEntries(byTarget)
   return result
+}
+
+/** Opens a sealed dead letter to replay it; throws for what the operator must fix first. */
+async function openToReplay(
+  dead: SealedDeadLetter,
+  open: ((dead: SealedDeadLetter) => Promise<DeadLetterOpening>) | undefined,
+): Promise<Exclude<DeadLetterOpening, { state: 'unknown-key' }>> {
+  const { keyId } = dead.sealed
+  if (open === undefined) {
+    throw new DeadLetterToolError(
+      'KEYS_MISSING',
+      `dead letter ${replayedFrom(dead)} is sealed (key ${keyId}): replaying it needs the key store it was sealed with`,
+    )
+  }
+  const opening = await open(dead)
+  if (opening.state === 'unknown-key') {
+    throw new DeadLetterToolError(
+      'KEY_UNKNOWN',
+      `dead letter ${replayedFrom(dead)} is sealed under key ${keyId}, which the key store does not know: replay with the key store its service sealed it with`,
+    )
+  }
+  return opening
+}
+
+function refusalOf(
+  dead: SealedDeadLetter,
+  opening: Extract<DeadLetterOpening, { state: 'erased' | 'unreadable' }>,
+): RefusedDeadLetter {
+  const { keyId } = dead.sealed
+  const where = `dead letter ${replayedFrom(dead)}`
+  return opening.state === 'erased'
+    ? {
+        dlq: dead.dlq,
+        keyId,
+        reason: 'erased',
+        message: `${where}: not replayed, its key ${keyId} was erased at ${opening.erasedAt.toISOString()} (its data subject is gone by design)`,
+      }
+    : {
+        dlq: dead.dlq,
+        keyId,
+        reason: 'unreadable',
+        message: `${where}: not replayed, it does not open with its key ${keyId} (changed, or copied from another dead letter)`,
+      }
 }
 
 /**

@@ -11,12 +11,21 @@ export function replayedFrom(dead: Pick<DeadLetter, 'dlq'>): string {
  * The message that re-injects `dead`: the original key, value and headers, byte for byte, plus
  * `audit-replayed-from`. An earlier replay's `audit-replayed-from` (the message failed again after
  * being replayed) is replaced by this one, which points at the newer failure.
+ *
+ * A sealed dead letter is replayed with its value opened (`opened`, from openDeadLetter); without
+ * it this throws: its ciphertext is no message any producer sent.
  */
-export function replayMessageFor(dead: DeadLetter): Message & { headers: IHeaders } {
+export function replayMessageFor(
+  dead: DeadLetter,
+  opened?: { readonly value: Buffer },
+): Message & { headers: IHeaders } {
+  if (dead.sealed !== undefined && opened === undefined) {
+    throw new Error(`dead letter ${replayedFrom(dead)} is sealed: open it before replaying it`)
+  }
   const { [replayedFromHeaderName]: _earlier, ...headers } = dead.originalHeaders
   return {
     key: dead.key,
-    value: dead.value,
+    value: opened?.value ?? dead.value,
     headers: { ...headers, [replayedFromHeaderName]: replayedFrom(dead) },
   }
 }

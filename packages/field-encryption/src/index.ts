@@ -1,6 +1,9 @@
 export {
   blindIndex,
+  openSealedBytes,
   openSealedValue,
+  sealBytes,
+  sealedBytesLength,
   parseSealedValue,
   sealValue,
   type DataKey,

@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { JsonNumber, parseJsonText, sealedValuePattern, writeJsonText } from '@audit-pipeline/event-model'
-import { blindIndex, openSealedValue, parseSealedValue, sealValue, type DataKey } from './sealedValue.js'
+import {
+  blindIndex,
+  openSealedBytes,
+  openSealedValue,
+  parseSealedValue,
+  sealBytes,
+  sealedBytesLength,
+  sealValue,
+  type DataKey,
+} from './sealedValue.js'
 
 const dataKey: DataKey = { id: 'kTestKey1', tenant: 'acme', key: randomBytes(32) }
 const otherKey: DataKey = { id: 'kTestKey2', tenant: 'acme', key: randomBytes(32) }
@@ -61,5 +70,31 @@ describe('sealed values', () => {
   it('opens with the event id in either case (the store lower-cases UUIDs)', () => {
     const sealed = sealValue('x', dataKey, indexKey, { ...context, eventId: context.eventId.toUpperCase() })
     expect(openSealedValue(sealed, dataKey, context)).toBe('x')
+  })
+})
+
+describe('sealed bytes', () => {
+  it('open to the same bytes, 28 bytes longer, only under their key, event and tenant', () => {
+    const bytes = Buffer.from('{"tenant":"acme","actor":{"id":"alice@example.com"}} \u0000\xff', 'latin1')
+    const sealed = sealBytes(bytes, dataKey, context)
+    expect(sealed).toHaveLength(sealedBytesLength(bytes.length))
+    expect(sealed.toString('latin1')).not.toContain('alice')
+    expect(sealBytes(bytes, dataKey, context).equals(sealed)).toBe(true)
+    expect(openSealedBytes(sealed, dataKey, context)?.equals(bytes)).toBe(true)
+    expect(openSealedBytes(sealed, otherKey, context)).toBeUndefined()
+    expect(openSealedBytes(sealed, dataKey, { ...context, eventId: 'another' })).toBeUndefined()
+    expect(openSealedBytes(sealed, dataKey, { ...context, tenant: 'globex' })).toBeUndefined()
+    for (let i = 0; i < sealed.length; i += 5) {
+      const flipped = Buffer.from(sealed)
+      flipped[i] = (flipped[i] ?? 0) ^ 1
+      expect(openSealedBytes(flipped, dataKey, context), `byte ${i}`).toBeUndefined()
+    }
+    expect(openSealedBytes(sealed.subarray(0, 20), dataKey, context)).toBeUndefined()
+  })
+
+  it('never open as a sealed value, nor a sealed value as bytes', () => {
+    const text = 'x'
+    const asValue = parseSealedValue(sealValue(text, dataKey, indexKey, context))!.payload
+    expect(openSealedBytes(asValue, dataKey, context)).toBeUndefined()
   })
 })

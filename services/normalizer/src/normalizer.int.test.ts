@@ -9,7 +9,13 @@ import { Kafka, logLevel, type IHeaders } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { createAuditEventCodec, writeWireHeader, type AuditEventCodec } from '@audit-pipeline/codec'
-import { deadLetterHeaderNames, readDeadLetter } from '@audit-pipeline/dead-letter'
+import {
+  deadLetterHeaderNames,
+  deadLetterOpener,
+  readDeadLetter,
+  replayDeadLetters,
+  type SealedDeadLetter,
+} from '@audit-pipeline/dead-letter'
 import { parseEventJson, sealedValuePattern, type AuditEvent } from '@audit-pipeline/event-model'
 import {
   openEvents,
@@ -578,6 +584,85 @@ default:
     })
     const [opened] = await openEvents(events, keys)
     expect(opened?.changes).toEqual(parseEventJson(JSON.parse(ticketLowered)).changes)
+  })
+
+  it('seals the dead letter of an encrypting tenant’s refused message: a replay opens it, an erasure makes it go', async () => {
+    const out = uniqueName('norm_out')
+    const dir = mkdtempSync(join(tmpdir(), 'normalizer-keys-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const kekFile = join(dir, 'kek')
+    await writeKeyEncryptionKeyFile(kekFile)
+    const policyFile = join(dir, 'redaction.yaml')
+    writeFileSync(policyFile, 'tenants:\n  witify: { method: encrypt }\n')
+    const harness = await startNormalizer(`default:\n  to: [${out}]\n`, {
+      NORMALIZER_REDACTION_FILE: policyFile,
+      FIELD_KEYS_DIR: join(dir, 'keys'),
+      FIELD_KEYS_KEK_FILE: kekFile,
+    })
+    const collector = await collect(out, harness.deadLetters)
+    // Jack Peltrow's (u-1002) event, raw JSON, refused for a field its error message quotes.
+    const refused = Buffer.from(jsonEvent(ticketRaised, { 'jack.peltrow@example.com': true }))
+    await harness.send([
+      { value: refused, key: 'witify/ticket/9548-B1', headers: { 'x-trace': 'abc' } },
+      { value: jsonEvent(ticketLowered) },
+    ])
+
+    await until(collector, out, 1)
+    const [raw] = await until(collector, harness.deadLetters, 1)
+    const stored = [
+      raw!.value?.toString('latin1') ?? '',
+      ...Object.entries(raw!.headers ?? {}).map(([name, value]) => `${name}=${String(value)}`),
+    ].join('\n')
+    expect(stored).not.toMatch(/peltrow|u-1002|Export to PDF|helpdesk/i)
+    const letter = readDeadLetter(raw!, { topic: raw!.topic, partition: raw!.partition, offset: raw!.offset })
+    expect(letter).toMatchObject({
+      errorClass: 'EVENT_INVALID',
+      key: Buffer.from('witify/ticket/9548-B1'),
+      originalHeaders: { 'x-trace': Buffer.from('abc') },
+      source: { topic: harness.input, partition: 0, offset: '0' },
+      sealed: { keyId: expect.stringMatching(/^k/) as string },
+    })
+    await expectCommittedToEnd(harness)
+
+    // Replayed as it is (nothing fixed), to a topic of its own: the original bytes, opened.
+    const keys = openLocalKeyStore({
+      directory: join(dir, 'keys'),
+      keyEncryptionKey: await readKeyEncryptionKeyFile(kekFile),
+      cacheMs: 0,
+    })
+    const replayTo = uniqueName('norm_replayed')
+    await createTopics(replayTo)
+    const replayed = await collect(replayTo)
+    expect(await replayDeadLetters({ kafka, topic: harness.deadLetters, to: replayTo, keys })).toMatchObject({
+      replayed: 1,
+      refused: [],
+      byTarget: { [replayTo]: 1 },
+    })
+    const [back] = await until(replayed, replayTo, 1)
+    expect(back!.value?.equals(refused)).toBe(true)
+    expect(back!.key?.toString()).toBe('witify/ticket/9548-B1')
+    expect(back!.headers?.['x-trace']?.toString()).toBe('abc')
+
+    // Jack is erased: his dead letter no longer opens, and a replay refuses it.
+    await keys.erase('witify', 'u-1002')
+    expect(await deadLetterOpener(keys)(letter as SealedDeadLetter)).toMatchObject({ state: 'erased' })
+    const again = await replayDeadLetters({
+      kafka,
+      topic: harness.deadLetters,
+      to: replayTo,
+      keys,
+      fromStart: true,
+    })
+    expect(again).toMatchObject({
+      replayed: 0,
+      refused: [{ reason: 'erased', keyId: letter.sealed?.keyId, dlq: letter.dlq }],
+    })
+    expect(again.refused[0]?.message).toMatch(/not replayed, its key .* was erased at/)
+    const admin = kafka.admin()
+    await admin.connect()
+    onTestFinished(() => admin.disconnect())
+    const offsets = await admin.fetchTopicOffsets(replayTo)
+    expect(offsets.reduce((sum, { high }) => sum + Number(high), 0)).toBe(1)
   })
 
   it('reduces events to the levels of NORMALIZER_LEVELS_FILE: temporal 1 marked for the sink, informative 1 without changes', async () => {

@@ -270,7 +270,8 @@ const kafkaDefaultMaxMessageBytes = 1_048_588
  * Room for the largest dead letter: the original bytes plus headers (the error message alone may
  * take 4 KiB). A message over NORMALIZER_MAX_EVENT_BYTES is dead-lettered whole, so the room is
  * for the largest input message, not for the limit: a dead letter the topic refused would fail
- * its flush on every attempt and hold the partition for good.
+ * its flush on every attempt and hold the partition for good. A sealed dead letter (a tenant
+ * that encrypts) is 28 bytes larger, with its sealed error message beside it: both well inside.
  */
 function deadLetterMaxMessageBytes(config: NormalizerConfig): number {
   return Math.max(config.maxEventBytes, kafkaDefaultMaxMessageBytes) + 64 * 1024

@@ -1,7 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
-import { describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { loadConnectionSettings } from '@audit-pipeline/config'
-import { buildDeadLetter } from '@audit-pipeline/dead-letter'
+import { buildDeadLetter, sealDeadLetter, withSeal } from '@audit-pipeline/dead-letter'
+import {
+  openLocalKeyStore,
+  readKeyEncryptionKeyFile,
+  writeKeyEncryptionKeyFile,
+} from '@audit-pipeline/field-encryption'
 import { uniqueName, waitFor } from '@audit-pipeline/testing'
 import { dlqListCommand, dlqReplayCommand } from './dlq.js'
 import type { KafkaEndpoint } from './dlqEndpoints.js'
@@ -127,5 +135,88 @@ describe('audit-pipeline dlq', () => {
       await dlqReplayCommand(parseDlqReplayFlags({ topic: dlq, dryRun: true }), endpoint, replay.io),
     ).toBe(0)
     expect(replay.out).toEqual([`dry run: would re-send 2 dead letter(s) from ${dlq}:`, `  2 to ${source}`])
+  })
+
+  it('opens sealed dead letters with the key store it is given, and refuses to replay those erased', async () => {
+    const [dlq, source, target] = await Promise.all([
+      newTopic('cli_dlq'),
+      newTopic('cli_dlq_source'),
+      newTopic('cli_dlq_to'),
+    ])
+    const dir = mkdtempSync(join(tmpdir(), 'cli-dlq-keys-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const keyFlags = { keysDir: join(dir, 'keys'), kekFile: join(dir, 'kek') }
+    await writeKeyEncryptionKeyFile(keyFlags.kekFile)
+    const keys = openLocalKeyStore({
+      directory: keyFlags.keysDir,
+      keyEncryptionKey: await readKeyEncryptionKeyFile(keyFlags.kekFile),
+      cacheMs: 0,
+    })
+    const value = Buffer.from('{"tenant":"witify","actor":{"id":"u-1002"},"occurred_at":"yesterday"}')
+    const errorMessage = "invalid audit event: occurred_at: 'yesterday' is not an ISO-8601 time"
+    const from = { topic: source, partition: 0, offset: '5' }
+    const letter = withSeal(
+      buildDeadLetter({
+        source: { ...from, timestamp: '1767225600000', key: Buffer.from('k-1'), value },
+        error: { errorClass: 'EVENT_INVALID', message: errorMessage },
+        service: 'normalizer',
+        now: new Date('2026-03-01T10:00:00Z'),
+      }),
+      await sealDeadLetter(
+        { owner: { tenant: 'witify', subject: 'u-1002' }, source: from, value, errorMessage },
+        keys,
+      ),
+    )
+    const producer = kafka.producer({ allowAutoTopicCreation: false })
+    await producer.connect()
+    await producer.send({ topic: dlq, acks: -1, messages: [letter] })
+    await producer.disconnect()
+
+    const listed = capture()
+    await dlqListCommand(parseDlqListFlags({ topic: dlq, limit: '10', ...keyFlags }), endpoint, listed.io)
+    expect(listed.out[1]).toMatch(
+      new RegExp(`EVENT_INVALID +${source}/0/5 +${value.length} +opened +invalid audit event: occurred_at`),
+    )
+    expect(listed.out.slice(2)).toEqual([
+      `1 dead letter(s) in ${dlq}`,
+      '1 sealed for their data subject (1 opened)',
+    ])
+
+    const sealedOnly = capture()
+    await dlqListCommand(parseDlqListFlags({ topic: dlq, limit: '10' }), endpoint, sealedOnly.io)
+    expect(sealedOnly.out[1]).toMatch(/ sealed +sealed with the value \(audit-pipeline dlq list/)
+    await expect(
+      dlqReplayCommand(parseDlqReplayFlags({ topic: dlq, to: target, dryRun: true }), endpoint, capture().io),
+    ).rejects.toThrow(
+      /is sealed \(key k.+\): replaying it needs the key store it was sealed with: set FIELD_KEYS_DIR/,
+    )
+
+    const dryRun = capture()
+    await dlqReplayCommand(
+      parseDlqReplayFlags({ topic: dlq, to: target, dryRun: true, ...keyFlags }),
+      endpoint,
+      dryRun.io,
+    )
+    expect(dryRun.out).toEqual([`dry run: would re-send 1 dead letter(s) from ${dlq}:`, `  1 to ${target}`])
+
+    await keys.erase('witify', 'u-1002')
+    const erased = capture()
+    await dlqListCommand(parseDlqListFlags({ topic: dlq, limit: '10', ...keyFlags }), endpoint, erased.io)
+    expect(erased.out[1]).toMatch(/ \[erased\] +sealed with the value /)
+    const refused = capture()
+    expect(
+      await dlqReplayCommand(
+        parseDlqReplayFlags({ topic: dlq, to: target, ...keyFlags }),
+        endpoint,
+        refused.io,
+      ),
+    ).toBe(0)
+    expect(refused.out.slice(0, 3)).toEqual([
+      `re-sent 0 dead letter(s) from ${dlq}`,
+      'refused 1 sealed dead letter(s) (1 erased): never sent, not even as ciphertext',
+      expect.stringMatching(
+        new RegExp(`^  dead letter ${dlq}/0/0: not replayed, its key k.+ was erased at `),
+      ) as string,
+    ])
   })
 })

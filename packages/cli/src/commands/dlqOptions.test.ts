@@ -66,3 +66,47 @@ describe('parseDlqReplayFlags', () => {
     )
   })
 })
+
+describe('the key store of dlq list and dlq replay', () => {
+  const running = {
+    stateDir: '/repo/.stack',
+    fieldKeys: { directory: '/repo/.stack/field-keys', kekFile: '/repo/.stack/keys/field-keys.kek' },
+  }
+  const keysFrom = (env: Record<string, string> = {}, npmStart: 'running' | 'none' = 'running') => ({
+    env,
+    running: npmStart === 'running' ? running : { ...running, fieldKeys: undefined },
+    cwd: '/work',
+  })
+
+  it('is found as erase finds it: the flags, else FIELD_KEYS_*, else the running npm start', () => {
+    expect(
+      parseDlqReplayFlags({ topic: 'audit.dlq', keysDir: 'keys', kekFile: '/kek' }, keysFrom()).fieldKeys,
+    ).toEqual({
+      directory: { path: '/work/keys', setting: '--keys-dir' },
+      kekFile: { path: '/kek', setting: '--kek-file' },
+    })
+    const env = { FIELD_KEYS_DIR: '/k', FIELD_KEYS_KEK_FILE: '/k.kek' }
+    expect(parseDlqListFlags({ topic: 'audit.dlq', limit: '1' }, keysFrom(env)).fieldKeys).toEqual({
+      directory: { path: '/k', setting: 'FIELD_KEYS_DIR' },
+      kekFile: { path: '/k.kek', setting: 'FIELD_KEYS_KEK_FILE' },
+    })
+    expect(parseDlqListFlags({ topic: 'audit.dlq', limit: '1' }, keysFrom()).fieldKeys).toMatchObject({
+      directory: { path: '/repo/.stack/field-keys' },
+    })
+  })
+
+  it('is left out when nothing names it, and refused when only half of it is named', () => {
+    expect(parseDlqListFlags({ topic: 'audit.dlq', limit: '1' }, keysFrom({}, 'none'))).not.toHaveProperty(
+      'fieldKeys',
+    )
+    expect(parseDlqReplayFlags({ topic: 'audit.dlq' })).not.toHaveProperty('fieldKeys')
+    expect(() =>
+      parseDlqReplayFlags({ topic: 'audit.dlq' }, keysFrom({ FIELD_KEYS_DIR: '/k' }, 'none')),
+    ).toThrow(
+      "FIELD_KEYS_KEK_FILE (or --kek-file: the key-encryption key file) not set, but FIELD_KEYS_DIR is: set both (the normalizer's), or neither",
+    )
+    expect(() => parseDlqListFlags({ topic: 'audit.dlq', limit: '1', kekFile: '/kek' })).toThrow(
+      'FIELD_KEYS_DIR (or --keys-dir: the data keys folder) not set, but --kek-file is',
+    )
+  })
+})

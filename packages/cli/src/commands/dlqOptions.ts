@@ -1,19 +1,33 @@
 import type { DeadLetterFilter } from '@audit-pipeline/dead-letter'
+import {
+  optionalFieldKeysLocation,
+  type FieldKeysFlags,
+  type FieldKeysLocation,
+  type RunningStack,
+} from './fieldKeysOptions.js'
 
 /** `dlq list` flags as commander hands them over: strings, unchecked. */
-export type DlqListFlags = DlqFilterFlags & { topic: string; limit: string; json?: boolean }
+export type DlqListFlags = DlqFilterFlags & FieldKeysFlags & { topic: string; limit: string; json?: boolean }
 
 /** `dlq replay` flags as commander hands them over. */
-export type DlqReplayFlags = DlqFilterFlags & {
-  topic: string
-  to?: string
-  dryRun?: boolean
-  fromStart?: boolean
-}
+export type DlqReplayFlags = DlqFilterFlags &
+  FieldKeysFlags & {
+    topic: string
+    to?: string
+    dryRun?: boolean
+    fromStart?: boolean
+  }
 
 export type DlqFilterFlags = { class?: string; sourceTopic?: string; service?: string; since?: string }
 
-export type DlqListOptions = { topic: string; filter: DeadLetterFilter; limit: number; json: boolean }
+export type DlqListOptions = {
+  topic: string
+  filter: DeadLetterFilter
+  limit: number
+  json: boolean
+  /** The key store sealed dead letters are opened with; without it they are listed sealed. */
+  fieldKeys?: FieldKeysLocation
+}
 
 export type DlqReplayOptions = {
   topic: string
@@ -21,27 +35,50 @@ export type DlqReplayOptions = {
   to?: string
   dryRun: boolean
   fromStart: boolean
+  /** The key store sealed dead letters are opened with; without it, a sealed one stops the replay. */
+  fieldKeys?: FieldKeysLocation
+}
+
+/**
+ * Where the key store may be named besides `--keys-dir` and `--kek-file`: FIELD_KEYS_DIR and
+ * FIELD_KEYS_KEK_FILE in `env`, else the running `npm start`'s pipeline.json, as `erase` finds it.
+ */
+export type FieldKeysSources = { env: Record<string, string | undefined>; running: RunningStack; cwd: string }
+
+/** No environment, no npm start: only the flags name a key store. */
+const flagsOnly: FieldKeysSources = {
+  env: {},
+  running: { stateDir: '.stack', fieldKeys: undefined },
+  cwd: process.cwd(),
 }
 
 /** Checks `dlq list` flags; throws naming the option and what it accepts. */
-export function parseDlqListFlags(flags: DlqListFlags): DlqListOptions {
+export function parseDlqListFlags(flags: DlqListFlags, keysFrom = flagsOnly): DlqListOptions {
+  const fieldKeys = fieldKeysOf(flags, keysFrom)
   return {
     topic: topicName('--topic', flags.topic),
     filter: filterOf(flags),
     limit: positiveInteger('--limit', flags.limit),
     json: flags.json ?? false,
+    ...(fieldKeys && { fieldKeys }),
   }
 }
 
 /** Checks `dlq replay` flags; throws naming the option and what it accepts. */
-export function parseDlqReplayFlags(flags: DlqReplayFlags): DlqReplayOptions {
+export function parseDlqReplayFlags(flags: DlqReplayFlags, keysFrom = flagsOnly): DlqReplayOptions {
+  const fieldKeys = fieldKeysOf(flags, keysFrom)
   return {
     topic: topicName('--topic', flags.topic),
     filter: filterOf(flags),
     ...(flags.to !== undefined && { to: topicName('--to', flags.to) }),
     dryRun: flags.dryRun ?? false,
     fromStart: flags.fromStart ?? false,
+    ...(fieldKeys && { fieldKeys }),
   }
+}
+
+function fieldKeysOf(flags: FieldKeysFlags, { env, running, cwd }: FieldKeysSources) {
+  return optionalFieldKeysLocation(flags, env, running, cwd)
 }
 
 function filterOf(flags: DlqFilterFlags): DeadLetterFilter {

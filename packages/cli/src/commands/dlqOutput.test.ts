@@ -1,7 +1,13 @@
-import type { DeadLetter } from '@audit-pipeline/dead-letter'
-import { DeadLetterFormatError } from '@audit-pipeline/dead-letter'
+import type { DeadLetter, RefusedDeadLetter, ReplayResult } from '@audit-pipeline/dead-letter'
+import { DeadLetterFormatError, sealedErrorMessageText } from '@audit-pipeline/dead-letter'
 import { describe, expect, it } from 'vitest'
-import { deadLetterJson, deadLetterTable, listingSummary, replaySummary } from './dlqOutput.js'
+import {
+  deadLetterJson,
+  deadLetterTable,
+  listingSummary,
+  replaySummary,
+  type ListedDeadLetter,
+} from './dlqOutput.js'
 
 const dead: DeadLetter = {
   dlq: { topic: 'audit.dlq', partition: 1, offset: '42' },
@@ -54,7 +60,89 @@ describe('deadLetterJson', () => {
       keyBase64: 'aw==',
       valueBase64: 'AP8B',
       headersBase64: { 'trace-id': 'YWJj' },
+      sealed: null,
     })
+  })
+
+  it('says what opening a sealed one gave, with the original value and message when it opened', () => {
+    const parse = (d: ListedDeadLetter) => JSON.parse(deadLetterJson(d)) as Record<string, unknown>
+    expect(parse(opened)).toMatchObject({
+      message: sealedErrorMessageText,
+      valueBase64: Buffer.from('enc:v1:kAbc:…').toString('base64'),
+      sealed: {
+        keyId: 'kAbc',
+        state: 'opened',
+        tenant: 'witify',
+        valueBase64: Buffer.from('{"tenant":"witify"}').toString('base64'),
+        message: "occurred_at: 'yesterday' is not an ISO-8601 time",
+      },
+    })
+    expect(parse(erased)['sealed']).toEqual({
+      keyId: 'kAbc',
+      state: 'erased',
+      tenant: 'witify',
+      erasedAt: '2026-03-02T00:00:00.000Z',
+    })
+    expect(parse(notOpened)['sealed']).toEqual({ keyId: 'kAbc', state: 'not-opened' })
+  })
+})
+
+const sealedDead: ListedDeadLetter = {
+  ...dead,
+  errorClass: 'EVENT_INVALID',
+  reason: undefined,
+  message: sealedErrorMessageText,
+  value: Buffer.from('enc:v1:kAbc:…'),
+  sealed: { keyId: 'kAbc', errorMessage: 'enc:v1:kAbc:…' },
+}
+const opened: ListedDeadLetter = {
+  ...sealedDead,
+  opening: {
+    state: 'opened',
+    keyId: 'kAbc',
+    tenant: 'witify',
+    value: Buffer.from('{"tenant":"witify"}'),
+    message: "occurred_at: 'yesterday' is not an ISO-8601 time",
+  },
+}
+const erased: ListedDeadLetter = {
+  ...sealedDead,
+  dlq: { ...dead.dlq, offset: '43' },
+  opening: { state: 'erased', keyId: 'kAbc', tenant: 'witify', erasedAt: new Date('2026-03-02T00:00:00Z') },
+}
+const notOpened: ListedDeadLetter = {
+  ...sealedDead,
+  dlq: { ...dead.dlq, offset: '44' },
+  opening: { state: 'not-opened', keyId: 'kAbc' },
+}
+
+describe('sealed dead letters in the table', () => {
+  it('adds a SEALED column: opened ones with the original size and message, [erased] once erased', () => {
+    expect(deadLetterTable([dead, opened, erased, notOpened], 240)).toEqual([
+      'DLQ   FAILED AT                 SERVICE     CLASS/REASON                SOURCE               BYTES  SEALED    MESSAGE',
+      '1/42  2026-03-01T10:00:00.000Z  normalizer  EVENT_UNDECODABLE/NOT_JSON  audit.events/3/1234  3      -         Unexpected token o in JSON\\nat position 1',
+      "1/42  2026-03-01T10:00:00.000Z  normalizer  EVENT_INVALID               audit.events/3/1234  19     opened    occurred_at: 'yesterday' is not an ISO-8601 time",
+      `1/43  2026-03-01T10:00:00.000Z  normalizer  EVENT_INVALID               audit.events/3/1234  15     [erased]  ${sealedErrorMessageText}`,
+      `1/44  2026-03-01T10:00:00.000Z  normalizer  EVENT_INVALID               audit.events/3/1234  15     sealed    ${sealedErrorMessageText}`,
+    ])
+  })
+
+  it('counts them in the summary, and says how to open those it could not', () => {
+    expect(
+      listingSummary(
+        { deadLetters: [dead, opened, erased, notOpened], unreadable: [], limited: false },
+        'audit.dlq',
+        100,
+        false,
+      ),
+    ).toEqual([
+      '4 dead letter(s) in audit.dlq',
+      '3 sealed for their data subject (1 opened, 1 [erased], 1 sealed)',
+      'to open them, give the key store they were sealed with: FIELD_KEYS_DIR and FIELD_KEYS_KEK_FILE, or --keys-dir and --kek-file',
+    ])
+    expect(
+      listingSummary({ deadLetters: [opened], unreadable: [], limited: false }, 'audit.dlq', 100, false),
+    ).toEqual(['1 dead letter(s) in audit.dlq', '1 sealed for their data subject (1 opened)'])
   })
 })
 
@@ -73,7 +161,13 @@ describe('summaries', () => {
   })
 
   it('reports a replay per target and whether it was remembered', () => {
-    const result = { replayed: 3, skipped: 0, byTarget: { 'b.topic': 1, 'a.topic': 2 }, unreadable: [] }
+    const result = {
+      replayed: 3,
+      skipped: 0,
+      byTarget: { 'b.topic': 1, 'a.topic': 2 },
+      unreadable: [],
+      refused: [],
+    }
     expect(replaySummary({ ...result, dryRun: false, progressRemembered: true }, 'audit.dlq', 'g')).toEqual([
       're-sent 3 dead letter(s) from audit.dlq:',
       '  2 to a.topic',
@@ -94,6 +188,40 @@ describe('summaries', () => {
       'dry run: would re-send 3 dead letter(s) from audit.dlq:',
       '  2 to a.topic',
       '  1 to b.topic',
+    ])
+  })
+
+  it('names each sealed dead letter it refused, and why', () => {
+    const refused: RefusedDeadLetter[] = [
+      {
+        dlq: { topic: 'audit.dlq', partition: 0, offset: '3' },
+        keyId: 'kAbc',
+        reason: 'erased',
+        message: 'dead letter audit.dlq/0/3: not replayed, its key kAbc was erased at …',
+      },
+      {
+        dlq: { topic: 'audit.dlq', partition: 0, offset: '4' },
+        keyId: 'kDef',
+        reason: 'unreadable',
+        message: 'dead letter audit.dlq/0/4: not replayed, it does not open with its key kDef …',
+      },
+    ]
+    const result: ReplayResult = {
+      replayed: 1,
+      skipped: 0,
+      byTarget: { 'audit.events': 1 },
+      unreadable: [],
+      refused,
+      dryRun: false,
+      progressRemembered: true,
+    }
+    expect(replaySummary(result, 'audit.dlq', 'g')).toEqual([
+      're-sent 1 dead letter(s) from audit.dlq:',
+      '  1 to audit.events',
+      'refused 2 sealed dead letter(s) (1 erased, 1 not opening): never sent, not even as ciphertext',
+      '  dead letter audit.dlq/0/3: not replayed, its key kAbc was erased at …',
+      '  dead letter audit.dlq/0/4: not replayed, it does not open with its key kDef …',
+      'remembered in consumer group g: the next replay starts after these',
     ])
   })
 })

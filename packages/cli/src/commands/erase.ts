@@ -1,18 +1,13 @@
-import { statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { logLevel, type Admin } from 'kafkajs'
-import {
-  openLocalKeyStore,
-  readKeyEncryptionKeyFile,
-  subjectDigest,
-  type KeyStore,
-} from '@audit-pipeline/field-encryption'
+import { subjectDigest, type KeyStore } from '@audit-pipeline/field-encryption'
 import { createKafka } from '@audit-pipeline/kafka'
 import { createAuditProducer, type AuditProducer } from '@audit-pipeline/producer'
 import type { Endpoints } from '../endpoints.js'
-import type { EraseOptions, FieldKeysLocation } from './eraseOptions.js'
+import type { EraseOptions } from './eraseOptions.js'
 import { eraseJson, eraseSummary, type EraseReport } from './eraseOutput.js'
+import { openFieldKeys } from './fieldKeys.js'
 import { removeHandledInput } from './handledInput.js'
 
 export type EraseIo = { out: (line: string) => void; err: (line: string) => void }
@@ -153,37 +148,6 @@ function finish(report: EraseReport, options: EraseOptions, io: EraseIo): number
   else for (const line of eraseSummary(report, options.normalizerGroup)) io.out(line)
   for (const failure of report.failures) io.err(`audit-pipeline erase: ${failure}`)
   return report.failures.length > 0 ? 1 : 0
-}
-
-/**
- * The local key store the settings name; throws naming the setting when its folder is missing or
- * its key-encryption key file does not hold one. (A KMS-backed store would be chosen here.)
- */
-export async function openFieldKeys(location: FieldKeysLocation): Promise<KeyStore> {
-  const { directory, kekFile } = location
-  let isFolder = false
-  try {
-    isFolder = statSync(directory.path).isDirectory()
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new Error(`${directory.setting}: cannot read ${directory.path}: ${messageOf(error)}`, {
-        cause: error,
-      })
-    }
-  }
-  if (!isFolder) {
-    throw new Error(
-      `${directory.setting}: ${directory.path} is not a folder: give the data keys folder the normalizer and the query API use`,
-    )
-  }
-  let keyEncryptionKey: Buffer
-  try {
-    keyEncryptionKey = await readKeyEncryptionKeyFile(kekFile.path)
-  } catch (error) {
-    throw new Error(`${kekFile.setting}: ${messageOf(error)}`, { cause: error })
-  }
-  // No cache: an erasure reads and writes the files as they are now.
-  return openLocalKeyStore({ directory: directory.path, keyEncryptionKey, cacheMs: 0 })
 }
 
 /** Each input topic exists: a misspelt one would otherwise only show after the keys are destroyed. */

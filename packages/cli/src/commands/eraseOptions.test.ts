@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import {
-  parseEraseFlags,
-  recordedFieldKeys,
-  type EraseFlags,
-  type RecordedFieldKeys,
-} from './eraseOptions.js'
+import { parseEraseFlags, type EraseFlags } from './eraseOptions.js'
+import { recordedFieldKeys, type RunningStack } from './fieldKeysOptions.js'
 
-type Running = { stateDir: string; fieldKeys: RecordedFieldKeys | undefined }
-const noStack: Running = { stateDir: '/repo/.stack', fieldKeys: undefined }
-const withStack: Running = {
+const noStack: RunningStack = { stateDir: '/repo/.stack', fieldKeys: undefined }
+const withStack: RunningStack = {
   stateDir: '/repo/.stack',
   fieldKeys: { directory: '/repo/.stack/field-keys', kekFile: '/repo/.stack/keys/field-keys.kek' },
 }

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { logLevel } from 'kafkajs'
-import { listDeadLetters } from '@audit-pipeline/dead-letter'
+import { deadLetterOpener, isSealed, listDeadLetters, type DeadLetter } from '@audit-pipeline/dead-letter'
+import type { KeyStore } from '@audit-pipeline/field-encryption'
 import { createKafka } from '@audit-pipeline/kafka'
 import {
   defaultStateDir,
@@ -11,6 +12,7 @@ import {
 } from '@audit-pipeline/stack-state'
 import { createAuditProducer, defaultProducerTopic } from '@audit-pipeline/producer'
 import { defaultDeadLetterTopic } from '@audit-pipeline/dead-letter'
+import { openFieldKeys } from '../commands/fieldKeys.js'
 import { printEvents, type QueryIo } from '../commands/query.js'
 import { createQueryApiClient, type QueryApiClient } from '../commands/queryApiClient.js'
 import { alertListing, tableLines, type ApiAlert, type ApiEvent } from '../commands/queryOutput.js'
@@ -135,16 +137,45 @@ async function observe(
     client.get<{ alerts: ApiAlert[] }>('/v1/alerts', tenant),
     listDeadLetters({ kafka, topic: defaultDeadLetterTopic, limit: 10_000 }),
   ])
-  const keys = new Set(scenario.malformed.map((m) => m.key))
+  const malformedKeys = new Set(scenario.malformed.map((m) => m.key))
+  const ours = listing.deadLetters.filter((dead) => malformedKeys.has(dead.key?.toString() ?? ''))
+  const fieldKeys = await pipelineFieldKeys(endpoints, ours)
   return {
     timeline,
     storedAlerts,
     deliveredAlerts: deliveredAlerts(endpoints.webhookLog, scenario.tenant),
-    deadLetters: listing.deadLetters.flatMap((dead) => {
-      const key = dead.key?.toString() ?? ''
-      return keys.has(key) ? [{ key, reason: `${dead.errorClass}: ${dead.message}` }] : []
-    }),
+    deadLetters: await Promise.all(
+      ours.map(async (dead) => ({
+        key: dead.key?.toString() ?? '',
+        reason: await reasonOf(dead, fieldKeys),
+      })),
+    ),
   }
+}
+
+/** The pipeline's key store, when some dead letter is sealed and npm start says where it is. */
+async function pipelineFieldKeys(
+  endpoints: PipelineEndpoints,
+  deadLetters: DeadLetter[],
+): Promise<KeyStore | undefined> {
+  if (endpoints.fieldKeys === undefined || !deadLetters.some(isSealed)) return undefined
+  const setting = "npm start's pipeline.json"
+  return openFieldKeys({
+    directory: { path: endpoints.fieldKeys.directory, setting },
+    kekFile: { path: endpoints.fieldKeys.kekFile, setting },
+  })
+}
+
+/**
+ * Why a message was dead-lettered: a sealed one's error opened with the pipeline's key store (npm
+ * start seals the dead letters of every tenant's attributable messages), as `dlq list` shows it.
+ */
+async function reasonOf(dead: DeadLetter, keys: KeyStore | undefined): Promise<string> {
+  if (!isSealed(dead) || keys === undefined) return `${dead.errorClass}: ${dead.message}`
+  const opening = await deadLetterOpener(keys)(dead)
+  return opening.state === 'opened' && opening.message !== undefined
+    ? `${dead.errorClass}: ${opening.message} (sealed for its data subject; opened with the key store)`
+    : `${dead.errorClass}: ${dead.message}`
 }
 
 type InboxLine = { path: string; verified: boolean; body: unknown }

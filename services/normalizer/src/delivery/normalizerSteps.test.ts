@@ -5,7 +5,14 @@ import { join } from 'node:path'
 import type { IHeaders, Message, TopicMessages } from 'kafkajs'
 import { openLocalKeyStore, type KeyStore } from '@audit-pipeline/field-encryption'
 import { CodecError } from '@audit-pipeline/codec'
-import { readDeadLetter, type DeadLetter } from '@audit-pipeline/dead-letter'
+import {
+  deadLetterHeaderNames,
+  deadLetterOpener,
+  readDeadLetter,
+  sealedErrorMessageText,
+  type DeadLetter,
+  type SealedDeadLetter,
+} from '@audit-pipeline/dead-letter'
 import {
   defaultEventPolicy,
   parseEventJson,
@@ -808,5 +815,140 @@ describe('normalizerSteps: dead letters', () => {
       source: { offset: '30' },
     })
     expect(h.commit).toHaveBeenCalledExactlyOnceWith([{ topic, partition, offset: '31' }])
+  })
+})
+
+describe('normalizerSteps: sealed dead letters', () => {
+  const redaction = parseRedactionPolicy(
+    'tenants: { witify: { method: encrypt }, acme: { method: drop } }',
+    'redaction.yaml',
+    { fieldKeys: true },
+  )
+  /** A local key store whose first `failing` calls fail, as a full disk or a KMS that does not answer would. */
+  function keyStore(failing = 0): KeyStore {
+    const directory = mkdtempSync(join(tmpdir(), 'normalizer-keys-'))
+    onTestFinished(() => rmSync(directory, { recursive: true, force: true }))
+    const keys = openLocalKeyStore({ directory, keyEncryptionKey: randomBytes(32) })
+    const flaky =
+      <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+      (...args: A): Promise<R> =>
+        failing-- > 0 ? Promise.reject(new Error('ENOSPC: no space left on device')) : call(...args)
+    return {
+      dataKeyFor: flaky((tenant: string, subject: string) => keys.dataKeyFor(tenant, subject)),
+      keyById: (keyId) => keys.keyById(keyId),
+      indexKeyFor: flaky((tenant: string) => keys.indexKeyFor(tenant)),
+      erase: (tenant, subject) => keys.erase(tenant, subject),
+    }
+  }
+  /** Event number `n` of witify, refused for a field named by the actor's address, which the error quotes. */
+  const invalid = (n: number, changes: Record<string, unknown> = {}) =>
+    record(n, JSON.stringify({ ...ticketJson(n), 'jack.peltrow@example.com': true, ...changes }), {
+      key: Buffer.from('witify/ticket/9548-B1'),
+    })
+  /** Every byte of a send request's dead letters, values and headers, as text. */
+  const deadLetterText = (request: TopicMessages[] | undefined) =>
+    JSON.stringify(
+      (request ?? [])
+        .filter((t) => t.topic === 'audit.dlq')
+        .flatMap((t) => t.messages)
+        .map((m) => [
+          String(m.value),
+          Object.entries(m.headers ?? {}).map(([name, value]) => `${name}=${String(value)}`),
+        ]),
+    )
+
+  it('seals the dead letter of an encrypting tenant’s message under its subject’s key: nothing of it in the clear', async () => {
+    const keys = keyStore()
+    const h = harness({ reader: { redaction, fieldKeys: keys } })
+    const refused = invalid(11)
+    await h.run([jsonRecord(10), refused, jsonRecord(12)])
+    expect(h.log).toEqual(['send', 'remember 2', 'flushed', 'commit 13'])
+    expect(deadLetterText(h.sent[0])).not.toMatch(/peltrow|u-1002|Export to PDF/i)
+    const dead = deadLetterIn(h.sent[0], 'audit.dlq')
+    expect(dead).toMatchObject({
+      errorClass: 'EVENT_INVALID',
+      message: sealedErrorMessageText,
+      key: Buffer.from('witify/ticket/9548-B1'),
+      source: { topic, partition, offset: '11' },
+      sealed: { keyId: (await keys.dataKeyFor('witify', 'u-1002')).id },
+    })
+    expect(h.deadLettersCounted).toEqual(['EVENT_INVALID'])
+    const opened = await deadLetterOpener(keys)(dead as SealedDeadLetter)
+    expect(opened).toMatchObject({ state: 'opened', tenant: 'witify' })
+    if (opened.state !== 'opened') return
+    expect(opened.value.equals(refused.value!)).toBe(true)
+    expect(opened.message).toBe("invalid audit event: (event): unknown field 'jack.peltrow@example.com'")
+  })
+
+  it('keeps a message it cannot attribute as it came: not JSON, a tenant that does not encrypt, no subject', async () => {
+    const h = harness({ reader: { redaction, fieldKeys: keyStore() } })
+    const unattributable = [
+      record(20, 'ticket 9548-B1 deleted'),
+      invalid(21, { tenant: 'acme' }),
+      invalid(22, { actor: null }),
+    ]
+    await h.run(unattributable)
+    const request = h.sent[0] ?? []
+    const letters = request.filter((t) => t.topic === 'audit.dlq').flatMap((t) => t.messages)
+    expect(letters.map((m) => String(m.value))).toEqual(unattributable.map((r) => String(r.value)))
+    expect(letters.every((m) => m.headers?.[deadLetterHeaderNames.sealed] === undefined)).toBe(true)
+  })
+
+  it('seals nothing without a key store, as before: no tenant encrypts then', async () => {
+    const h = harness()
+    await h.run([invalid(11)])
+    expect(deadLetterIn(h.sent[0], 'audit.dlq')).toMatchObject({
+      errorClass: 'EVENT_INVALID',
+      message: expect.stringMatching(/jack\.peltrow/) as string,
+    })
+  })
+
+  it('seals the dead letter of an Avro message whose reading threw, by the event it decodes to', async () => {
+    let calls = 0
+    const keys = keyStore()
+    const h = harness({
+      reader: { redaction, fieldKeys: keys },
+      decodeAvro: (value) =>
+        calls++ === 0
+          ? Promise.reject(new RangeError('Maximum call stack size exceeded'))
+          : decodeAvro(value),
+    })
+    await h.run([avroRecord(10)])
+    const dead = deadLetterIn(h.sent[0], 'audit.dlq')
+    expect(dead).toMatchObject({ errorClass: 'RECORD_FAILED', reason: 'RANGE_ERROR', sealed: {} })
+    expect(await deadLetterOpener(keys)(dead as SealedDeadLetter)).toMatchObject({
+      state: 'opened',
+      value: avroValue(10),
+      message: 'processing the record failed: RangeError: Maximum call stack size exceeded',
+    })
+  })
+
+  it('holds the message while the key store fails, sending what came before; never a dead letter in plaintext', async () => {
+    // sealDeadLetter asks for the data key and the index key at once: two calls per attempt. Both
+    // fail when the message is first read, and again on the first attempt once it is held.
+    const h = harness({ reader: { redaction, fieldKeys: keyStore(4) } })
+    await h.run([jsonRecord(10), invalid(11), jsonRecord(12)])
+    expect(h.log).toEqual([
+      ...['send', 'remember 1', 'flushed', 'commit 11'],
+      'retry 0',
+      ...['send', 'remember 1', 'flushed', 'commit 13'],
+    ])
+    expect(new Set(h.waitedFor)).toEqual(new Set(['field key store']))
+    expect(h.retried[0]).toBeInstanceOf(KeyStoreUnavailableError)
+    expect(h.sent[0]?.map((t) => t.topic)).toEqual(['audit.normalized'])
+    expect(deadLetterIn(h.sent[1], 'audit.dlq').sealed).toBeDefined()
+    expect(deadLetterText(h.sent[1])).not.toMatch(/peltrow/i)
+  })
+
+  it('writes nothing of the held message when the wait is cut short (stop, restart)', async () => {
+    const cutShort = harness({
+      reader: { redaction, fieldKeys: keyStore(Number.POSITIVE_INFINITY) },
+      onRetry: () => cutShort.aborting.abort(),
+    })
+    await cutShort.submit(jsonRecord(10))
+    await expect(cutShort.submit(invalid(11))).rejects.toBeInstanceOf(KeyStoreUnavailableError)
+    await cutShort.steps.join()
+    expect(cutShort.sent.flat().map((t) => t.topic)).toEqual(['audit.normalized'])
+    expect(cutShort.deadLettersCounted).toEqual([])
   })
 })

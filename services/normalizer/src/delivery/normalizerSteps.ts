@@ -1,4 +1,10 @@
 import type { Message, TopicMessages } from 'kafkajs'
+import {
+  sealDeadLetter,
+  withSeal,
+  type DeadLetterOwner,
+  type DeadLetterSeal,
+} from '@audit-pipeline/dead-letter'
 import type { AuditEvent } from '@audit-pipeline/event-model'
 import {
   committableOf,
@@ -6,9 +12,11 @@ import {
   mapPayload,
   mergeCommittable,
   recordDeadLetter,
+  recordFailureOf,
   reduce,
   runInFlight,
   runTask,
+  StepInterrupted,
   type KafkaRecord,
   type PartitionOffset,
   type Processed,
@@ -18,15 +26,16 @@ import {
   registryOutage as schemaRegistry,
 } from '@audit-pipeline/kafka'
 import type { Logger } from '@audit-pipeline/service-runtime'
-import { keyStoreOutage, KeyStoreUnavailableError } from '../redaction/keyStoreOutage.js'
-import { deadLetterClasses, type DeadLetterCause } from '../pipeline/deadLetterClasses.js'
-import { planRecord, type RecordPlan } from '../pipeline/planRecord.js'
 import {
-  readRecord,
-  type InputRecord,
-  type RecordReader,
-  type RecordReading,
-} from '../pipeline/readRecord.js'
+  keyStoreOutage,
+  KeyStoreUnavailableError,
+  withRetriableFailures,
+} from '../redaction/keyStoreOutage.js'
+import { policyEncrypts } from '../redaction/redactionPolicy.js'
+import { deadLetterClasses, type DeadLetterCause } from '../pipeline/deadLetterClasses.js'
+import { ownerOfJsonMessage, ownerOfRecord } from '../pipeline/deadLetterOwner.js'
+import { planRecord, type RecordPlan } from '../pipeline/planRecord.js'
+import { readRecord, type InputRecord, type RecordReader } from '../pipeline/readRecord.js'
 import type { RouteTable } from '../routing/routeTable.js'
 import type { DedupWindow, EventKey } from './dedupWindow.js'
 import { textHeaders } from './kafkaHeaders.js'
@@ -66,7 +75,14 @@ export type Flush = {
   committable: Map<string, PartitionOffset>
 }
 
-type Planned = { timestampMs: number; plan: RecordPlan }
+/** A message's plan; a dead letter's, with its value and error message sealed when the message is attributable. */
+type Planned = { timestampMs: number; plan: RecordPlan; seal?: DeadLetterSeal }
+
+/**
+ * Runs one piece of a message's work that may meet an outage (`what`: the schema registry or the
+ * field key store): once, or waiting the outage out.
+ */
+type Attempt = <T>(what: string, work: () => Promise<T>) => Promise<T>
 
 /** A flush on its way: acknowledged once `sent` resolves, committed once `committed` does. */
 type InFlight = { sent: Promise<void>; committed: Promise<void> }
@@ -91,6 +107,12 @@ type Item = {
  * While the registry or the field key store is unavailable the message that needs it is held (the
  * runtime waits the outage out, logging each retry, counting the registry's); what came before it
  * is sent and committed first. A message is never dead-lettered for an outage.
+ *
+ * A dead letter of a message attributable to a tenant whose redaction policy encrypts
+ * (deadLetterOwner.ts) is sealed under the data key of its tenant and data subject: its value and
+ * error message (packages/dead-letter's sealDeadLetter), so that erasing the subject reaches it
+ * too. Sealing that fails is an outage of the key store like any other: the message is held, never
+ * dead-lettered in plaintext.
  */
 export function normalizerSteps(
   options: NormalizerStepsOptions,
@@ -114,33 +136,89 @@ export function normalizerSteps(
   let outage: unknown
   /** What the held message waits for: the schema registry or the field key store (its logs and readiness). */
   let waitingFor = schemaRegistry
+  /** The key store dead letters are sealed with: only when some tenant encrypts. */
+  const sealingKeys =
+    reader.fieldKeys !== undefined && policyEncrypts(reader.redaction)
+      ? withRetriableFailures(reader.fieldKeys)
+      : undefined
 
   const planWith =
-    (read: (input: InputRecord) => Promise<RecordReading>) =>
+    (attempt: Attempt) =>
     async (record: KafkaRecord): Promise<Planned> => {
       const input: InputRecord = {
         value: record.value,
         headers: textHeaders(record.headers),
         timestampMs: kafkaTimestampMs(record.timestamp, () => options.now()),
       }
-      const reading = await read(input)
-      const plan = planRecord(reading, {
-        routes: options.routes(),
-        encode: (event) => options.encode(event),
-        digest: (event) => options.digest(event),
-        maxEventBytes: options.maxEventBytes,
-        digestSent: (key) => dedup.digestOf(key) ?? unacknowledged.get(key),
-        ...(reader.levels !== undefined && { levels: reader.levels }),
-      })
-      return { timestampMs: input.timestampMs, plan }
+      let planned: Planned
+      try {
+        const reading = await attempt(waitingFor, () => readRecord(input, reader))
+        const plan = planRecord(reading, {
+          routes: options.routes(),
+          encode: (event) => options.encode(event),
+          digest: (event) => options.digest(event),
+          maxEventBytes: options.maxEventBytes,
+          digestSent: (key) => dedup.digestOf(key) ?? unacknowledged.get(key),
+          ...(reader.levels !== undefined && { levels: reader.levels }),
+        })
+        planned = { timestampMs: input.timestampMs, plan }
+      } catch (error) {
+        if (isOutage(error) || error instanceof StepInterrupted) throw error
+        // What runTask would make of it, made here so that this dead letter is sealed as well.
+        planned = failedRecord(record, recordFailureOf(error), options)
+      }
+      if (planned.plan.kind !== 'dead-letter' || sealingKeys === undefined) return planned
+      const seal = await sealFor(record, planned.plan.cause, sealingKeys, attempt)
+      return seal === undefined ? planned : { ...planned, seal }
     }
 
+  /** The sealed parts of a message's dead letter, or undefined when the message cannot be attributed. */
+  const sealFor = async (
+    record: KafkaRecord,
+    cause: DeadLetterCause,
+    keys: NonNullable<typeof sealingKeys>,
+    attempt: Attempt,
+  ): Promise<DeadLetterSeal | undefined> => {
+    const { value } = record
+    if (value === null || value.length === 0) return undefined
+    const owner = await ownerOf(value, attempt)
+    if (owner === undefined) return undefined
+    const source = { topic: record.topic, partition: record.partition, offset: record.offset }
+    return attempt(keyStoreOutage, async () => {
+      try {
+        return await sealDeadLetter({ owner, source, value, errorMessage: cause.message }, keys)
+      } catch (error) {
+        if (isOutage(error)) throw error
+        // Not the store's own call but sealing with what it gave (a key of the wrong length): the
+        // store's to fix all the same, and never a reason to write the message in plaintext.
+        const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+        throw new KeyStoreUnavailableError(`sealing a dead letter failed: ${reason}`, { cause: error })
+      }
+    })
+  }
+
+  /** Whose data a message is: from its JSON, or from the event its Avro decodes to. */
+  const ownerOf = async (value: Buffer, attempt: Attempt): Promise<DeadLetterOwner | undefined> => {
+    if (value[0] !== 0) return ownerOfJsonMessage(value, reader.redaction)
+    let event: AuditEvent
+    try {
+      // Decoded again: the codec keeps the writer's schema it fetched the first time.
+      event = await attempt(schemaRegistry, () => reader.decodeAvro(value))
+    } catch (error) {
+      if (isOutage(error) || error instanceof StepInterrupted) throw error
+      return undefined
+    }
+    return ownerOfRecord(event, reader.redaction)
+  }
+
   const toItem = ({ input, outcome }: Processed<KafkaRecord, Planned>): Item => {
-    const { timestampMs, plan } = outcome.ok ? outcome.value : failedRecord(input, outcome.failure, options)
+    const planned = outcome.ok ? outcome.value : failedRecord(input, outcome.failure, options)
+    const { timestampMs, plan } = planned
     if (plan.kind !== 'dead-letter') return { record: input, timestampMs, plan, bytes: planBytes(plan) }
     // Built here, once, so that the flush limit counts what is sent: the original bytes and
     // headers plus those naming the failure (its message alone may take 4 KiB).
-    const deadLetter = recordDeadLetter(input, plan.cause, 'normalizer', options.now())
+    const built = recordDeadLetter(input, plan.cause, 'normalizer', options.now())
+    const deadLetter = planned.seal === undefined ? built : withSeal(built, planned.seal)
     return { record: input, timestampMs, plan, deadLetter, bytes: messageBytes(deadLetter) }
   }
 
@@ -213,9 +291,9 @@ export function normalizerSteps(
   const items = mapPayload(toItem, flushes)
 
   const readOnce = runTask(
-    planWith(async (input) => {
+    planWith(async (_what, work) => {
       try {
-        return await readRecord(input, reader)
+        return await work()
       } catch (error) {
         // runTask lets an outage through; anything else becomes the record's failure.
         if (isOutage(error)) outage = error
@@ -225,7 +303,7 @@ export function normalizerSteps(
     items,
   )
   const readWhenAvailable = runTask(
-    planWith((input) => context.whileUnavailable(waitingFor, () => readRecord(input, reader))),
+    planWith((what, work) => context.whileUnavailable(what, work)),
     items,
   )
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { writeKeyEncryptionKeyFile } from '@audit-pipeline/field-encryption'
-import { openFieldKeys } from './erase.js'
+import { openFieldKeys } from './fieldKeys.js'
 
 const at = (path: string, setting: string) => ({ path, setting })
 

@@ -1,0 +1,93 @@
+import type { DeadLetterOwner } from '@audit-pipeline/dead-letter'
+import type { SubjectRule } from '@audit-pipeline/field-encryption'
+import { isJsonObject, type JsonObject } from '../adapters/jsonObject.js'
+import { tenantRedactionOf, type RedactionPolicy } from '../redaction/redactionPolicy.js'
+
+/**
+ * Whose data a refused JSON message holds, when its tenant's redaction policy encrypts: the
+ * tenant and the data subject under the tenant's subject rule, read leniently from whatever of
+ * the message is there (the message was refused, so nothing else about it may hold). The record
+ * is the message itself (the JSON form, or a binary-mode CloudEvent's data), a structured
+ * CloudEvent's `data` (or `data_base64`), or every event of a CloudEvents batch, which must then
+ * agree on one owner: a batch mixing subjects is sealed for none, since sealing it under one
+ * subject's key would leave the others' data out of reach of their erasure.
+ *
+ * Undefined when the message cannot be attributed: not JSON, no tenant, a tenant that does not
+ * encrypt, no subject (an `actor` rule without `actor.id`; a `record` rule, or an `attribute`
+ * rule falling back to it, without `object.type` and `object.id`). Its dead letter then holds
+ * the message as it came, as before sealing existed.
+ *
+ * JSON.parse is safe on any nesting here (V8's parser does not recurse, so a message refused as
+ * too deep is attributed too), and nothing below walks the result: it reads a few members at the
+ * top of the record.
+ */
+export function ownerOfJsonMessage(value: Buffer, redaction: RedactionPolicy): DeadLetterOwner | undefined {
+  let body: unknown
+  try {
+    body = JSON.parse(value.toString('utf8'))
+  } catch {
+    return undefined
+  }
+  if (!Array.isArray(body)) return ownerOfRecord(recordIn(body), redaction)
+  const owners = body.map((item) => ownerOfRecord(recordIn(item), redaction))
+  const [first] = owners
+  const agree = owners.every(
+    (owner) => owner !== undefined && owner.tenant === first?.tenant && owner.subject === first.subject,
+  )
+  return agree ? first : undefined
+}
+
+/**
+ * The owner of one audit record (a parsed JSON-form record, or an Avro message's decoded event)
+ * as normalization would see it: ids trimmed, as normalizeEvent trims them, so the dead letter is
+ * sealed under the key the subject's events are sealed under, and one erasure reaches both.
+ */
+export function ownerOfRecord(record: unknown, redaction: RedactionPolicy): DeadLetterOwner | undefined {
+  if (!isJsonObject(record)) return undefined
+  const tenant = idOf(memberOf(record, 'tenant'))
+  if (tenant === undefined) return undefined
+  const { method } = tenantRedactionOf(redaction, tenant)
+  if (method.mode !== 'encrypt') return undefined
+  const subject = subjectOfRecord(record, method.subject)
+  return subject === undefined ? undefined : { tenant, subject }
+}
+
+/** field-encryption's subjectOf, for a record whose fields may be missing or of any type. */
+function subjectOfRecord(record: JsonObject, rule: SubjectRule): string | undefined {
+  if (rule.kind === 'actor') return idOf(memberOf(memberOf(record, 'actor'), 'id'))
+  if (rule.kind === 'attribute') {
+    // As subjectOf reads it: the attribute's value as it is, the record when it is missing or empty.
+    const value = memberOf(memberOf(record, 'attributes'), rule.name)
+    if (typeof value === 'string' && value !== '') return value
+  }
+  const object = memberOf(record, 'object')
+  const type = idOf(memberOf(object, 'type'))
+  const id = idOf(memberOf(object, 'id'))
+  return type === undefined || id === undefined ? undefined : `${type}/${id}`
+}
+
+/** The audit record a JSON body carries: a structured CloudEvent's data, or the body itself. */
+function recordIn(body: unknown): unknown {
+  if (!isJsonObject(body) || !Object.hasOwn(body, 'specversion')) return body
+  const data = memberOf(body, 'data')
+  if (data !== undefined) return data
+  const base64 = memberOf(body, 'data_base64')
+  if (typeof base64 !== 'string') return undefined
+  try {
+    return JSON.parse(Buffer.from(base64, 'base64').toString('utf8')) as unknown
+  } catch {
+    return undefined
+  }
+}
+
+/** An object's own member (never one inherited: `constructor` is not an attribute), or undefined. */
+function memberOf(value: unknown, name: string): unknown {
+  return isJsonObject(value) && Object.hasOwn(value, name) ? value[name] : undefined
+}
+
+/** An id as normalization keeps it: trimmed, with something left. */
+function idOf(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const trimmed = value.trim()
+  return trimmed === '' ? undefined : trimmed
+}
