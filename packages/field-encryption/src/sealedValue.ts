@@ -32,17 +32,7 @@ const tagBytes = 16
  */
 export function sealValue(value: JsonTree, dataKey: DataKey, indexKey: Buffer, context: SealContext): string {
   const plaintext = Buffer.from(writeJsonText(value, { sortKeys: false }), 'utf8')
-  const aad = additionalData(dataKey.id, context)
-  const iv = createHmac('sha256', ivKeyOf(dataKey))
-    .update(aad)
-    .update('\u0000')
-    .update(plaintext)
-    .digest()
-    .subarray(0, ivBytes)
-  const cipher = createCipheriv('aes-256-gcm', dataKey.key, iv)
-  cipher.setAAD(aad)
-  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()])
-  const payload = Buffer.concat([iv, ciphertext, cipher.getAuthTag()]).toString('base64url')
+  const payload = encrypt(plaintext, dataKey, additionalData(dataKey.id, context)).toString('base64url')
   return `enc:v1:${dataKey.id}:${blindIndex(value, indexKey)}:${payload}`
 }
 
@@ -73,21 +63,8 @@ export function parseSealedValue(
 export function openSealedValue(text: string, dataKey: DataKey, context: SealContext): JsonTree | undefined {
   const parsed = parseSealedValue(text)
   if (!parsed || parsed.keyId !== dataKey.id) return undefined
-  const { payload } = parsed
-  const iv = payload.subarray(0, ivBytes)
-  const tag = payload.subarray(payload.length - tagBytes)
-  const decipher = createDecipheriv('aes-256-gcm', dataKey.key, iv)
-  decipher.setAAD(additionalData(dataKey.id, context))
-  decipher.setAuthTag(tag)
-  let plaintext: Buffer
-  try {
-    plaintext = Buffer.concat([
-      decipher.update(payload.subarray(ivBytes, payload.length - tagBytes)),
-      decipher.final(),
-    ])
-  } catch {
-    return undefined
-  }
+  const plaintext = decrypt(parsed.payload, dataKey, additionalData(dataKey.id, context))
+  if (plaintext === undefined) return undefined
   try {
     return parseJsonText(plaintext.toString('utf8'), 'sealed value')
   } catch {
@@ -103,23 +80,32 @@ export function openSealedValue(text: string, dataKey: DataKey, context: SealCon
  * whoever stores the bytes keeps it beside them.
  */
 export function sealBytes(bytes: Buffer, dataKey: DataKey, context: SealContext): Buffer {
-  const aad = bytesAdditionalData(dataKey.id, context)
-  const iv = createHmac('sha256', ivKeyOf(dataKey))
-    .update(aad)
-    .update('\u0000')
-    .update(bytes)
-    .digest()
-    .subarray(0, ivBytes)
-  const cipher = createCipheriv('aes-256-gcm', dataKey.key, iv)
-  cipher.setAAD(aad)
-  return Buffer.concat([iv, cipher.update(bytes), cipher.final(), cipher.getAuthTag()])
+  return encrypt(bytes, dataKey, bytesAdditionalData(dataKey.id, context))
 }
 
 /** The bytes sealBytes sealed, or undefined when they do not open with this key in this context. */
 export function openSealedBytes(sealed: Buffer, dataKey: DataKey, context: SealContext): Buffer | undefined {
+  return decrypt(sealed, dataKey, bytesAdditionalData(dataKey.id, context))
+}
+
+/** IV ‖ AES-256-GCM ciphertext ‖ tag, the IV synthetic (sealValue says why). */
+function encrypt(plaintext: Buffer, dataKey: DataKey, aad: Buffer): Buffer {
+  const iv = createHmac('sha256', ivKeyOf(dataKey))
+    .update(aad)
+    .update('\u0000')
+    .update(plaintext)
+    .digest()
+    .subarray(0, ivBytes)
+  const cipher = createCipheriv('aes-256-gcm', dataKey.key, iv)
+  cipher.setAAD(aad)
+  return Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
+}
+
+/** What encrypt sealed, or undefined when it does not open (another key or context, bytes changed). */
+function decrypt(sealed: Buffer, dataKey: DataKey, aad: Buffer): Buffer | undefined {
   if (sealed.length < ivBytes + tagBytes) return undefined
   const decipher = createDecipheriv('aes-256-gcm', dataKey.key, sealed.subarray(0, ivBytes))
-  decipher.setAAD(bytesAdditionalData(dataKey.id, context))
+  decipher.setAAD(aad)
   decipher.setAuthTag(sealed.subarray(sealed.length - tagBytes))
   try {
     return Buffer.concat([

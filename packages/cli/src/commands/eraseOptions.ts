@@ -2,6 +2,7 @@ import { userInfo } from 'node:os'
 import { defaultNormalizerGroupId, pipelineTopics } from '@audit-pipeline/config'
 import { defaultProducerTopic } from '@audit-pipeline/producer'
 import { requiredFieldKeysLocation, type FieldKeysLocation, type RunningStack } from './fieldKeysOptions.js'
+import { flagProblems } from './flagProblems.js'
 
 /** `erase` flags as commander hands them over: strings, unchecked. */
 export type EraseFlags = {
@@ -43,15 +44,7 @@ export function parseEraseFlags(
   running: RunningStack,
   cwd = process.cwd(),
 ): EraseOptions {
-  const problems: string[] = []
-  const attempt = <T>(parse: () => T): T | undefined => {
-    try {
-      return parse()
-    } catch (error) {
-      problems.push(error instanceof Error ? error.message : String(error))
-      return undefined
-    }
-  }
+  const { problems, attempt } = flagProblems()
   const tenant = attempt(() => nonEmpty('--tenant', flags.tenant))
   const subject = attempt(() => nonEmpty('--subject', flags.subject))
   const reason = flags.reason === undefined ? undefined : attempt(() => nonEmpty('--reason', flags.reason!))

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path'
 import { defaultCheckpointTopic } from '@audit-pipeline/verification'
+import { flagProblems } from './flagProblems.js'
 
 /** `verify` flags as commander hands them over: strings, unchecked. */
 export type VerifyFlags = {
@@ -39,15 +40,7 @@ export function parseVerifyFlags(
   localPublicKeysFile: { path: string; exists: boolean },
   cwd = process.cwd(),
 ): VerifyOptions {
-  const problems: string[] = []
-  const attempt = <T>(parse: () => T): T | undefined => {
-    try {
-      return parse()
-    } catch (error) {
-      problems.push(error instanceof Error ? error.message : String(error))
-      return undefined
-    }
-  }
+  const { problems, attempt } = flagProblems()
   const tenant = flags.tenant === undefined ? undefined : attempt(() => nonEmpty('--tenant', flags.tenant!))
   const since = flags.since === undefined ? undefined : attempt(() => isoTime('--since', flags.since!))
   const until = flags.until === undefined ? undefined : attempt(() => isoTime('--until', flags.until!))
