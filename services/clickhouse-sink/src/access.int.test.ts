@@ -4,6 +4,7 @@ import {
   auditTables,
   defaultRetentionPolicy,
   eventRow,
+  integrityTables,
   migrations,
   runMigrations,
   schemaMigrationsTable,
@@ -73,6 +74,9 @@ describe("the sink writer's grants", () => {
         auditTables.changes,
         auditTables.actionsHourly,
         auditTables.recordLatest,
+        // The sink appends to its chain and signs checkpoints (packages/clickhouse-schema).
+        integrityTables.chain,
+        integrityTables.checkpoints,
         schemaMigrationsTable,
       ].sort(),
     )
