@@ -75,6 +75,19 @@ describe('audit event codec', () => {
     expect(() => codec.encode(huge)).toThrow(/encoded event is \d+ bytes, over the 2000-byte limit/)
   })
 
+  it('refuses an attribute named __proto__, which Avro readers would drop, and keeps other odd keys', async () => {
+    const codec = await createAuditEventCodec({ registry })
+    const proto = {
+      ...example,
+      attributes: JSON.parse('{"__proto__":"x","b":"y"}') as Record<string, string>,
+    }
+    expect(Object.keys(proto.attributes)).toEqual(['__proto__', 'b'])
+    expect(() => codec.encode(proto)).toThrow(EventInvalidError)
+    expect(() => codec.encode(proto)).toThrow(/attributes\.__proto__.*Avro readers drop it/)
+    const odd = { ...example, attributes: { constructor: '1', toString: '2', '': '3', 'a.b': '4' } }
+    expect((await codec.decode(codec.encode(odd))).attributes).toEqual(odd.attributes)
+  })
+
   it('rejects messages that are not in the wire format or do not decode', async () => {
     const codec = await createAuditEventCodec({ registry })
     await expect(codec.decode(Buffer.from('{"json": true}'))).rejects.toThrow(CodecError)

@@ -73,6 +73,7 @@ export async function createAuditEventCodec(options: AuditEventCodecOptions): Pr
   return {
     schemaId,
     encode(event) {
+      if (Object.hasOwn(event.attributes, '__proto__')) throw new EventInvalidError([protoAttribute])
       let end: number
       try {
         end = writeBody(event)
@@ -162,6 +163,17 @@ async function writerReader(
 }
 
 /** avsc says only that a value is invalid; its error hook tells us which fields. */
+/**
+ * Avro readers build a map as a plain object (avsc: `value[key] = …`), and assigning to
+ * `__proto__` sets the prototype: the attribute would vanish from every copy read back, the
+ * trail's included. Refused when written, so that it is never silently lost.
+ */
+const protoAttribute = {
+  field: 'attributes.__proto__',
+  message:
+    'an attribute may not be named __proto__: Avro readers drop it (it names the prototype); rename it',
+}
+
 function invalidPaths(type: avro.Type, event: unknown, error: unknown) {
   const problems: { field: string; message: string }[] = []
   type.isValid(event, {

@@ -15,8 +15,7 @@ import { policyEncrypts } from './redaction/redactionPolicy.js'
 import { parseRoutes } from './routing/parseRoutes.js'
 import type { RouteTable } from './routing/routeTable.js'
 import { routeTopics } from './routing/routeTopics.js'
-import type { AuditEvent } from '@audit-pipeline/event-model'
-import { contentDigest } from '@audit-pipeline/integrity'
+import { createContentDigests, type ContentDigests } from './digests/contentDigests.js'
 
 export type NormalizerOptions = {
   config: NormalizerConfig
@@ -33,10 +32,11 @@ export type NormalizerOptions = {
   readFile?: (path: string) => string
   now?: () => Date
   /**
-   * The content digest events are deduplicated and checked for conflicts by. Default: the trail's
-   * (packages/integrity). The benchmark replaces it to measure what it costs.
+   * The content digests events are deduplicated and checked for conflicts by. Default: the
+   * trail's (packages/integrity), a flush's on a worker thread (digests/contentDigests.ts). The
+   * benchmark replaces them to measure what they cost.
    */
-  contentDigest?: (event: AuditEvent) => string
+  contentDigests?: ContentDigests
 }
 
 export type Normalizer = {
@@ -85,6 +85,18 @@ export function createNormalizer(options: NormalizerOptions): Normalizer {
     ? createDedupWindow({ windowMs: config.dedupWindowMs, maxIds: config.dedupMaxIds })
     : noDedupWindow
   const state = { producerUp: false, stopping: false }
+  /** Made with the first steps (its worker thread with it) and closed by stop(). */
+  let digests: ContentDigests | undefined
+  const digestsInUse = (): ContentDigests =>
+    (digests ??=
+      options.contentDigests ??
+      createContentDigests({
+        onWorkerError: (error) =>
+          log.warn(
+            { err: error },
+            'the content digest worker failed; this flush was digested on the main thread',
+          ),
+      }))
 
   const producer = renewingProducer(
     () =>
@@ -131,7 +143,7 @@ export function createNormalizer(options: NormalizerOptions): Normalizer {
           },
           routes: () => routes,
           encode: (event) => codec.encode(event),
-          digest: options.contentDigest ?? contentDigest,
+          digests: digestsInUse(),
           dedup,
           deadLetterTopic: config.deadLetterTopic,
           maxEventBytes: config.maxEventBytes,
@@ -228,6 +240,7 @@ export function createNormalizer(options: NormalizerOptions): Normalizer {
       await producer.disconnect()
       state.producerUp = false
       await admin.disconnect()
+      await digests?.close()
       log.info('normalizer stopped')
     },
 

@@ -33,12 +33,14 @@ export function eventKeyOf(tenant: string, eventId: string): EventKey {
 export type DedupWindow = {
   /** The digest the event with this key went out with, if it is remembered. */
   digestOf(key: EventKey): string | undefined
-  remember(sent: Iterable<SentEvent>): void
+  remember(sent: Iterable<RememberedEvent>): void
+  /** False for a window that remembers nothing (NORMALIZER_DEDUP_WINDOW_MS=0): no digest is worth computing for it. */
+  readonly remembers: boolean
   readonly size: number
 }
 
 /** An event that went out: its key and its content digest. */
-export type SentEvent = { key: EventKey; digest: string }
+export type RememberedEvent = { key: EventKey; digest: string }
 
 export function createDedupWindow({ windowMs, maxIds, now }: DedupWindowOptions): DedupWindow {
   const digests = new LRUCache<EventKey, string>({
@@ -56,6 +58,7 @@ export function createDedupWindow({ windowMs, maxIds, now }: DedupWindowOptions)
     remember(sent) {
       for (const { key, digest } of sent) digests.set(key, digest)
     },
+    remembers: true,
     get size() {
       return digests.size
     },
@@ -63,4 +66,9 @@ export function createDedupWindow({ windowMs, maxIds, now }: DedupWindowOptions)
 }
 
 /** For a normalizer run with NORMALIZER_DEDUP_WINDOW_MS=0: remembers nothing. */
-export const noDedupWindow: DedupWindow = { digestOf: () => undefined, remember: () => undefined, size: 0 }
+export const noDedupWindow: DedupWindow = {
+  digestOf: () => undefined,
+  remember: () => undefined,
+  remembers: false,
+  size: 0,
+}

@@ -110,6 +110,11 @@ default:
 
 /** A stand-in for the Avro encoder: deterministic bytes the test can read back. */
 const encode = (event: AuditEvent) => Buffer.from(JSON.stringify(event))
+/** Content digests of the stand-in encoding, computed in this thread like the real ones without a worker. */
+const digests = {
+  of: (value: Uint8Array) => contentDigest(JSON.parse(Buffer.from(value).toString()) as AuditEvent),
+  ofAll: (values: readonly Uint8Array[]) => Promise.resolve(values.map((value) => digests.of(value))),
+}
 
 type Options = {
   decodeAvro?: (value: Buffer) => Promise<AuditEvent>
@@ -170,6 +175,7 @@ function harness(options: Options = {}) {
       log.push(`remember ${list.length}`)
       for (const { key, digest } of list) remembered.set(key, digest)
     },
+    remembers: true,
     get size() {
       return remembered.size
     },
@@ -209,7 +215,7 @@ function harness(options: Options = {}) {
     },
     routes: () => routes,
     encode,
-    digest: contentDigest,
+    digests,
     dedup,
     deadLetterTopic: 'audit.dlq',
     maxEventBytes: 1_000_000,

@@ -37,6 +37,7 @@ import { ownerOfJsonMessage, ownerOfRecord } from '../pipeline/deadLetterOwner.j
 import { planRecord, type RecordPlan } from '../pipeline/planRecord.js'
 import { readRecord, type InputRecord, type RecordReader } from '../pipeline/readRecord.js'
 import type { RouteTable } from '../routing/routeTable.js'
+import type { ContentDigests } from '../digests/contentDigests.js'
 import type { DedupWindow, EventKey } from './dedupWindow.js'
 import { textHeaders } from './kafkaHeaders.js'
 import { createPendingFlush, messageBytes, outputBytes, type PendingFlush } from './pendingFlush.js'
@@ -47,8 +48,8 @@ export type NormalizerStepsOptions = {
   routes(): RouteTable
   /** Avro in the Confluent wire format, the current schema. */
   encode(event: AuditEvent): Buffer
-  /** The event's content digest (packages/integrity's contentDigest). */
-  digest(event: AuditEvent): string
+  /** The content digests of encoded events, for the dedup window (digests/contentDigests.ts). */
+  digests: Pick<ContentDigests, 'of' | 'ofAll'>
   /** Survives restarts of the steps: only acknowledged ids are remembered in it. */
   dedup: DedupWindow
   deadLetterTopic: string
@@ -121,11 +122,17 @@ export function normalizerSteps(
   const { reader, dedup } = options
   /**
    * Events taken into a flush whose send is not acknowledged yet (the one filling and those in
-   * flight), with their digests: a repeat of one is a duplicate (or a conflict) too. Dropping it
-   * loses nothing: if that send fails, its partition is not committed past the original, which is
-   * read and sent again after the restart.
+   * flight), encoded: a repeat of one is a duplicate (or a conflict) too, judged by the digest of
+   * this encoded original. Dropping it loses nothing: if that send fails, its partition is not
+   * committed past the original, which is read and sent again after the restart.
    */
-  const unacknowledged = new Map<EventKey, string>()
+  const unacknowledged = new Map<EventKey, Buffer>()
+  const digestSent = (key: EventKey): string | undefined => {
+    const remembered = dedup.digestOf(key)
+    if (remembered !== undefined) return remembered
+    const value = unacknowledged.get(key)
+    return value === undefined ? undefined : options.digests.of(value)
+  }
   /**
    * Per input partition, its latest flush not yet committed: the next flush of the partition is
    * sent once that one is acknowledged, and committed once that one is. A failed one stays, so
@@ -156,9 +163,9 @@ export function normalizerSteps(
         const plan = planRecord(reading, {
           routes: options.routes(),
           encode: (event) => options.encode(event),
-          digest: (event) => options.digest(event),
+          digest: (value) => options.digests.of(value),
           maxEventBytes: options.maxEventBytes,
-          digestSent: (key) => dedup.digestOf(key) ?? unacknowledged.get(key),
+          digestSent,
           ...(reader.levels !== undefined && { levels: reader.levels }),
         })
         planned = { timestampMs: input.timestampMs, plan }
@@ -225,7 +232,7 @@ export function normalizerSteps(
   const take = (flush: Flush, item: Item): Flush => {
     const { record, plan } = item
     flush.pending.add(record.offset, item.timestampMs, plan, item.deadLetter)
-    if (plan.kind === 'outputs') for (const { key, digest } of plan.sent) unacknowledged.set(key, digest)
+    if (plan.kind === 'outputs') for (const { key, value } of plan.sent) unacknowledged.set(key, value)
     flush.consumedByTopic.set(record.topic, (flush.consumedByTopic.get(record.topic) ?? 0) + 1)
     mergeCommittable(flush.committable, committableOf(record))
     return flush
@@ -240,6 +247,12 @@ export function normalizerSteps(
   const sendFlush = (flush: Flush): Promise<void> => {
     const partitions = [...flush.committable.keys()]
     const earlier = partitions.flatMap((id) => latest.get(id) ?? [])
+    // Computed while the flush is sent (off this thread when a worker runs), needed only after.
+    const digesting = dedup.remembers
+      ? options.digests.ofAll(flush.pending.sent.map(({ value }) => value))
+      : Promise.resolve([])
+    // Awaited only once the send succeeds; a failed send fails the steps, not this.
+    digesting.catch(() => undefined)
     const sent = (async () => {
       // A partition's flushes reach Kafka in order: sent side by side, a retried request could
       // land after the next flush's and reorder one object's events. A flush whose predecessor
@@ -252,7 +265,8 @@ export function normalizerSteps(
       // restart before that commit (a failed flush ahead of this one) drops them as duplicates
       // instead of sending them again; counted now, the metrics agree with what the output
       // topics hold.
-      dedup.remember(flush.pending.sent)
+      const digests = await digesting
+      dedup.remember(flush.pending.sent.map(({ key }, i) => ({ key, digest: digests[i] as string })))
       for (const { key } of flush.pending.sent) unacknowledged.delete(key)
       context.countDeadLetters(
         [...flush.pending.tally.deadLettered].flatMap(([c, n]) => Array<string>(n).fill(c)),

@@ -52,16 +52,16 @@ describe('createPendingFlush', () => {
     const a = output('audit.normalized', 'default', 'witify/ticket/1-é', '{"a":1}') // é: 2 bytes in UTF-8
     const b = output('audit.normalized', 'security', 'witify/session/22', '{"bb":22}')
     const c = output('audit.forward', 'security', 'witify/session/22', '{"bb":22}')
-    pending.add('41', 1_000, outputsPlan([a], { sent: [{ key: 'k1', digest: 'd1' }] }))
-    pending.add('42', 2_000, outputsPlan([b, c], { sent: [{ key: 'k2', digest: 'd2' }] }))
+    pending.add('41', 1_000, outputsPlan([a], { sent: [{ key: 'k1', value: Buffer.from('v1') }] }))
+    pending.add('42', 2_000, outputsPlan([b, c], { sent: [{ key: 'k2', value: Buffer.from('v2') }] }))
     pending.add('43', 3_000, { kind: 'skipped', reason: 'TOMBSTONE' })
     expect(pending.bytes).toBe(outputBytes(a) + outputBytes(b) + outputBytes(c))
     expect(pending.records).toBe(3)
     expect(pending.lastOffset).toBe('43')
     expect(pending.timestampsMs).toEqual([1_000, 2_000, 3_000])
     expect(pending.sent).toEqual([
-      { key: 'k1', digest: 'd1' },
-      { key: 'k2', digest: 'd2' },
+      { key: 'k1', value: Buffer.from('v1') },
+      { key: 'k2', value: Buffer.from('v2') },
     ])
   })
 
@@ -155,7 +155,7 @@ describe('createPendingFlush', () => {
       '1',
       0,
       outputsPlan([output('audit.normalized', 'default', 'k', 'v')], {
-        sent: [{ key: 'sent', digest: 'd' }],
+        sent: [{ key: 'sent', value: Buffer.from('v') }],
       }),
     )
     pending.add(
@@ -163,7 +163,7 @@ describe('createPendingFlush', () => {
       0,
       outputsPlan([], { dropped: [{ route: 'drop-debug', reason: 'debug' }], duplicates: 1 }),
     )
-    expect(pending.sent).toEqual([{ key: 'sent', digest: 'd' }])
+    expect(pending.sent).toEqual([{ key: 'sent', value: Buffer.from('v') }])
     // A new flush starts without them.
     expect(createPendingFlush().sent).toEqual([])
   })

@@ -1,7 +1,6 @@
 import type { Message, TopicMessages } from 'kafkajs'
-import type { PlannedOutput, RecordPlan } from '../pipeline/planRecord.js'
+import type { PlannedOutput, RecordPlan, SentEvent } from '../pipeline/planRecord.js'
 import type { DeadLetterClass } from '../pipeline/deadLetterClasses.js'
-import type { SentEvent } from './dedupWindow.js'
 
 /** What a flush did, counted once Kafka acknowledged it: the metrics and the flush's log line. */
 export type FlushTally = {

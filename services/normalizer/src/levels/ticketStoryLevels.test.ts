@@ -6,10 +6,10 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { createAuditEventCodec, type AuditEventCodec } from '@audit-pipeline/codec'
 import { defaultEventPolicy, sealedValuePattern, type AuditEvent } from '@audit-pipeline/event-model'
 import { openLocalKeyStore, type KeyStore } from '@audit-pipeline/field-encryption'
-import { contentDigest } from '@audit-pipeline/integrity'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { auditJsonAdapter } from '../adapters/auditJsonAdapter.js'
+import { encodedEventDigest } from '../digests/encodedEventDigest.js'
 import { planRecord, routeHeader, temporalLevelHeader, type PlannedOutput } from '../pipeline/planRecord.js'
 import { readRecord, type RecordReader } from '../pipeline/readRecord.js'
 import { KeyStoreUnavailableError } from '../redaction/keyStoreOutage.js'
@@ -71,7 +71,7 @@ async function outputsOf(line: string, reader: RecordReader): Promise<PlannedOut
   const plan = planRecord(reading, {
     routes,
     encode: (event) => codec.encode(event),
-    digest: contentDigest,
+    digest: encodedEventDigest(),
     maxEventBytes: 1_000_000,
     digestSent: () => undefined,
     ...(reader.levels !== undefined && { levels: reader.levels }),

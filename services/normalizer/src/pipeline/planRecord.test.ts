@@ -56,13 +56,15 @@ default:
 
 /** A stand-in for the Avro codec: deterministic bytes per event. */
 const encodeJson = (event: AuditEvent) => Buffer.from(JSON.stringify(event))
+/** The content digest of an event in the stand-in encoding. */
+const digestOfJson = (value: Buffer) => contentDigest(JSON.parse(value.toString()) as AuditEvent)
 
 function contextWith(overrides: Partial<PlanContext> = {}): PlanContext {
   return {
     routes,
     encode: encodeJson,
     maxEventBytes: 1_000_000,
-    digest: contentDigest,
+    digest: digestOfJson,
     digestSent: () => undefined,
     ...overrides,
   }
@@ -70,9 +72,9 @@ function contextWith(overrides: Partial<PlanContext> = {}): PlanContext {
 
 const eventsReading = (...events: AuditEvent[]): RecordReading => ({ kind: 'events', events })
 
-/** What the plan remembers for sent events: their key and content digest. */
+/** What the plan lists of sent events, for the dedup window: their key and encoded form. */
 const sentOf = (...events: AuditEvent[]) =>
-  events.map((event) => ({ key: eventKeyOf(event.tenant, event.event_id), digest: contentDigest(event) }))
+  events.map((event) => ({ key: eventKeyOf(event.tenant, event.event_id), value: encodeJson(event) }))
 
 /** The event an output carries, read back from the stand-in encoding. */
 const eventIn = (output: PlannedOutput) => JSON.parse(output.value.toString()) as AuditEvent
@@ -149,12 +151,16 @@ describe('planRecord: duplicates and conflicts', () => {
     const digestSent = vi.fn((key: string) =>
       key === eventKeyOf(created.tenant, created.event_id) ? contentDigest(created) : undefined,
     )
-    const plan = outputsOf(planRecord(eventsReading(created, lowered), contextWith({ encode, digestSent })))
+    const digest = vi.fn(digestOfJson)
+    const plan = outputsOf(
+      planRecord(eventsReading(created, lowered), contextWith({ encode, digestSent, digest })),
+    )
     expect(plan.duplicates).toBe(1)
     expect(plan.sent).toEqual(sentOf(lowered))
-    expect(plan.outputs).toHaveLength(1)
-    expect(encode).not.toHaveBeenCalledWith(created)
+    expect(plan.outputs.map(eventIn)).toEqual([lowered])
     expect(digestSent).toHaveBeenCalledWith(eventKeyOf(created.tenant, created.event_id))
+    // Only the repeat is digested (from its encoded form), not the event that is new.
+    expect(digest.mock.calls.map(([value]) => value)).toEqual([encodeJson(created)])
   })
 
   it('sends an event repeated within one message once', () => {

@@ -1,7 +1,7 @@
 import type { AuditEvent } from '@audit-pipeline/event-model'
 import { temporalLevelHeader } from '@audit-pipeline/config'
 import { EventInvalidError, partitionKeyFor } from '@audit-pipeline/event-model'
-import { eventKeyOf, type EventKey, type SentEvent } from '../delivery/dedupWindow.js'
+import { eventKeyOf, type EventKey } from '../delivery/dedupWindow.js'
 import type { SkipReason } from '../adapters/inputAdapter.js'
 import {
   defaultLevelsPolicy,
@@ -55,6 +55,12 @@ function headersFor(route: string, latestOnly: boolean): Readonly<Record<string,
   return headers
 }
 
+/**
+ * An event taken to go out: its key and its encoded form, whose content digest the dedup window
+ * remembers once Kafka has it (computed meanwhile, off the reading thread: digests/contentDigests.ts).
+ */
+export type SentEvent = { key: EventKey; value: Buffer }
+
 /** Everything one input message turns into, before anything is sent. */
 export type RecordPlan =
   | {
@@ -75,13 +81,16 @@ export type PlanContext = {
   routes: RouteTable
   /** Avro in the Confluent wire format; throws EventInvalidError naming a field the schema refuses. */
   encode(event: AuditEvent): Buffer
-  /** The event's content digest: what tells a replay (the same) from a conflict (other content). */
-  digest(event: AuditEvent): string
+  /**
+   * The content digest of an encoded event: what tells a repeat of an id that is a replay (the
+   * same) from a conflict (other content). Asked only of repeats, and of what they repeat.
+   */
+  digest(value: Buffer): string
   /** Larger normalized events are dead-lettered (snapshots can make changes that outgrow the input). */
   maxEventBytes: number
   /**
-   * The content digest an event with this key went out with recently (the dedup window, or
-   * earlier in the flush being built), if any.
+   * The content digest an event with this key went out with recently (the dedup window, or a
+   * flush not yet acknowledged), if any.
    */
   digestSent(key: EventKey): string | undefined
   /**
@@ -106,13 +115,24 @@ export function planRecord(reading: RecordReading, context: PlanContext): Record
   let duplicates = 0
   for (const event of reading.events) {
     const key = eventKeyOf(event.tenant, event.event_id)
-    const digest = context.digest(event)
-    const earlier = context.digestSent(key) ?? sent.find((other) => other.key === key)?.digest
-    if (earlier === digest) {
-      duplicates++
-      continue
-    }
+    const earlierInMessage = sent.find((other) => other.key === key)
+    const earlier =
+      context.digestSent(key) ??
+      (earlierInMessage === undefined ? undefined : context.digest(earlierInMessage.value))
     if (earlier !== undefined) {
+      // A repeat: judged by content, the copy's digest from its encoded form like the original's.
+      let copy: Buffer
+      try {
+        copy = context.encode(event)
+      } catch (error) {
+        if (!(error instanceof EventInvalidError)) throw error
+        return invalid(event, error)
+      }
+      const digest = context.digest(copy)
+      if (earlier === digest) {
+        duplicates++
+        continue
+      }
       // Never over the original: the message is refused whole, like any refused event, so the
       // other events in it are not half taken.
       return deadLetter({
@@ -136,10 +156,7 @@ export function planRecord(reading: RecordReading, context: PlanContext): Record
       value = context.encode(event)
     } catch (error) {
       if (!(error instanceof EventInvalidError)) throw error
-      return deadLetter({
-        errorClass: 'EVENT_INVALID',
-        message: `normalized event ${event.event_id}: ${error.message}`,
-      })
+      return invalid(event, error)
     }
     if (value.length > context.maxEventBytes) {
       return deadLetter({
@@ -152,10 +169,17 @@ export function planRecord(reading: RecordReading, context: PlanContext): Record
     const partitionKey = Buffer.from(partitionKeyFor(event))
     const headers = headersFor(route, levels.temporal === 1)
     for (const topic of outcome.topics) outputs.push({ topic, route, key: partitionKey, value, headers })
-    sent.push({ key, digest })
+    sent.push({ key, value })
     if (isReduced(levels)) reduced.push(levels)
   }
   return { kind: 'outputs', outputs, sent, dropped, duplicates, reduced }
+}
+
+function invalid(event: AuditEvent, error: EventInvalidError): RecordPlan {
+  return deadLetter({
+    errorClass: 'EVENT_INVALID',
+    message: `normalized event ${event.event_id}: ${error.message}`,
+  })
 }
 
 function deadLetter(cause: DeadLetterCause): RecordPlan {
