@@ -295,6 +295,14 @@ describe('docker-compose.yml', () => {
         .map((t) => `${t.name}:${t.partitions}`)
         .sort(),
     )
+    // With the settings the pipeline gives them (the input's segment.ms bounds erased bytes on disk).
+    for (const topic of Object.values(pipelineTopics)) {
+      if (!('config' in topic)) continue
+      const spec = specs.find((s) => s.startsWith(`${topic.name}:`))
+      expect(spec?.split(':').slice(2)).toEqual(
+        Object.entries(topic.config).map(([name, value]) => `${name}=${value}`),
+      )
+    }
   })
 
   test('gives the sink and the query API ClickHouse users of their own, each with its own password', () => {

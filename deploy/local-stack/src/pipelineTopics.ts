@@ -9,7 +9,13 @@ export async function createPipelineTopics(brokers: string[]): Promise<string[]>
     const topics = Object.values(pipelineTopics)
     await createTopicsWithLeaders(
       admin,
-      topics.map((t) => ({ topic: t.name, numPartitions: t.partitions })),
+      topics.map((t) => ({
+        topic: t.name,
+        numPartitions: t.partitions,
+        ...('config' in t && {
+          configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
+        }),
+      })),
     )
     return topics.map((t) => t.name)
   } finally {

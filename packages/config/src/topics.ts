@@ -7,8 +7,12 @@
  * The local stack creates them; on an existing cluster they are created by its operators.
  */
 export const pipelineTopics = {
-  /** What producers (SDK, CLI) send: Avro audit events in the Confluent wire format, or JSON. */
-  events: { name: 'audit.events', partitions: 6 },
+  /**
+   * What producers (SDK, CLI) send: Avro audit events in the Confluent wire format, or JSON.
+   * Segments roll hourly: records `audit-pipeline erase` deletes leave the disk with their
+   * segment, and the active segment is never deleted, so this bounds how long their bytes stay.
+   */
+  events: { name: 'audit.events', partitions: 6, config: { 'segment.ms': String(60 * 60_000) } },
   /** Canonical events for storage: Avro, the current schema, keyed by object. */
   normalized: { name: 'audit.normalized', partitions: 6 },
   /** Canonical events for external systems, same form. */

@@ -1,8 +1,8 @@
-import { mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
-import { Kafka, logLevel, type Admin } from 'kafkajs'
+import kafkajs, { Kafka, logLevel, type Admin } from 'kafkajs'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { createAuditEventCodec } from '@audit-pipeline/codec'
 import { loadConnectionSettings } from '@audit-pipeline/config'
@@ -21,6 +21,8 @@ import type { Endpoints } from '../endpoints.js'
 import { eraseCommand } from './erase.js'
 import type { EraseOptions } from './eraseOptions.js'
 
+// kafkajs is CommonJS and spreads its enums into its exports, which Node's named imports miss.
+const { ConfigResourceTypes } = kafkajs
 const stack = inject('stack')
 const kafka = new Kafka({
   clientId: 'cli-erase-test',
@@ -62,6 +64,41 @@ function capture() {
 /** The normalizer's view: a group whose committed offset on `partition` is `offset`. */
 async function commitAs(admin: Admin, groupId: string, topic: string, partition: number, offset: string) {
   await admin.setOffsets({ groupId, topic, partitions: [{ partition, offset }] })
+}
+
+/** The folders holding partition 0 of `topic` on the brokers (the local stack's: on this machine). */
+async function partitionFolders(admin: Admin, topic: string): Promise<string[]> {
+  const { brokers } = await admin.describeCluster()
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: brokers.map((broker) => ({
+      type: ConfigResourceTypes.BROKER,
+      name: String(broker.nodeId),
+      configNames: ['log.dirs'],
+    })),
+  })
+  const folders = resources
+    .flatMap((resource) => resource.configEntries[0]?.configValue.split(',') ?? [])
+    .map((dir) => join(dir, `${topic}-0`))
+    .filter((dir) => existsSync(dir))
+  if (folders.length === 0) {
+    throw new Error(
+      `no broker log folder of ${topic} on this machine: this test reads the local stack's files`,
+    )
+  }
+  return folders
+}
+
+/** Every file of a partition folder, as latin1 text (a record's bytes, found by a search). */
+function filesOf(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    try {
+      return [readFileSync(join(dir, name)).toString('latin1')]
+    } catch {
+      // Deleted between the listing and the read: what the test waits for.
+      return []
+    }
+  })
 }
 
 describe('audit-pipeline erase', () => {
@@ -182,6 +219,8 @@ describe('audit-pipeline erase', () => {
       `    ${topic}[0]: removed ${Number(handled0!.high) - Number(low(before, 0))} record(s), offsets ${low(before, 0)} to ${Number(handled0!.high) - 1}`,
       `    ${topic}[1]: left as is: ${group} has no committed offset here`,
       `  ${Number(handled0!.high) - Number(low(before, 0))} input record(s) removed from ${topic}`,
+      // The topic's settings (the broker's defaults) and the local stack's retention check.
+      `    ${topic}: the removed records' bytes leave the brokers' disks with their segment: it rolls at the first record appended segment.ms (7 d) after it began (else retention.ms, 1 d, removes it), then is deleted within log.retention.check.interval.ms (10 s) + file.delete.delay.ms (1 min)`,
     ])
 
     // Again: idempotent. No key left to destroy, nothing more to remove; recorded all the same.
@@ -201,6 +240,81 @@ describe('audit-pipeline erase', () => {
       recordsRemoved: 0,
       failures: [],
     })
+  })
+
+  it("takes the removed input's bytes off the broker's disk once its segment rolls", async () => {
+    const admin = await connectedAdmin()
+    // An input topic whose segments roll after a second and are deleted without delay.
+    const topic = uniqueName('cli_erase_disk')
+    await admin.createTopics({
+      topics: [
+        {
+          topic,
+          numPartitions: 1,
+          configEntries: [
+            { name: 'segment.ms', value: '1000' },
+            { name: 'file.delete.delay.ms', value: '0' },
+          ],
+        },
+      ],
+      waitForLeaders: true,
+    })
+    const partitionDirs = await partitionFolders(admin, topic)
+    const marker = `alice-${uniqueName('plaintext')}@example.com`
+    const onDisk = () => partitionDirs.some((dir) => filesOf(dir).some((file) => file.includes(marker)))
+
+    const raw = kafka.producer()
+    await raw.connect()
+    onTestFinished(() => raw.disconnect())
+    const sentAt = Date.now()
+    await raw.send({ topic, messages: [{ value: JSON.stringify({ actor: 'alice', email: marker }) }] })
+    await waitFor(onDisk, { timeoutMs: 10_000, description: 'the plaintext in the segment file' })
+    const group = uniqueName('normalizer')
+    const [handled] = await admin.fetchTopicOffsets(topic)
+    await commitAs(admin, group, topic, 0, handled!.high)
+
+    const { folder, kekFile } = await newKeyStore()
+    // The erasure is recorded on a topic of its own: this one gets only what the test sends.
+    const eventsTopic = uniqueName('cli_erase_events')
+    await admin.createTopics({ topics: [{ topic: eventsTopic, numPartitions: 1 }], waitForLeaders: true })
+    const out = capture()
+    const err = capture()
+    const exitCode = await eraseCommand(
+      {
+        tenant: 'acme',
+        subject: 'alice',
+        actorId: 'dpo',
+        fieldKeys: {
+          directory: { path: folder, setting: 'FIELD_KEYS_DIR' },
+          kekFile: { path: kekFile, setting: 'FIELD_KEYS_KEK_FILE' },
+        },
+        eventsTopic,
+        inputTopics: [topic],
+        normalizerGroup: group,
+        json: false,
+      },
+      endpoints,
+      { out: out.write, err: err.write },
+    )
+    expect(err.lines).toEqual([])
+    expect(exitCode).toBe(0)
+    expect(out.lines).toContain(
+      `    ${topic}: the removed records' bytes leave the brokers' disks with their segment: it rolls at the first record appended segment.ms (1 s) after it began (else retention.ms, 1 d, removes it), then is deleted within log.retention.check.interval.ms (10 s) + file.delete.delay.ms (0 ms)`,
+    )
+    // Removed for readers at once; on disk until the segment holding it is no longer the active one.
+    expect((await admin.fetchTopicOffsets(topic))[0]!.low).toBe(handled!.high)
+    expect(onDisk()).toBe(true)
+
+    // The next record, a second after the first: the segment rolls, and the retention check deletes it.
+    await new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, sentAt + 1_100 - Date.now())))
+    await raw.send({ topic, messages: [{ value: 'a later record' }] })
+    await waitFor(() => !onDisk(), {
+      timeoutMs: 60_000,
+      description: "the erased plaintext gone from the broker's files",
+    })
+    expect(partitionDirs.some((dir) => filesOf(dir).some((file) => file.includes('a later record')))).toBe(
+      true,
+    )
   })
 
   it('destroys nothing when an input topic does not exist, and says so', async () => {

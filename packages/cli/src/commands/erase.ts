@@ -9,6 +9,7 @@ import type { EraseOptions } from './eraseOptions.js'
 import { eraseJson, eraseSummary, type EraseReport } from './eraseOutput.js'
 import { openFieldKeys } from './fieldKeys.js'
 import { removeHandledInput } from './handledInput.js'
+import { inputResidency } from './inputResidency.js'
 
 export type EraseIo = { out: (line: string) => void; err: (line: string) => void }
 
@@ -37,6 +38,7 @@ export async function eraseCommand(
     keysDestroyed: null,
     erasureEvent: null,
     inputRecords: [],
+    inputResidency: [],
     failures: [],
   }
   // kafkajs logs retries it recovers from as errors; what fails reaches us as an exception.
@@ -140,6 +142,17 @@ async function erase(
     } catch (error) {
       report.failures.push(`${topic}: handled records not removed: ${messageOf(error)}`)
     }
+  }
+  const removedFrom = [
+    ...new Set(report.inputRecords.filter((o) => o.status === 'removed').map((o) => o.topic)),
+  ]
+  try {
+    report.inputResidency = await inputResidency(admin, removedFrom)
+  } catch (error) {
+    // The records are removed all the same; only the statement of when their bytes go is missing.
+    report.failures.push(
+      `${removedFrom.join(', ')}: records removed, but the topic settings that bound how long their bytes stay on disk could not be read: ${messageOf(error)}`,
+    )
   }
 }
 

@@ -33,6 +33,15 @@ const done: EraseReport = {
       error: 'POLICY_VIOLATION',
     },
   ],
+  inputResidency: [
+    {
+      topic: 'audit.events',
+      segmentMs: 3_600_000,
+      retentionMs: 604_800_000,
+      fileDeleteDelayMs: 60_000,
+      retentionCheckMs: 300_000,
+    },
+  ],
   failures: [],
 }
 
@@ -48,7 +57,21 @@ describe('erase output', () => {
       '    audit.events[2]: nothing to remove (committed offset 4, earliest record 4)',
       '    audit.events[3]: NOT removed (committed offset 9): POLICY_VIOLATION',
       '  120 input record(s) removed from audit.events',
+      "    audit.events: the removed records' bytes leave the brokers' disks with their segment: it rolls at the first record appended segment.ms (1 h) after it began (else retention.ms, 7 d, removes it), then is deleted within log.retention.check.interval.ms (5 min) + file.delete.delay.ms (1 min)",
     ])
+  })
+
+  it('says when the brokers would not tell their retention check, and an unlimited retention', () => {
+    const residency = {
+      topic: 'crm.raw',
+      segmentMs: 1500,
+      retentionMs: -1,
+      fileDeleteDelayMs: 0,
+      retentionCheckMs: undefined,
+    }
+    expect(eraseSummary({ ...done, inputResidency: [residency] }, 'g').at(-1)).toBe(
+      "    crm.raw: the removed records' bytes leave the brokers' disks with their segment: it rolls at the first record appended segment.ms (1500 ms) after it began (else retention.ms, unlimited, removes it), then is deleted within the brokers’ log.retention.check.interval.ms (not reported) + file.delete.delay.ms (0 ms)",
+    )
   })
 
   it('says when the subject had no keys, and when nothing was done', () => {
@@ -61,6 +84,7 @@ describe('erase output', () => {
       keysDestroyed: null,
       erasureEvent: null,
       inputRecords: [],
+      inputResidency: [],
       failures: ['nothing was erased: cannot connect to Kafka'],
     }
     expect(eraseSummary(nothing, 'g')).toEqual([

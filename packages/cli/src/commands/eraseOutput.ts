@@ -1,4 +1,5 @@
 import type { InputPartitionOutcome } from './handledInput.js'
+import { residencyLine, type InputResidency } from './inputResidency.js'
 
 /** What `erase` did, step by step; null where a step did not happen. */
 export type EraseReport = {
@@ -10,6 +11,8 @@ export type EraseReport = {
   keysDestroyed: string[] | null
   erasureEvent: { eventId: string; topic: string } | null
   inputRecords: InputPartitionOutcome[]
+  /** What bounds how long the removed input's bytes stay on the brokers' disks, per topic removed from. */
+  inputResidency: InputResidency[]
   /** What went wrong, each said with what it left undone; empty when everything was done. */
   failures: string[]
 }
@@ -36,6 +39,7 @@ export function eraseSummary(report: EraseReport, normalizerGroup: string): stri
     const removed = report.inputRecords.reduce((sum, o) => sum + (o.status === 'removed' ? o.count : 0), 0)
     const topics = [...new Set(report.inputRecords.map((o) => o.topic))]
     lines.push(`  ${removed} input record(s) removed from ${topics.join(', ')}`)
+    for (const residency of report.inputResidency) lines.push(`    ${residencyLine(residency)}`)
   }
   return lines
 }
