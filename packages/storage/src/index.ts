@@ -14,7 +14,11 @@ export {
   readerRoles,
   readableAuditTables,
   sinkWrittenTables,
+  analystFieldColumns,
+  analystHiddenByDefault,
+  eventRowTables,
   type AccessNames,
+  type AnalystField,
 } from './access/accessNames.js'
 export {
   accessStatements,

@@ -14,9 +14,11 @@ import {
   accessNames,
   accessStatements,
   accessTeardownStatements,
+  analystFieldColumns,
   analystStatements,
   ClickHouseError,
   defaultReaderLimits,
+  eventRowTables,
   openStorage,
   readableAuditTables,
   readerRoles,
@@ -98,6 +100,33 @@ describe("the sink writer's grants", () => {
   })
 })
 
+describe("the analysts' hidden columns", () => {
+  it('are columns the schema has, on exactly the readable tables that have them', async () => {
+    const opened = await openTestStorage()
+    try {
+      await runMigrations(opened.storage, { database: opened.database, retention: defaultRetentionPolicy })
+      const result = await opened.storage.client.query({
+        query:
+          'SELECT table, groupArray(name) AS columns FROM system.columns WHERE database = {db:String} GROUP BY table',
+        query_params: { db: opened.database },
+        format: 'JSONEachRow',
+      })
+      const columnsOf = new Map(
+        (await result.json<{ table: string; columns: string[] }>()).map((row) => [row.table, row.columns]),
+      )
+      const hideable = Object.values(analystFieldColumns).flat()
+      const tablesWithHideable = readableAuditTables.filter((table) =>
+        (columnsOf.get(table) ?? []).some((column) => (hideable as string[]).includes(column)),
+      )
+      expect(tablesWithHideable.sort()).toEqual([...eventRowTables].sort())
+      for (const table of eventRowTables)
+        expect(columnsOf.get(table)).toEqual(expect.arrayContaining(hideable))
+    } finally {
+      await opened.close()
+    }
+  })
+})
+
 // The access statements' syntax on whichever ClickHouse the run has (embedded chDB parses them
 // too): formatQuery parses and prints a statement without running it.
 describe('the access statements', () => {
@@ -117,6 +146,7 @@ describe('the access statements', () => {
           tenants: ['acme'],
           password: { password: 'a', salt: salt() },
         }),
+        ...analystStatements({ database: 'audit', user: 'analyst_y', tenants: 'all', see: ['ip'] }),
         ...accessTeardownStatements('audit', [...tenants]),
       ]
       for (const { sql } of statements) {
@@ -486,5 +516,47 @@ describe.skipIf(!serverUrl)('least privilege on a ClickHouse server', () => {
       query: `SELECT 1 SETTINGS max_memory_usage = ${defaultReaderLimits.maxMemoryBytes + 1}`,
     })
     expect((await refusal(raise)).type).toBe('SETTING_CONSTRAINT_VIOLATION')
+  })
+
+  it('refuses an analyst the IP address and session id columns, however asked, unless granted one', async () => {
+    const direct = await open(analyst, analystPassword)
+    const rows = async (query: string) =>
+      (await direct.client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>()
+    const attempts = eventRowTables.flatMap((table) => [
+      `SELECT actor_ip FROM ${table}`,
+      `SELECT tenant, actor_session_id FROM ${table}`,
+      `SELECT * FROM ${table}`,
+      `SELECT count() FROM ${table} WHERE on_behalf_of_ip = '203.0.113.7'`,
+      `SELECT tenant FROM ${table} WHERE actor_session_id IS NOT NULL`,
+      `SELECT tenant FROM ${table} ORDER BY on_behalf_of_session_id`,
+      `SELECT length(actor_ip) FROM ${table}`,
+      `SELECT tenant FROM (SELECT tenant, actor_ip FROM ${table})`,
+    ])
+    for (const attempt of attempts) expect((await refusal(rows(attempt))).type, attempt).toBe('ACCESS_DENIED')
+    // What is not hidden by default stays readable, * EXCEPT the hidden columns included.
+    expect(await rows('SELECT tenant, actor_user_agent, attributes FROM audit_events')).toHaveLength(2)
+    expect(
+      await rows(
+        'SELECT * EXCEPT (actor_ip, actor_session_id, on_behalf_of_ip, on_behalf_of_session_id) FROM audit_events_deduplicated',
+      ),
+    ).toHaveLength(2)
+    // The query API's reader role still reads them (it hides them per tenant itself).
+    const viaApi = await api.client.query({
+      query: 'SELECT actor_ip FROM audit_events',
+      format: 'JSONEachRow',
+      role: [names.readerRole, names.tenantRole('acme')],
+    })
+    expect(await viaApi.json()).toHaveLength(2)
+
+    // Granted the IP address to this analyst alone: that, and still not the session id.
+    await runAll(
+      administrator(),
+      analystStatements({ database, user: analyst, tenants: ['acme'], see: ['ip'] }),
+    )
+    expect(await rows('SELECT actor_ip, on_behalf_of_ip FROM audit_events')).toHaveLength(2)
+    expect((await refusal(rows('SELECT actor_session_id FROM audit_events'))).type).toBe('ACCESS_DENIED')
+    // A run without it takes it back.
+    await runAll(administrator(), analystStatements({ database, user: analyst, tenants: ['acme'] }))
+    expect((await refusal(rows('SELECT actor_ip FROM audit_events'))).type).toBe('ACCESS_DENIED')
   })
 })

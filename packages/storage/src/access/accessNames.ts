@@ -15,6 +15,32 @@ export const readableAuditTables = [
 ] as const
 
 /**
+ * What of an event the query API can hide from analysts (QUERY_API_ANALYST_VISIBILITY_FILE), by
+ * the columns that hold it in the tables with one row per event (`eventRowTables`). Analysts who
+ * query ClickHouse directly are refused the columns of the fields hidden by default
+ * (`analystHiddenByDefault`) by their role, and may be granted some back one by one
+ * (analystStatements' `see`).
+ */
+export const analystFieldColumns = {
+  ip: ['actor_ip', 'on_behalf_of_ip'],
+  session_id: ['actor_session_id', 'on_behalf_of_session_id'],
+  user_agent: ['actor_user_agent', 'on_behalf_of_user_agent'],
+  attributes: ['attributes'],
+} as const
+
+export type AnalystField = keyof typeof analystFieldColumns
+
+/** Hidden from analysts unless a tenant shows them: they identify a person and a device. */
+export const analystHiddenByDefault: readonly AnalystField[] = ['ip', 'session_id']
+
+/**
+ * The readable tables with the event's columns (`eventColumns` of packages/clickhouse-schema;
+ * `audit_events_deduplicated` is a view of `audit_events`). `audit_changes` and
+ * `audit_actions_hourly` hold none of the hideable columns.
+ */
+export const eventRowTables = ['audit_events', 'audit_events_deduplicated', 'audit_record_latest'] as const
+
+/**
  * The tables the sink writes. It inserts into `audit_events`; its materialized views insert into
  * `audit_changes` and `audit_actions_hourly` with the rights of their definer, the sink user that
  * created them (`default_materialized_view_sql_security` is DEFINER and `default_view_definer`

@@ -29,7 +29,11 @@ describe('accessStatements', () => {
     const sql = sqlOf(full)
     for (const statement of sql.filter((s) => s.startsWith('CREATE')))
       expect(statement).toMatch(/^CREATE \w+( \w+)? IF NOT EXISTS /)
-    expect(sql.join('\n')).not.toMatch(/OR REPLACE|\bDROP\b|REVOKE/)
+    expect(sql.join('\n')).not.toMatch(/OR REPLACE|\bDROP\b/)
+    // The one thing taken away: from analysts, the columns they do not see by default, and the
+    // reader role the analyst role had before.
+    for (const statement of sql.filter((s) => s.startsWith('REVOKE')))
+      expect(statement).toMatch(/^REVOKE .* FROM `audit_analyst`$/)
     for (const [create, alter] of [
       [
         'CREATE SETTINGS PROFILE IF NOT EXISTS `audit_reader_profile`',
@@ -74,14 +78,28 @@ describe('accessStatements', () => {
     )
   })
 
-  it('gives readers SELECT on the readable audit tables only, and analysts what readers have', () => {
+  it('gives readers SELECT on the readable audit tables only, and analysts that less the IP and session id columns', () => {
     const sql = sqlOf(full)
-    expect(sql).toContain(
-      `GRANT ${readable.map((t) => `SELECT ON \`audit\`.\`${t}\``).join(', ')} TO \`audit_reader\` WITH REPLACE OPTION`,
-    )
-    expect(sql).toContain('GRANT `audit_reader` TO `audit_analyst` WITH REPLACE OPTION')
+    const selectAll = readable.map((t) => `SELECT ON \`audit\`.\`${t}\``).join(', ')
+    expect(sql).toContain(`GRANT ${selectAll} TO \`audit_reader\` WITH REPLACE OPTION`)
     const grantsToReader = sql.filter((s) => s.startsWith('GRANT') && s.includes('TO `audit_reader`'))
     expect(grantsToReader).toHaveLength(1)
+    // The analyst role's own SELECT, not the reader role's: a partial revoke applies to what the
+    // role itself was granted, never to what a granted role brings.
+    expect(sql).toContain(`GRANT ${selectAll} TO \`audit_analyst\` WITH REPLACE OPTION`)
+    expect(sql).not.toContain('GRANT `audit_reader` TO `audit_analyst` WITH REPLACE OPTION')
+    const hidden = 'actor_ip, on_behalf_of_ip, actor_session_id, on_behalf_of_session_id'
+    const revokes = sql.filter((s) => s.startsWith('REVOKE'))
+    expect(revokes).toEqual([
+      `REVOKE SELECT(${hidden}) ON \`audit\`.\`audit_events\` FROM \`audit_analyst\``,
+      `REVOKE SELECT(${hidden}) ON \`audit\`.\`audit_events_deduplicated\` FROM \`audit_analyst\``,
+      `REVOKE SELECT(${hidden}) ON \`audit\`.\`audit_record_latest\` FROM \`audit_analyst\``,
+      'REVOKE `audit_reader` FROM `audit_analyst`',
+    ])
+    // Granted first, then taken back in part (a later GRANT … WITH REPLACE OPTION would undo it).
+    expect(indexOf(sql, 'REVOKE SELECT(')).toBeGreaterThan(
+      indexOf(sql, `GRANT ${selectAll} TO \`audit_analyst\``),
+    )
   })
 
   it('puts the same row policies on each readable table: three fixed ones and one a tenant, matched by a quoted literal', () => {
@@ -92,8 +110,8 @@ describe('accessStatements', () => {
       const on = `ON \`audit\`.\`${table}\` AS PERMISSIVE FOR SELECT USING`
       expect(policies).toEqual(
         expect.arrayContaining([
-          `CREATE ROW POLICY IF NOT EXISTS \`audit_unrestricted\` ${on} 1 TO ALL EXCEPT \`audit_reader\``,
-          `CREATE ROW POLICY IF NOT EXISTS \`audit_reader_default_deny\` ${on} 0 TO \`audit_reader\``,
+          `CREATE ROW POLICY IF NOT EXISTS \`audit_unrestricted\` ${on} 1 TO ALL EXCEPT \`audit_reader\`, \`audit_analyst\``,
+          `CREATE ROW POLICY IF NOT EXISTS \`audit_reader_default_deny\` ${on} 0 TO \`audit_reader\`, \`audit_analyst\``,
           `CREATE ROW POLICY IF NOT EXISTS \`audit_all_tenants\` ${on} 1 TO \`audit_all_tenants\``,
           `CREATE ROW POLICY IF NOT EXISTS \`audit_tenant_61636d65\` ${on} tenant = 'acme' TO \`audit_tenant_61636d65\``,
           `CREATE ROW POLICY IF NOT EXISTS \`audit_tenant_${Buffer.from("o'brien\\co").toString('hex')}\` ${on} tenant = 'o\\'brien\\\\co' TO \`audit_tenant_${Buffer.from("o'brien\\co").toString('hex')}\``,

@@ -1,5 +1,13 @@
 import { quoteDatabaseName } from '../databaseName.js'
-import { accessNames, readableAuditTables, sinkTableEngines, sinkWrittenTables } from './accessNames.js'
+import {
+  accessNames,
+  analystFieldColumns,
+  analystHiddenByDefault,
+  eventRowTables,
+  readableAuditTables,
+  sinkTableEngines,
+  sinkWrittenTables,
+} from './accessNames.js'
 import { sha256PasswordHash, type PasswordInput } from './passwordHash.js'
 import {
   checkPositive,
@@ -51,15 +59,18 @@ export type AccessOptions = {
  * any row policy, a user sees the rows that one of their matching permissive policies allows,
  * the policies' conditions ORed together. Roles match by being enabled (current roles and the
  * roles granted to them). On each readable table:
- * - `<db>_unrestricted`, `USING 1 TO ALL EXCEPT <db>_reader`: everyone who is not reading as a
- *   reader sees every row: the sink (its offset lookups), the definer its materialized views run
- *   as, administrators. Without it they would depend on the server's
+ * - `<db>_unrestricted`, `USING 1 TO ALL EXCEPT <db>_reader, <db>_analyst`: everyone who is not
+ *   reading as a reader or an analyst sees every row: the sink (its offset lookups), the definer
+ *   its materialized views run as, administrators. Without it they would depend on the server's
  *   `users_without_row_policies_can_read_rows` (true by default, false on older configurations,
  *   and then the sink's views would see none of the rows inserted).
- * - `<db>_reader_default_deny`, `USING 0 TO <db>_reader`: a reader without a tenant role sees
- *   nothing, rather than everything as that server default would give.
+ * - `<db>_reader_default_deny`, `USING 0 TO <db>_reader, <db>_analyst`: a reader or analyst
+ *   without a tenant role sees nothing, rather than everything as that server default would give.
  * - `<db>_all_tenants`, `USING 1`, and `<db>_tenant_<hex>`, `USING tenant = '<tenant>'`, each to
  *   its role: the rows a reader may see, ORed over the roles it has enabled.
+ * Analysts get a reader's SELECT less the columns of what analysts do not see by default (the
+ * actor's IP address and session id, and those of whom it acted for): ClickHouse refuses those
+ * columns, and `SELECT *`, to them; the query API hides them per tenant (its visibility file).
  * The query API's user has every tenant role but none by default: each of its queries names the
  * roles of its API key (HTTP `role` parameter, docs/en/interfaces/http.md "Setting a role with
  * query parameters"), and a query naming none has no privilege at all.
@@ -74,6 +85,8 @@ export function accessStatements(options: AccessOptions): AccessStatement[] {
   const db = quoteDatabaseName(options.database)
   const table = (name: string) => `${db}.${quoteIdentifier(name)}`
   const roleList = (roles: readonly string[]) => roles.map(quoteIdentifier).join(', ')
+  // Whose rows come only from tenant roles: the query API's reader and analysts.
+  const readers = roleList([names.readerRole, names.analystRole])
   const plain = (about: string, sql: string): AccessStatement => ({ about, sql, shown: sql })
 
   const roles = [
@@ -108,9 +121,24 @@ export function accessStatements(options: AccessOptions): AccessStatement[] {
       `GRANT ${readableAuditTables.map((name) => `SELECT ON ${table(name)}`).join(', ')} ` +
         `TO ${quoteIdentifier(names.readerRole)} WITH REPLACE OPTION`,
     ),
+    // Not by the reader role, whose SELECT takes every column: a partial revoke takes back only
+    // what the role itself was granted (docs/en/sql-reference/statements/revoke.md).
     plain(
-      "analysts: a reader's privileges (their rows come from the tenant roles granted beside it)",
-      `GRANT ${quoteIdentifier(names.readerRole)} TO ${quoteIdentifier(names.analystRole)} WITH REPLACE OPTION`,
+      "analysts: a reader's SELECT on the readable audit tables (their rows come from the tenant roles granted beside it)",
+      `GRANT ${readableAuditTables.map((name) => `SELECT ON ${table(name)}`).join(', ')} ` +
+        `TO ${quoteIdentifier(names.analystRole)} WITH REPLACE OPTION`,
+    ),
+    ...eventRowTables.map((name) =>
+      plain(
+        `analysts: not the columns of what is hidden from analysts by default (${analystHiddenByDefault.join(', ')}); analystStatements' see grants them back to one analyst`,
+        `REVOKE SELECT(${analystHiddenByDefault.flatMap((field) => analystFieldColumns[field]).join(', ')}) ` +
+          `ON ${table(name)} FROM ${quoteIdentifier(names.analystRole)}`,
+      ),
+    ),
+    // Until this version the analyst role had the reader role; taking it away is a no-op after.
+    plain(
+      'analysts: no longer by the reader role (which sees every column)',
+      `REVOKE ${quoteIdentifier(names.readerRole)} FROM ${quoteIdentifier(names.analystRole)}`,
     ),
 
     ...[
@@ -130,8 +158,8 @@ export function accessStatements(options: AccessOptions): AccessStatement[] {
           ),
         )
       return [
-        ...policy(names.unrestrictedPolicy, '1', `ALL EXCEPT ${quoteIdentifier(names.readerRole)}`),
-        ...policy(names.readerDenyPolicy, '0', quoteIdentifier(names.readerRole)),
+        ...policy(names.unrestrictedPolicy, '1', `ALL EXCEPT ${readers}`),
+        ...policy(names.readerDenyPolicy, '0', readers),
         ...policy(names.allTenantsPolicy, '1', quoteIdentifier(names.allTenantsRole)),
         ...tenants.flatMap((tenant) =>
           policy(

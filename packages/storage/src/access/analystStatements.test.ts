@@ -10,7 +10,26 @@ describe('analystStatements', () => {
       "ALTER USER `analyst_x` SETTINGS PROFILE 'audit_reader_profile'",
       'GRANT `audit_analyst`, `audit_tenant_61636d65`, `audit_tenant_676c6f626578` TO `analyst_x`',
       'ALTER USER `analyst_x` DEFAULT ROLE ALL',
+      // Nothing beyond what analysts see by default: any earlier `see` taken back.
+      'REVOKE SELECT ON `audit`.* FROM `analyst_x`',
     ])
+  })
+
+  it('grants the user the columns of what it may see beyond the default, and nothing for a field already seen', () => {
+    const sql = analystStatements({
+      database: 'audit',
+      user: 'analyst_z',
+      tenants: ['acme'],
+      see: ['session_id', 'user_agent', 'session_id'],
+    }).map((s) => s.sql)
+    const columns = 'SELECT(actor_session_id, on_behalf_of_session_id)'
+    expect(sql.at(-1)).toBe(
+      `GRANT ${columns} ON \`audit\`.\`audit_events\`, ${columns} ON \`audit\`.\`audit_events_deduplicated\`, ` +
+        `${columns} ON \`audit\`.\`audit_record_latest\` TO \`analyst_z\` WITH REPLACE OPTION`,
+    )
+    expect(() =>
+      analystStatements({ database: 'audit', user: 'a', tenants: 'all', see: ['email' as 'ip'] }),
+    ).toThrow('cannot see email: the fields are ip, session_id, user_agent, attributes')
   })
 
   it('grants the all-tenants role for every tenant, and creates the user when given a password', () => {
@@ -25,6 +44,7 @@ describe('analystStatements', () => {
       "ALTER USER `analyst_y` IDENTIFIED WITH sha256_hash BY '[hidden]' SALT '[hidden]' SETTINGS PROFILE 'audit_reader_profile'",
       'GRANT `audit_analyst`, `audit_all_tenants` TO `analyst_y`',
       'ALTER USER `analyst_y` DEFAULT ROLE ALL',
+      'REVOKE SELECT ON `audit`.* FROM `analyst_y`',
     ])
   })
 
