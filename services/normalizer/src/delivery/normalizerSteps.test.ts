@@ -135,7 +135,7 @@ type Options = {
 /**
  * normalizerSteps with a fake runtime context and every Kafka call faked, driven as the runtime
  * drives it. `log` records the calls that matter for delivery, in the order they happen: send,
- * remember <count>, flushed, commit <offset>, retry <attempt>. Each fake is returned as a mock to
+ * flushed, remember <count>, commit <offset>, retry <attempt>. Each fake is returned as a mock to
  * inspect.
  */
 function harness(options: Options = {}) {
@@ -327,7 +327,7 @@ describe('normalizerSteps: send, then commit', () => {
   it('sends the flush, then remembers its ids and commits the offset after its last message', async () => {
     const h = harness()
     await h.run([jsonRecord(10), jsonRecord(11), jsonRecord(12)])
-    expect(h.log).toEqual(['send', 'remember 3', 'flushed', 'commit 13'])
+    expect(h.log).toEqual(['send', 'flushed', 'remember 3', 'commit 13'])
     expect(h.commit).toHaveBeenCalledExactlyOnceWith([{ topic, partition, offset: '13' }])
     expect(sentEvents(h.sent[0])).toEqual([10, 11, 12].map((n) => ['audit.normalized', eventId(n)]))
     const [message] = h.sent[0]?.[0]?.messages ?? []
@@ -348,7 +348,7 @@ describe('normalizerSteps: send, then commit', () => {
     expect(h.onFlushed).not.toHaveBeenCalled()
     sends.call(0).ack()
     await h.steps.join()
-    expect(h.log).toEqual(['remember 2', 'flushed', 'commit 12'])
+    expect(h.log).toEqual(['flushed', 'remember 2', 'commit 12'])
   })
 
   it('commits a flush as soon as Kafka acknowledged it, without waiting for the next one', async () => {
@@ -361,6 +361,46 @@ describe('normalizerSteps: send, then commit', () => {
     // No further submit, poll or join: the commit follows the acknowledgement by itself.
     await commits.made(1)
     expect(commits.offsets).toEqual([[{ topic, partition, offset: '12' }]])
+  })
+
+  it("sends a partition's next flush while the digests of the one before are still computed, and commits that one only once they are remembered", async () => {
+    const sends = controlledSends()
+    const commits = recordedCommits()
+    // Digests the test hands out flush by flush, as a slow worker thread would.
+    const pending: { values: readonly Uint8Array[]; done: () => void }[] = []
+    const digestsHeld = {
+      of: digests.of,
+      ofAll: (values: readonly Uint8Array[]) =>
+        new Promise<string[]>((resolve) => {
+          pending.push({ values, done: () => resolve(values.map((value) => digests.of(value))) })
+        }),
+    }
+    const h = harness({
+      send: sends.send,
+      commit: commits.commit,
+      steps: { maxFlushesInFlight: 3, digests: digestsHeld },
+    })
+    await h.fetched([jsonRecord(10), jsonRecord(11)])
+    await sends.called(1)
+    sends.call(0).ack()
+    await h.fetched([jsonRecord(12)])
+    // Sent once the first is acknowledged, its digests or not.
+    await sends.called(2)
+    expect(h.remembered.size).toBe(0)
+    expect(commits.offsets).toEqual([])
+    // A repeat of an event whose digest is not in yet is still a duplicate: judged from its encoded form.
+    await h.fetched([{ ...jsonRecord(11), offset: '13' }])
+    sends.call(1).ack()
+    pending[0]!.done()
+    await commits.made(1)
+    expect(commits.offsets[0]).toEqual([{ topic, partition, offset: '12' }])
+    expect([...h.remembered.keys()]).toEqual([10, 11].map(keyOf))
+    for (const flush of pending.slice(1)) flush.done()
+    await h.steps.join()
+    // The repeat sent nothing (two requests in all) and was counted a duplicate.
+    expect(sends.calls).toHaveLength(2)
+    expect(h.flushes.reduce((sum, flush) => sum + flush.pending.tally.duplicates, 0)).toBe(1)
+    expect(commits.offsets.at(-1)).toEqual([{ topic, partition, offset: '14' }])
   })
 
   it('commits nothing when the send fails, lets the error out, and sends everything again on the next read', async () => {
@@ -388,7 +428,7 @@ describe('normalizerSteps: send, then commit', () => {
     const h = harness({ commit: () => Promise.reject(failure) })
     await expect(h.run(records)).rejects.toBe(failure)
     await h.steps.close()
-    expect(h.log).toEqual(['send', 'remember 2', 'flushed'])
+    expect(h.log).toEqual(['send', 'flushed', 'remember 2'])
 
     // Read again after the restart: Kafka has the events already, so they are dropped as duplicates.
     const again = harness({ steps: { dedup: h.dedup } })
@@ -402,7 +442,7 @@ describe('normalizerSteps: send, then commit', () => {
     const h = harness()
     await h.run([record(20, null), record(21, null)])
     expect(h.send).not.toHaveBeenCalled()
-    expect(h.log).toEqual(['remember 0', 'flushed', 'commit 22'])
+    expect(h.log).toEqual(['flushed', 'remember 0', 'commit 22'])
     expect(Object.fromEntries(h.flushes[0]?.pending.tally.skipped ?? [])).toEqual({ TOMBSTONE: 2 })
   })
 
@@ -481,8 +521,8 @@ describe('normalizerSteps: duplicates', () => {
     await h.run([jsonRecord(10), repeated])
     expect(h.sent.map(sentEvents)).toEqual([[['audit.normalized', eventId(10)]]])
     expect(h.log).toEqual([
-      ...['send', 'remember 1', 'flushed', 'commit 11'],
-      ...['remember 0', 'flushed', 'commit 12'],
+      ...['send', 'flushed', 'remember 1', 'commit 11'],
+      ...['flushed', 'remember 0', 'commit 12'],
     ])
   })
 
@@ -529,9 +569,9 @@ describe('normalizerSteps: flushMaxBytes', () => {
     const h = harness({ steps: { flushMaxBytes } })
     await h.run(records)
     expect(h.log).toEqual([
-      ...['send', 'remember 2', 'flushed', 'commit 12'],
-      ...['send', 'remember 2', 'flushed', 'commit 14'],
-      ...['send', 'remember 1', 'flushed', 'commit 15'],
+      ...['send', 'flushed', 'remember 2', 'commit 12'],
+      ...['send', 'flushed', 'remember 2', 'commit 14'],
+      ...['send', 'flushed', 'remember 1', 'commit 15'],
     ])
     expect(h.sent.map(sentEvents)).toEqual([
       [10, 11].map((n) => ['audit.normalized', eventId(n)]),
@@ -651,9 +691,9 @@ describe('normalizerSteps: schema registry outage', () => {
     })
     await h.run([jsonRecord(10), jsonRecord(11), avroRecord(12), jsonRecord(13)])
     expect(h.log).toEqual([
-      ...['send', 'remember 2', 'flushed', 'commit 12'],
+      ...['send', 'flushed', 'remember 2', 'commit 12'],
       ...['retry 0', 'retry 1'],
-      ...['send', 'remember 2', 'flushed', 'commit 14'],
+      ...['send', 'flushed', 'remember 2', 'commit 14'],
     ])
     expect(h.decodeAvro).toHaveBeenCalledTimes(4)
     expect(h.sent.map(sentEvents)).toEqual([
@@ -684,7 +724,7 @@ describe('normalizerSteps: schema registry outage', () => {
     await expect(cutShort.submit(avroRecord(11))).rejects.toBeInstanceOf(CodecError)
     // The runtime stops reading, then finishes what it took.
     await cutShort.steps.join()
-    expect(cutShort.log).toEqual(['send', 'remember 1', 'flushed', 'commit 11', 'retry 0'])
+    expect(cutShort.log).toEqual(['send', 'flushed', 'remember 1', 'commit 11', 'retry 0'])
     expect(sentEvents(cutShort.sent[0])).toEqual([['audit.normalized', eventId(10)]])
     expect(cutShort.sent).toHaveLength(1)
     expect(cutShort.decodeAvro).toHaveBeenCalledTimes(2)
@@ -761,9 +801,9 @@ describe('normalizerSteps: field key store outage', () => {
     const h = harness({ reader: { redaction, fieldKeys: flakyKeyStore(2, 4) } })
     await h.run([avroRecord(10), jsonRecord(11), jsonRecord(12)])
     expect(h.log).toEqual([
-      ...['send', 'remember 1', 'flushed', 'commit 11'],
+      ...['send', 'flushed', 'remember 1', 'commit 11'],
       ...['retry 0'],
-      ...['send', 'remember 2', 'flushed', 'commit 13'],
+      ...['send', 'flushed', 'remember 2', 'commit 13'],
     ])
     expect(h.waitedFor).toEqual(['field key store'])
     expect(h.retried[0]).toBeInstanceOf(KeyStoreUnavailableError)
@@ -790,7 +830,7 @@ describe('normalizerSteps: dead letters', () => {
     const headers = { 'content-type': Buffer.from('text/plain') }
     const h = harness({ steps: { deadLetterTopic: 'audit.dlq.normalizer' } })
     await h.run([jsonRecord(10), record(11, value, { key, headers }), jsonRecord(12)])
-    expect(h.log).toEqual(['send', 'remember 2', 'flushed', 'commit 13'])
+    expect(h.log).toEqual(['send', 'flushed', 'remember 2', 'commit 13'])
 
     const request = h.sent[0] ?? []
     expect(request.map((t) => [t.topic, t.messages.length])).toEqual([
@@ -868,7 +908,7 @@ describe('normalizerSteps: sealed dead letters', () => {
     const h = harness({ reader: { redaction, fieldKeys: keys } })
     const refused = invalid(11)
     await h.run([jsonRecord(10), refused, jsonRecord(12)])
-    expect(h.log).toEqual(['send', 'remember 2', 'flushed', 'commit 13'])
+    expect(h.log).toEqual(['send', 'flushed', 'remember 2', 'commit 13'])
     expect(deadLetterText(h.sent[0])).not.toMatch(/peltrow|u-1002|Export to PDF/i)
     const dead = deadLetterIn(h.sent[0], 'audit.dlq')
     expect(dead).toMatchObject({
@@ -935,9 +975,9 @@ describe('normalizerSteps: sealed dead letters', () => {
     const h = harness({ reader: { redaction, fieldKeys: keyStore(4) } })
     await h.run([jsonRecord(10), invalid(11), jsonRecord(12)])
     expect(h.log).toEqual([
-      ...['send', 'remember 1', 'flushed', 'commit 11'],
+      ...['send', 'flushed', 'remember 1', 'commit 11'],
       'retry 0',
-      ...['send', 'remember 1', 'flushed', 'commit 13'],
+      ...['send', 'flushed', 'remember 1', 'commit 13'],
     ])
     expect(new Set(h.waitedFor)).toEqual(new Set(['field key store']))
     expect(h.retried[0]).toBeInstanceOf(KeyStoreUnavailableError)

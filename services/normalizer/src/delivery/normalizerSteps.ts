@@ -261,20 +261,25 @@ export function normalizerSteps(
       const startedMs = performance.now()
       const topicMessages = flush.pending.topicMessages(options.deadLetterTopic)
       if (topicMessages.length > 0) await options.send(topicMessages)
-      // Acknowledged: these events went out, whatever happens to the commit. Remembered now, a
-      // restart before that commit (a failed flush ahead of this one) drops them as duplicates
-      // instead of sending them again; counted now, the metrics agree with what the output
-      // topics hold.
-      const digests = await digesting
-      dedup.remember(flush.pending.sent.map(({ key }, i) => ({ key, digest: digests[i] as string })))
-      for (const { key } of flush.pending.sent) unacknowledged.delete(key)
+      // Acknowledged: these events went out, whatever happens to the commit. Counted now, the
+      // metrics agree with what the output topics hold.
       context.countDeadLetters(
         [...flush.pending.tally.deadLettered].flatMap(([c, n]) => Array<string>(n).fill(c)),
       )
       options.onFlushed(flush, (performance.now() - startedMs) / 1000)
     })()
-    const committed = (async () => {
+    // Remembered once acknowledged and digested, before the commit: a restart before that commit
+    // (a failed flush ahead of this one) drops them as duplicates instead of sending them again.
+    // Until then they are unacknowledged ones, judged from their encoded form. The partition's next
+    // flush is sent without waiting for this.
+    const remembered = (async () => {
       await sent
+      const digests = await digesting
+      dedup.remember(flush.pending.sent.map(({ key }, i) => ({ key, digest: digests[i] as string })))
+      for (const { key } of flush.pending.sent) unacknowledged.delete(key)
+    })()
+    const committed = (async () => {
+      await remembered
       // Per partition in the order read: never past a flush that was not committed.
       await Promise.all(earlier.map((flight) => flight.committed))
       await context.commit([...flush.committable.values()])
