@@ -56,6 +56,23 @@ async function newKeyStore() {
   return { folder, kekFile, keys }
 }
 
+/** erase's options for tenant acme, by actor `dpo`, with a key store's folder and KEK file. */
+function eraseOptions(
+  store: { folder: string; kekFile: string },
+  options: Pick<EraseOptions, 'subject' | 'eventsTopic' | 'inputTopics' | 'normalizerGroup'>,
+): EraseOptions {
+  return {
+    tenant: 'acme',
+    actorId: 'dpo',
+    fieldKeys: {
+      directory: { path: store.folder, setting: 'FIELD_KEYS_DIR' },
+      kekFile: { path: store.kekFile, setting: 'FIELD_KEYS_KEK_FILE' },
+    },
+    json: false,
+    ...options,
+  }
+}
+
 function capture() {
   const lines: string[] = []
   return { lines, write: (line: string) => void lines.push(line) }
@@ -280,19 +297,10 @@ describe('audit-pipeline erase', () => {
     const out = capture()
     const err = capture()
     const exitCode = await eraseCommand(
-      {
-        tenant: 'acme',
-        subject: 'alice',
-        actorId: 'dpo',
-        fieldKeys: {
-          directory: { path: folder, setting: 'FIELD_KEYS_DIR' },
-          kekFile: { path: kekFile, setting: 'FIELD_KEYS_KEK_FILE' },
-        },
-        eventsTopic,
-        inputTopics: [topic],
-        normalizerGroup: group,
-        json: false,
-      },
+      eraseOptions(
+        { folder, kekFile },
+        { subject: 'alice', eventsTopic, inputTopics: [topic], normalizerGroup: group },
+      ),
       endpoints,
       { out: out.write, err: err.write },
     )
@@ -326,19 +334,15 @@ describe('audit-pipeline erase', () => {
     const out = capture()
     const err = capture()
     const exitCode = await eraseCommand(
-      {
-        tenant: 'acme',
-        subject: 'bob',
-        actorId: 'dpo',
-        fieldKeys: {
-          directory: { path: folder, setting: 'FIELD_KEYS_DIR' },
-          kekFile: { path: kekFile, setting: 'FIELD_KEYS_KEK_FILE' },
+      eraseOptions(
+        { folder, kekFile },
+        {
+          subject: 'bob',
+          eventsTopic: topic,
+          inputTopics: [topic, 'no_such_input_topic'],
+          normalizerGroup: uniqueName('normalizer'),
         },
-        eventsTopic: topic,
-        inputTopics: [topic, 'no_such_input_topic'],
-        normalizerGroup: uniqueName('normalizer'),
-        json: false,
-      },
+      ),
       endpoints,
       { out: out.write, err: err.write },
     )

@@ -127,7 +127,7 @@ type Options = {
   steps?: Partial<
     Pick<
       NormalizerStepsOptions,
-      'routes' | 'dedup' | 'deadLetterTopic' | 'flushMaxBytes' | 'maxFlushesInFlight'
+      'routes' | 'dedup' | 'deadLetterTopic' | 'flushMaxBytes' | 'maxFlushesInFlight' | 'digests'
     >
   >
 }

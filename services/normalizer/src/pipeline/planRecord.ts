@@ -121,14 +121,9 @@ export function planRecord(reading: RecordReading, context: PlanContext): Record
       (earlierInMessage === undefined ? undefined : context.digest(earlierInMessage.value))
     if (earlier !== undefined) {
       // A repeat: judged by content, the copy's digest from its encoded form like the original's.
-      let copy: Buffer
-      try {
-        copy = context.encode(event)
-      } catch (error) {
-        if (!(error instanceof EventInvalidError)) throw error
-        return invalid(event, error)
-      }
-      const digest = context.digest(copy)
+      const copy = encoded(event, context)
+      if ('refused' in copy) return copy.refused
+      const digest = context.digest(copy.value)
       if (earlier === digest) {
         duplicates++
         continue
@@ -151,13 +146,9 @@ export function planRecord(reading: RecordReading, context: PlanContext): Record
       dropped.push({ route, reason: outcome.reason })
       continue
     }
-    let value: Buffer
-    try {
-      value = context.encode(event)
-    } catch (error) {
-      if (!(error instanceof EventInvalidError)) throw error
-      return invalid(event, error)
-    }
+    const encoding = encoded(event, context)
+    if ('refused' in encoding) return encoding.refused
+    const { value } = encoding
     if (value.length > context.maxEventBytes) {
       return deadLetter({
         errorClass: 'EVENT_TOO_LARGE',
@@ -175,11 +166,19 @@ export function planRecord(reading: RecordReading, context: PlanContext): Record
   return { kind: 'outputs', outputs, sent, dropped, duplicates, reduced }
 }
 
-function invalid(event: AuditEvent, error: EventInvalidError): RecordPlan {
-  return deadLetter({
-    errorClass: 'EVENT_INVALID',
-    message: `normalized event ${event.event_id}: ${error.message}`,
-  })
+/** The event encoded, or the dead letter of an event the schema refuses. */
+function encoded(event: AuditEvent, context: PlanContext): { value: Buffer } | { refused: RecordPlan } {
+  try {
+    return { value: context.encode(event) }
+  } catch (error) {
+    if (!(error instanceof EventInvalidError)) throw error
+    return {
+      refused: deadLetter({
+        errorClass: 'EVENT_INVALID',
+        message: `normalized event ${event.event_id}: ${error.message}`,
+      }),
+    }
+  }
 }
 
 function deadLetter(cause: DeadLetterCause): RecordPlan {
