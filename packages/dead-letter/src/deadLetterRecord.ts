@@ -1,5 +1,6 @@
 import type { IHeaders, Message } from 'kafkajs'
 import { parseSealedValue, sealedBytesLength } from '@audit-pipeline/field-encryption'
+import { sealedKeyIds, sealingKeyId } from './sealingKeyIds.js'
 import { DeadLetterFormatError } from './deadLetterFormatError.js'
 import {
   deadLetterHeaderNames as names,
@@ -219,9 +220,13 @@ function readConflict(
   return { tenant, eventId, storedDigest, refusedDigest }
 }
 
+/** A key id, as key stores make them (and sealed values name them). */
+const keyIdPattern = /^[A-Za-z0-9_-]{1,64}$/
+
 /**
  * The sealing headers: none, or `audit-dlq-sealed` naming the key that the value (and the sealed
- * error message, when there is one) is sealed under. A value that is not sealed under the key the
+ * error message, when there is one) is sealed under, or the keys, comma-separated, of the data
+ * subjects of a batch (sealed under a key derived from them all: sealedDeadLetter.ts). A value that is not sealed under the key the
  * header names is a malformed dead letter: never replayed, whatever its bytes.
  */
 function readSealing(
@@ -237,14 +242,18 @@ function readSealing(
     }
     return undefined
   }
-  const sealedUnderKey = (sealed: string) => parseSealedValue(sealed)?.keyId === keyId
+  if (!sealedKeyIds({ keyId }).every((id) => keyIdPattern.test(id))) {
+    problems.push(`header ${names.sealed} is not a list of key ids: '${keyId}'`)
+  }
+  // Several keys (a batch of several data subjects' events): sealed under the key derived from them.
+  const sealingKey = sealingKeyId(keyId)
   // Sealed bytes do not name their key (the header does): only their length can be checked here,
   // and opening them with the key tells the rest.
   if (value === null || value.length < sealedBytesLength(0)) {
     problems.push(`header ${names.sealed} names key '${keyId}', but the value is too short to be sealed`)
   }
-  if (errorMessage !== undefined && !sealedUnderKey(errorMessage)) {
-    problems.push(`header ${names.sealedErrorMessage} is not sealed under key '${keyId}'`)
+  if (errorMessage !== undefined && parseSealedValue(errorMessage)?.keyId !== sealingKey) {
+    problems.push(`header ${names.sealedErrorMessage} is not sealed under key '${sealingKey}'`)
   }
   return { keyId, ...(errorMessage !== undefined && { errorMessage }) }
 }

@@ -46,7 +46,7 @@ async function sealedLetter(keys: KeyStore, value = Buffer.from(plaintext)): Pro
     service: 'normalizer',
     now: new Date('2026-03-01T10:00:00Z'),
   })
-  return withSeal(built, await sealDeadLetter({ owner, source, value, errorMessage }, keys))
+  return withSeal(built, await sealDeadLetter({ owners: [owner], source, value, errorMessage }, keys))
 }
 
 /** As a consumer of the dead-letter topic reads it: every header as bytes. */
@@ -126,7 +126,7 @@ describe('a sealed dead letter', () => {
     const keys = keyStore()
     for (const size of [0, 1, 2, 3, 4, 100, 1000, 4097]) {
       const sealing = await sealDeadLetter(
-        { owner, source, value: randomBytes(size), errorMessage: 'x' },
+        { owners: [owner], source, value: randomBytes(size), errorMessage: 'x' },
         keys,
       )
       expect(sealing.value.length, `${size} bytes`).toBeLessThanOrEqual(sealedValueBytes(size))
@@ -137,13 +137,13 @@ describe('a sealed dead letter', () => {
 
   it('seals the same message to the same bytes: a dead letter written again after a crash is a copy', async () => {
     const keys = keyStore()
-    const input = { owner, source, value: Buffer.from(plaintext), errorMessage }
+    const input = { owners: [owner], source, value: Buffer.from(plaintext), errorMessage }
     expect(await sealDeadLetter(input, keys)).toEqual(await sealDeadLetter(input, keys))
   })
 
   it('gives two dead letters of the same bytes and error bytes and blind indexes of their own: nothing links them', async () => {
     const keys = keyStore()
-    const input = { owner, source, value: Buffer.from(plaintext), errorMessage }
+    const input = { owners: [owner], source, value: Buffer.from(plaintext), errorMessage }
     const first = await sealDeadLetter(input, keys)
     const again = await sealDeadLetter({ ...input, source: { ...source, offset: '1300' } }, keys)
     const indexOf = (sealed: string) => parseSealedValue(sealed)?.blindIndex
@@ -221,6 +221,62 @@ describe('a sealed dead letter', () => {
       value: Buffer.from(plaintext),
       headers: { 'content-type': Buffer.from('application/json'), 'audit-replayed-from': 'audit.dlq/0/7' },
     })
+  })
+
+  it("seals a batch of several subjects' data so that erasing any one of them leaves all of it unreadable", async () => {
+    const keys = keyStore()
+    const others = [
+      { tenant: 'witify', subject: 'u-1003' },
+      { tenant: 'acme', subject: 'c-9' },
+    ]
+    const owners = [owner, ...others, owner]
+    const value = Buffer.from('[{"actor":{"id":"u-1002"}},{"actor":{"id":"u-1003"}},{"actor":{"id":"c-9"}}]')
+    const letter = async (order: typeof owners) => {
+      const built = buildDeadLetter({
+        source: { ...source, timestamp: '1767225600000', key: null, value, headers: {} },
+        error: { errorClass: 'EVENT_INVALID', message: errorMessage },
+        service: 'normalizer',
+        now: new Date('2026-03-01T10:00:00Z'),
+      })
+      return withSeal(built, await sealDeadLetter({ owners: order, source, value, errorMessage }, keys))
+    }
+    const message = await letter(owners)
+    // The same bytes whatever the order the owners came in: a copy after a crash is a copy.
+    expect(await letter([...owners].reverse())).toEqual(message)
+    const dead = sealed(readBack(message))
+    // Each key once, in the owners' sorted order (tenant, then subject).
+    const ids = await Promise.all(
+      [others[1]!, owner, others[0]!].map(async (o) => (await keys.dataKeyFor(o.tenant, o.subject)).id),
+    )
+    expect(dead.sealed.keyId).toBe(ids.join(','))
+    expect(dead.value).toHaveLength(value.length + 28)
+    expect(await deadLetterOpener(keys)(dead)).toEqual({
+      state: 'opened',
+      keyId: ids.join(','),
+      tenant: 'acme,witify',
+      value,
+      message: errorMessage,
+    })
+    // Under none of the keys alone: with one key's lookup only, it does not open.
+    const alone = await keys.keyById(ids[1]!)
+    expect(openDeadLetter({ ...dead, sealed: { ...dead.sealed, keyId: ids[1]! } }, alone).state).toBe(
+      'unreadable',
+    )
+    // Any one subject erased: nothing of it opens any more.
+    await keys.erase(others[0]!.tenant, others[0]!.subject)
+    expect(await deadLetterOpener(keys)(dead)).toMatchObject({ state: 'erased', tenant: 'witify' })
+    expect(() => replayMessageFor(dead)).toThrow('is sealed: open it before replaying it')
+  })
+
+  it('is refused as a dead letter when its key list is not one', async () => {
+    const keys = keyStore()
+    const message = await sealedLetter(keys)
+    const id = String(message.headers?.[names.sealed])
+    for (const header of [`${id},`, `,${id}`, `${id};k2`, `${id},k 2`]) {
+      expect(() => readBack({ ...message, headers: { ...message.headers, [names.sealed]: header } })).toThrow(
+        'is not a list of key ids',
+      )
+    }
   })
 
   it('looks each key up once per opener', async () => {

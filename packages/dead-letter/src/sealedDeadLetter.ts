@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto'
 import type { Message } from 'kafkajs'
 import {
   openSealedBytes,
@@ -5,12 +6,14 @@ import {
   sealBytes,
   sealedBytesLength,
   sealValue,
+  type DataKey,
   type KeyLookup,
   type KeyStore,
   type SealContext,
 } from '@audit-pipeline/field-encryption'
 import { deadLetterHeaderNames as names, maxErrorMessageBytes } from './deadLetterHeaders.js'
 import type { DeadLetter, DeadLetterLocation, DeadLetterSealing } from './deadLetterRecord.js'
+import { keyIdSeparator, sealedKeyIds, sealingKeyId } from './sealingKeyIds.js'
 import { truncateUtf8 } from './truncateUtf8.js'
 
 /**
@@ -21,7 +24,10 @@ export type DeadLetterOwner = { readonly tenant: string; readonly subject: strin
 
 /** What sealDeadLetter makes, for withSeal to put on the dead letter. */
 export type DeadLetterSeal = {
-  /** The data key's id: the `audit-dlq-sealed` header. */
+  /**
+   * The data keys' ids, innermost first, joined by commas (one id for one owner): the
+   * `audit-dlq-sealed` header. Key ids are letters, digits, `_` and `-`.
+   */
   readonly keyId: string
   /** The dead letter's value: the original bytes sealed (field-encryption's sealBytes). */
   readonly value: Buffer
@@ -38,13 +44,15 @@ export const sealedErrorMessageText =
   'sealed with the value (audit-pipeline dlq list opens both with the key store)'
 
 /**
- * Seals a refused message's value and error message under the data key of `owner`, for a dead
- * letter whose original came from `source`. The value is sealed as bytes (field-encryption's
- * sealBytes: 28 bytes more, no blind index); the error message, a header, as a sealed value of a
- * JSON pair: where the original came from, and the message. `source` is in the additional data of
- * both, so each opens only as the dead letter of that very message, and never once the subject is
- * erased. Sealing is deterministic (a synthetic IV), so a message dead-lettered twice after a
- * crash gives the same bytes.
+ * Seals a refused message's value and error message under the data key of its owner, or, for a
+ * batch whose events belong to several data subjects, under a key derived from all their data keys
+ * (`letterKey`): without any one of them it cannot be derived, so erasing any subject leaves the
+ * whole unreadable — never one subject's data in the clear because another's key still exists.
+ * The value is sealed as bytes (field-encryption's sealBytes: 28 bytes more, no blind index); the
+ * error message, a header, as a sealed value of a JSON pair: where the original came from, and
+ * the message. `source` is in the additional data of both, so each opens only as the dead letter
+ * of that very message. Sealing is deterministic (a synthetic IV, owners in sorted order), so a
+ * message dead-lettered twice after a crash gives the same bytes.
  *
  * Why the pair: sealValue's blind index covers the value alone, and with the message alone in it,
  * two dead letters of the same error would show equal indexes to anyone reading the topic. With
@@ -54,22 +62,56 @@ export const sealedErrorMessageText =
  * outage, never as a reason to write the dead letter unsealed.
  */
 export async function sealDeadLetter(
-  input: { owner: DeadLetterOwner; source: DeadLetterLocation; value: Buffer; errorMessage: string },
+  input: {
+    owners: readonly DeadLetterOwner[]
+    source: DeadLetterLocation
+    value: Buffer
+    errorMessage: string
+  },
   keys: KeyStore,
 ): Promise<DeadLetterSeal> {
-  const { owner, source } = input
-  const [dataKey, indexKey] = await Promise.all([
-    keys.dataKeyFor(owner.tenant, owner.subject),
-    keys.indexKeyFor(owner.tenant),
+  const { source } = input
+  const owners = distinctOwners(input.owners)
+  const first = owners[0]
+  if (first === undefined) throw new RangeError('a dead letter is sealed for one owner at least')
+  const [dataKeys, indexKey] = await Promise.all([
+    Promise.all(owners.map((owner) => keys.dataKeyFor(owner.tenant, owner.subject))),
+    keys.indexKeyFor(first.tenant),
   ])
-  const value = sealBytes(input.value, dataKey, sealContext(owner.tenant, 'value', source))
+  const key = letterKey(dataKeys, source)
+  const value = sealBytes(input.value, key, sealContext(key.tenant, 'value', source))
   const errorMessage = sealValue(
     [whereFrom(source), truncateUtf8(input.errorMessage, maxErrorMessageBytes)],
-    dataKey,
+    key,
     indexKey,
-    sealContext(owner.tenant, 'error-message', source),
+    sealContext(key.tenant, 'error-message', source),
   )
-  return { keyId: dataKey.id, value, errorMessage }
+  return { keyId: dataKeys.map((dataKey) => dataKey.id).join(keyIdSeparator), value, errorMessage }
+}
+
+/**
+ * The key a dead letter is sealed under: its one owner's data key, or for several an HMAC chain
+ * over all their data keys (in the header's order) and where the letter's original came from,
+ * which no one can compute without every one of them. Its tenant (in the additional data) is the
+ * first owner's.
+ */
+function letterKey(dataKeys: readonly DataKey[], source: DeadLetterLocation): DataKey {
+  const [first] = dataKeys
+  if (first === undefined) throw new RangeError('no data key')
+  if (dataKeys.length === 1) return first
+  let key = Buffer.from(`audit-pipeline dead letter ${whereFrom(source)}`)
+  for (const dataKey of dataKeys) key = createHmac('sha256', dataKey.key).update(key).digest()
+  return {
+    id: sealingKeyId(dataKeys.map((dataKey) => dataKey.id).join(keyIdSeparator)),
+    tenant: first.tenant,
+    key,
+  }
+}
+
+/** Each owner once, sorted by tenant then subject (code units): the order of the layers. */
+function distinctOwners(owners: readonly DeadLetterOwner[]): DeadLetterOwner[] {
+  const byKey = new Map(owners.map((owner) => [`${owner.tenant}\u0000${owner.subject}`, owner]))
+  return [...byKey.keys()].sort().map((key) => byKey.get(key) as DeadLetterOwner)
 }
 
 /**
@@ -128,25 +170,37 @@ export function isSealed(dead: DeadLetter): dead is SealedDeadLetter {
  */
 export function deadLetterOpener(keys: KeyStore): (dead: SealedDeadLetter) => Promise<DeadLetterOpening> {
   const lookups = new Map<string, Promise<KeyLookup>>()
-  return async (dead) => {
-    const { keyId } = dead.sealed
+  const lookUp = (keyId: string) => {
     let lookup = lookups.get(keyId)
     if (lookup === undefined) {
       lookup = keys.keyById(keyId)
       lookups.set(keyId, lookup)
     }
-    return openDeadLetter(dead, await lookup)
+    return lookup
   }
+  return async (dead) => openDeadLetter(dead, await Promise.all(sealedKeyIds(dead.sealed).map(lookUp)))
 }
 
-/** Opens a sealed dead letter with what the key store knows of its key. */
-export function openDeadLetter(dead: SealedDeadLetter, lookup: KeyLookup): DeadLetterOpening {
+/**
+ * Opens a sealed dead letter with what the key store knows of its keys (one lookup per key id of
+ * its header, in that order). Erased as soon as one of its keys is.
+ */
+export function openDeadLetter(
+  dead: SealedDeadLetter,
+  lookups: KeyLookup | readonly KeyLookup[],
+): DeadLetterOpening {
   const { keyId } = dead.sealed
-  if (lookup.state === 'erased') {
-    return { state: 'erased', keyId, tenant: lookup.tenant, erasedAt: lookup.erasedAt }
+  const ids = sealedKeyIds(dead.sealed)
+  const found: readonly KeyLookup[] = Array.isArray(lookups) ? lookups : [lookups as KeyLookup]
+  const erased = found.find((lookup) => lookup.state === 'erased')
+  if (erased?.state === 'erased') {
+    return { state: 'erased', keyId, tenant: erased.tenant, erasedAt: erased.erasedAt }
   }
-  if (lookup.state !== 'active' || lookup.key.id !== keyId) return { state: 'unknown-key', keyId }
-  const { key } = lookup
+  const dataKeys = found.flatMap((lookup, i) =>
+    lookup.state === 'active' && lookup.key.id === ids[i] ? [lookup.key] : [],
+  )
+  if (found.length !== ids.length || dataKeys.length !== ids.length) return { state: 'unknown-key', keyId }
+  const key = letterKey(dataKeys, dead.source)
   const value =
     dead.value === null
       ? undefined
@@ -158,7 +212,8 @@ export function openDeadLetter(dead: SealedDeadLetter, lookup: KeyLookup): DeadL
     if (!Array.isArray(pair) || pair.length !== 2 || pair[0] !== whereFrom(dead.source)) return undefined
     return typeof pair[1] === 'string' ? pair[1] : undefined
   }
-  return { state: 'opened', keyId, tenant: key.tenant, value, message: openMessage(dead.sealed.errorMessage) }
+  const tenants = [...new Set(dataKeys.map((dataKey) => dataKey.tenant))].join(',')
+  return { state: 'opened', keyId, tenant: tenants, value, message: openMessage(dead.sealed.errorMessage) }
 }
 
 type SealedPart = 'value' | 'error-message'

@@ -926,6 +926,25 @@ describe('normalizerSteps: sealed dead letters', () => {
     expect(opened.message).toBe("invalid audit event: (event): unknown field 'jack.peltrow@example.com'")
   })
 
+  it("seals a refused batch of two subjects' events for both: erasing either leaves it unreadable", async () => {
+    const keys = keyStore()
+    const h = harness({ reader: { redaction, fieldKeys: keys } })
+    const jack = { ...ticketJson(30), 'jack.peltrow@example.com': true }
+    const alex = { ...ticketJson(31), actor: { ...(ticketJson(31)['actor'] as object), id: 'u-1001' } }
+    const batch = record(30, JSON.stringify([jack, alex]))
+    await h.run([batch])
+    expect(deadLetterText(h.sent[0])).not.toMatch(/peltrow|u-1002|u-1001|Export to PDF/i)
+    const dead = deadLetterIn(h.sent[0], 'audit.dlq') as SealedDeadLetter
+    const ids = [
+      (await keys.dataKeyFor('witify', 'u-1001')).id,
+      (await keys.dataKeyFor('witify', 'u-1002')).id,
+    ]
+    expect(dead.sealed.keyId).toBe(ids.join(','))
+    expect(await deadLetterOpener(keys)(dead)).toMatchObject({ state: 'opened', value: batch.value })
+    await keys.erase('witify', 'u-1001')
+    expect(await deadLetterOpener(keys)(dead)).toMatchObject({ state: 'erased' })
+  })
+
   it('keeps a message it cannot attribute as it came: not JSON, a tenant that does not encrypt, no subject', async () => {
     const h = harness({ reader: { redaction, fieldKeys: keyStore() } })
     const unattributable = [

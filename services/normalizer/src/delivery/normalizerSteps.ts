@@ -33,7 +33,7 @@ import {
 } from '../redaction/keyStoreOutage.js'
 import { policyEncrypts } from '../redaction/redactionPolicy.js'
 import { deadLetterClasses, type DeadLetterCause } from '../pipeline/deadLetterClasses.js'
-import { ownerOfJsonMessage, ownerOfRecord } from '../pipeline/deadLetterOwner.js'
+import { ownerOfRecord, ownersOfJsonMessage } from '../pipeline/deadLetterOwner.js'
 import { planRecord, type RecordPlan } from '../pipeline/planRecord.js'
 import { readRecord, type InputRecord, type RecordReader } from '../pipeline/readRecord.js'
 import type { RouteTable } from '../routing/routeTable.js'
@@ -188,12 +188,12 @@ export function normalizerSteps(
   ): Promise<DeadLetterSeal | undefined> => {
     const { value } = record
     if (value === null || value.length === 0) return undefined
-    const owner = await ownerOf(value, attempt)
-    if (owner === undefined) return undefined
+    const owners = await ownersOf(value, attempt)
+    if (owners === undefined) return undefined
     const source = { topic: record.topic, partition: record.partition, offset: record.offset }
     return attempt(keyStoreOutage, async () => {
       try {
-        return await sealDeadLetter({ owner, source, value, errorMessage: cause.message }, keys)
+        return await sealDeadLetter({ owners, source, value, errorMessage: cause.message }, keys)
       } catch (error) {
         if (isOutage(error)) throw error
         // Not the store's own call but sealing with what it gave (a key of the wrong length): the
@@ -204,9 +204,9 @@ export function normalizerSteps(
     })
   }
 
-  /** Whose data a message is: from its JSON, or from the event its Avro decodes to. */
-  const ownerOf = async (value: Buffer, attempt: Attempt): Promise<DeadLetterOwner | undefined> => {
-    if (value[0] !== 0) return ownerOfJsonMessage(value, reader.redaction)
+  /** Whose data a message is: from its JSON (a batch's: each event's), or from the event its Avro decodes to. */
+  const ownersOf = async (value: Buffer, attempt: Attempt): Promise<DeadLetterOwner[] | undefined> => {
+    if (value[0] !== 0) return ownersOfJsonMessage(value, reader.redaction)
     let event: AuditEvent
     try {
       // Decoded again: the codec keeps the writer's schema it fetched the first time.
@@ -215,7 +215,8 @@ export function normalizerSteps(
       if (isOutage(error) || error instanceof StepInterrupted) throw error
       return undefined
     }
-    return ownerOfRecord(event, reader.redaction)
+    const owner = ownerOfRecord(event, reader.redaction)
+    return owner === undefined ? undefined : [owner]
   }
 
   const toItem = ({ input, outcome }: Processed<KafkaRecord, Planned>): Item => {

@@ -8,9 +8,10 @@ import { tenantRedactionOf, type RedactionPolicy } from '../redaction/redactionP
  * tenant and the data subject under the tenant's subject rule, read leniently from whatever of
  * the message is there (the message was refused, so nothing else about it may hold). The record
  * is the message itself (the JSON form, or a binary-mode CloudEvent's data), a structured
- * CloudEvent's `data` (or `data_base64`), or every event of a CloudEvents batch, which must then
- * agree on one owner: a batch mixing subjects is sealed for none, since sealing it under one
- * subject's key would leave the others' data out of reach of their erasure.
+ * CloudEvent's `data` (or `data_base64`), or each event of a batch: a batch has the owners of all
+ * its events, and its dead letter is sealed so that erasing any one of them makes it unreadable
+ * (packages/dead-letter's sealDeadLetter). An event of the batch that cannot be attributed does
+ * not unseal the rest.
  *
  * Undefined when the message cannot be attributed: not JSON, no tenant, a tenant that does not
  * encrypt, no subject (an `actor` rule without `actor.id`; a `record` rule, or an `attribute`
@@ -21,20 +22,23 @@ import { tenantRedactionOf, type RedactionPolicy } from '../redaction/redactionP
  * too deep is attributed too), and nothing below walks the result: it reads a few members at the
  * top of the record.
  */
-export function ownerOfJsonMessage(value: Buffer, redaction: RedactionPolicy): DeadLetterOwner | undefined {
+export function ownersOfJsonMessage(
+  value: Buffer,
+  redaction: RedactionPolicy,
+): DeadLetterOwner[] | undefined {
   let body: unknown
   try {
     body = JSON.parse(value.toString('utf8'))
   } catch {
     return undefined
   }
-  if (!Array.isArray(body)) return ownerOfRecord(recordIn(body), redaction)
-  const owners = body.map((item) => ownerOfRecord(recordIn(item), redaction))
-  const [first] = owners
-  const agree = owners.every(
-    (owner) => owner !== undefined && owner.tenant === first?.tenant && owner.subject === first.subject,
-  )
-  return agree ? first : undefined
+  const records = Array.isArray(body) ? body : [body]
+  const owners = new Map<string, DeadLetterOwner>()
+  for (const item of records) {
+    const owner = ownerOfRecord(recordIn(item), redaction)
+    if (owner !== undefined) owners.set(`${owner.tenant}\u0000${owner.subject}`, owner)
+  }
+  return owners.size === 0 ? undefined : [...owners.values()]
 }
 
 /**
