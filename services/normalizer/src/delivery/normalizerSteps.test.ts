@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { IHeaders, Message, TopicMessages } from 'kafkajs'
@@ -33,6 +33,7 @@ import { createLogger, retryWithBackoff } from '@audit-pipeline/service-runtime'
 import { describe, expect, it, onTestFinished, vi } from 'vitest'
 import { auditJsonAdapter } from '../adapters/auditJsonAdapter.js'
 import { cloudEventsAdapter } from '../adapters/cloudEventsAdapter.js'
+import { createDebeziumAdapter } from '../adapters/debeziumAdapter.js'
 import type { RecordReader } from '../pipeline/readRecord.js'
 import { KeyStoreUnavailableError } from '../redaction/keyStoreOutage.js'
 import { defaultRedactionPolicy, parseRedactionPolicy } from '../redaction/redactionPolicy.js'
@@ -119,7 +120,7 @@ const digests = {
 type Options = {
   decodeAvro?: (value: Buffer) => Promise<AuditEvent>
   /** The reader's redaction policy and key store. */
-  reader?: Partial<Pick<RecordReader, 'redaction' | 'fieldKeys'>>
+  reader?: Partial<Pick<RecordReader, 'redaction' | 'fieldKeys' | 'adapters'>>
   send?: NormalizerStepsOptions['send']
   commit?: RuntimeContext['commit']
   /** Called on each retry of the registry, after it is logged. */
@@ -943,6 +944,35 @@ describe('normalizerSteps: sealed dead letters', () => {
     expect(await deadLetterOpener(keys)(dead)).toMatchObject({ state: 'opened', value: batch.value })
     await keys.erase('witify', 'u-1001')
     expect(await deadLetterOpener(keys)(dead)).toMatchObject({ state: 'erased' })
+  })
+
+  it('seals a refused Debezium change event under the key of the subject its adapter gives it', async () => {
+    const keys = keyStore()
+    const debezium = createDebeziumAdapter({
+      tenant: 'witify',
+      tables: { 'public.tickets': { objectType: 'ticket', actorColumn: 'updated_by' } },
+    })
+    const h = harness({
+      reader: { redaction, fieldKeys: keys, adapters: [auditJsonAdapter, cloudEventsAdapter, debezium] },
+    })
+    const change = JSON.parse(
+      readFileSync(
+        join(import.meta.dirname, '../adapters/fixtures/debezium-ticket-update-priority.json'),
+        'utf8',
+      ),
+    ) as { source: Record<string, unknown> }
+    // Committed in 2030: refused by the event policy as a time in the future, after the adapter read it.
+    const refused = record(
+      40,
+      JSON.stringify({ ...change, source: { ...change.source, ts_ms: 1_893_456_000_000 } }),
+    )
+    await h.run([refused])
+    // Neither the tenant nor the row's writer is in the message's JSON: only the adapter's settings tell.
+    expect(deadLetterText(h.sent[0])).not.toMatch(/Export to PDF|u-1002|Urgent/)
+    const dead = deadLetterIn(h.sent[0], 'audit.dlq') as SealedDeadLetter
+    expect(dead.errorClass).toBe('EVENT_INVALID')
+    expect(dead.sealed.keyId).toBe((await keys.dataKeyFor('witify', 'u-1002')).id)
+    expect(await deadLetterOpener(keys)(dead)).toMatchObject({ state: 'opened', value: refused.value })
   })
 
   it('keeps a message it cannot attribute as it came: not JSON, a tenant that does not encrypt, no subject', async () => {

@@ -33,7 +33,7 @@ import {
 } from '../redaction/keyStoreOutage.js'
 import { policyEncrypts } from '../redaction/redactionPolicy.js'
 import { deadLetterClasses, type DeadLetterCause } from '../pipeline/deadLetterClasses.js'
-import { ownerOfRecord, ownersOfJsonMessage } from '../pipeline/deadLetterOwner.js'
+import { ownerOfRecord, ownersOfMessage } from '../pipeline/deadLetterOwner.js'
 import { planRecord, type RecordPlan } from '../pipeline/planRecord.js'
 import { readRecord, type InputRecord, type RecordReader } from '../pipeline/readRecord.js'
 import type { RouteTable } from '../routing/routeTable.js'
@@ -188,7 +188,7 @@ export function normalizerSteps(
   ): Promise<DeadLetterSeal | undefined> => {
     const { value } = record
     if (value === null || value.length === 0) return undefined
-    const owners = await ownersOf(value, attempt)
+    const owners = await ownersOf({ value, headers: textHeaders(record.headers) }, attempt)
     if (owners === undefined) return undefined
     const source = { topic: record.topic, partition: record.partition, offset: record.offset }
     return attempt(keyStoreOutage, async () => {
@@ -204,9 +204,16 @@ export function normalizerSteps(
     })
   }
 
-  /** Whose data a message is: from its JSON (a batch's: each event's), or from the event its Avro decodes to. */
-  const ownersOf = async (value: Buffer, attempt: Attempt): Promise<DeadLetterOwner[] | undefined> => {
-    if (value[0] !== 0) return ownersOfJsonMessage(value, reader.redaction)
+  /**
+   * Whose data a message is: from the events its input adapter makes of it, or what its JSON
+   * shows (a batch's: each event's); or from the event its Avro decodes to.
+   */
+  const ownersOf = async (
+    message: { value: Buffer; headers: InputRecord['headers'] },
+    attempt: Attempt,
+  ): Promise<DeadLetterOwner[] | undefined> => {
+    const { value } = message
+    if (value[0] !== 0) return ownersOfMessage(message, reader.adapters, reader.redaction)
     let event: AuditEvent
     try {
       // Decoded again: the codec keeps the writer's schema it fetched the first time.

@@ -1,7 +1,39 @@
 import type { DeadLetterOwner } from '@audit-pipeline/dead-letter'
 import type { SubjectRule } from '@audit-pipeline/field-encryption'
+import { adaptMessage } from '../adapters/adaptMessage.js'
+import type { InputAdapter } from '../adapters/inputAdapter.js'
+import type { InputMessage } from '../adapters/inputMessage.js'
 import { isJsonObject, type JsonObject } from '../adapters/jsonObject.js'
 import { tenantRedactionOf, type RedactionPolicy } from '../redaction/redactionPolicy.js'
+
+/**
+ * Whose data a refused non-Avro message holds: the owners of the events its input adapter makes
+ * of it, when it makes any (the message was refused later: by the event policy, normalization,
+ * redaction, routing), so a Debezium change event is attributed by the adapter's tenant and the
+ * row's ids and actor, exactly as its events are; else what can be read of its JSON
+ * (ownersOfJsonMessage).
+ */
+export function ownersOfMessage(
+  message: InputMessage & { value: Buffer },
+  adapters: readonly InputAdapter[],
+  redaction: RedactionPolicy,
+): DeadLetterOwner[] | undefined {
+  const adapted = adaptMessage(message, adapters)
+  if (adapted.status === 'events') {
+    const owners = distinctOwners(adapted.drafts.map((draft) => ownerOfRecord(draft, redaction)))
+    if (owners.length > 0) return owners
+  }
+  return ownersOfJsonMessage(message.value, redaction)
+}
+
+/** The owners found, each once, in the order first found. */
+function distinctOwners(found: readonly (DeadLetterOwner | undefined)[]): DeadLetterOwner[] {
+  const owners = new Map<string, DeadLetterOwner>()
+  for (const owner of found) {
+    if (owner !== undefined) owners.set(`${owner.tenant}\u0000${owner.subject}`, owner)
+  }
+  return [...owners.values()]
+}
 
 /**
  * Whose data a refused JSON message holds, when its tenant's redaction policy encrypts: the
@@ -33,12 +65,8 @@ export function ownersOfJsonMessage(
     return undefined
   }
   const records = Array.isArray(body) ? body : [body]
-  const owners = new Map<string, DeadLetterOwner>()
-  for (const item of records) {
-    const owner = ownerOfRecord(recordIn(item), redaction)
-    if (owner !== undefined) owners.set(`${owner.tenant}\u0000${owner.subject}`, owner)
-  }
-  return owners.size === 0 ? undefined : [...owners.values()]
+  const owners = distinctOwners(records.map((item) => ownerOfRecord(recordIn(item), redaction)))
+  return owners.length === 0 ? undefined : owners
 }
 
 /**
