@@ -24,5 +24,18 @@ export const alertEventForm = {
     resolves: 'alert.resolves',
     groupId: 'alert.group_id',
     groupSize: 'alert.group_size',
+    /**
+     * Which of what analysts may be refused (`analystHideableFields`) the group key and figures
+     * are made from, comma-separated (empty: none): the query API hides both from an analyst of a
+     * tenant that hides one of them, and from every analyst when an alert does not say.
+     */
+    reveals: 'alert.reveals',
   },
 } as const
+
+/**
+ * What of an event the query API can hide from analysts, tenant by tenant: the IP address,
+ * session id and user agent of the actor (and of whom it acted for), and the attributes.
+ */
+export const analystHideableFields = ['ip', 'session_id', 'user_agent', 'attributes'] as const
+export type AnalystHideableField = (typeof analystHideableFields)[number]

@@ -34,6 +34,6 @@ export {
 } from './redactMethod.js'
 export { parseJsonText } from './jsonValueParse.js'
 export { JsonNumber, writeJsonText, type JsonTree } from './jsonValueTree.js'
-export { alertEventForm } from './alertEvents.js'
+export { alertEventForm, analystHideableFields, type AnalystHideableField } from './alertEvents.js'
 export { partitionKeyFor } from './partitionKey.js'
 export { reservedNamespaceOf, reservedNamespaces, type ReservedNamespace } from './reservedNamespaces.js'

@@ -90,7 +90,11 @@ function ticketEvents(tenant: keyof typeof people, first: number): AuditEvent[] 
 }
 
 /** An alert as the alerting service writes it: its fields are attributes. */
-function alertEvent(tenant: keyof typeof people, n: number): AuditEvent {
+function alertEvent(
+  tenant: keyof typeof people,
+  n: number,
+  made: { groupKey?: string; figures?: string; reveals?: string | null } = {},
+): AuditEvent {
   return {
     ...build.read(
       { type: 'alert', id: id(n), id2: `${tenant}-rule`, label: 'sign-ins from a new address' },
@@ -106,9 +110,12 @@ function alertEvent(tenant: keyof typeof people, n: number): AuditEvent {
           'alert.status': 'raised',
           'alert.rule': `${tenant}-rule`,
           'alert.rule_kind': 'threshold',
-          'alert.group_key': tenant === 'acme' ? 'acme-group-visible' : 'witify-group-5ecret',
-          'alert.figures': '{"count":3}',
+          'alert.group_key':
+            made.groupKey ?? (tenant === 'acme' ? 'acme-group-visible' : 'witify-group-5ecret'),
+          'alert.figures': made.figures ?? '{"count":3}',
           'alert.triggering_event_ids': JSON.stringify([id(n - 100)]),
+          // A rule grouping by IP address: shown where IPs are (acme), not where they are hidden.
+          ...(made.reveals !== null && { 'alert.reveals': made.reveals ?? 'ip' }),
         },
       },
     ),
@@ -425,6 +432,44 @@ describe('analyst visibility of actor details and attributes, per tenant', () =>
       alerts: { group_key: string }[]
     }>().alerts
     expect(alerts.map((alert) => alert.group_key)).toEqual(['witify-group-5ecret'])
+  })
+
+  it("hides an alert's group key and figures from analysts where they are made of a field the tenant hides, or it does not say", async () => {
+    const alerts = [
+      alertEvent('acme', 700, {
+        groupKey: '203.0.113.11',
+        figures: '{"value":"203.0.113.11"}',
+        reveals: 'ip',
+      }),
+      alertEvent('acme', 701, {
+        groupKey: 'acme-session-5ecret',
+        figures: '{"v":"5ecret"}',
+        reveals: 'session_id',
+      }),
+      alertEvent('acme', 702, { groupKey: 'ip-and-5ecret-session', figures: '{}', reveals: 'ip,session_id' }),
+      alertEvent('acme', 703, { groupKey: 'unknown-make-5ecret', figures: '{"v":"5ecret"}', reveals: null }),
+      alertEvent('acme', 704, { groupKey: 'u-1', figures: '{"count":9}', reveals: '' }),
+    ]
+    const { app } = await queryApiFixture({ events: alerts, analystVisibility: visibility })
+    type Alert = { alert_id: string; group_key: string | null; figures: Record<string, unknown> }
+    const answer = async (key: TestKeyName) => {
+      const response = await get(app, '/v1/alerts?tenant=acme', key)
+      expect(response.statusCode).toBe(200)
+      return response
+    }
+    const shown = (await answer('analyst')).json<{ alerts: Alert[] }>().alerts
+    const byId = new Map(shown.map((alert) => [alert.alert_id, alert]))
+    expect(byId.get(id(700))).toMatchObject({ group_key: '203.0.113.11', figures: { value: '203.0.113.11' } })
+    expect(byId.get(id(704))).toMatchObject({ group_key: 'u-1', figures: { count: 9 } })
+    for (const hidden of [701, 702, 703]) {
+      expect(byId.get(id(hidden)), String(hidden)).toMatchObject({ group_key: null, figures: {} })
+    }
+    expect((await answer('analyst')).body).not.toContain('5ecret')
+    // Auditors see every one as it was raised.
+    const audited = (await answer('auditor')).json<{ alerts: Alert[] }>().alerts
+    expect(audited.map((alert) => alert.group_key).sort()).toEqual(
+      ['203.0.113.11', 'acme-session-5ecret', 'ip-and-5ecret-session', 'unknown-make-5ecret', 'u-1'].sort(),
+    )
   })
 
   it('without a setting, hides IP and session id from analysts and keeps user agent and attributes', async () => {

@@ -78,6 +78,16 @@ describe('alert events', () => {
     ])
   })
 
+  it('say what of the event their group key and figures are made from, for the query API to hide from analysts', () => {
+    const grouping = { groupId: notice.alertId, groupSize: 1 }
+    const source = { instance: null, version: null }
+    expect(alertEvent(notice, source, notice.atMs, grouping).attributes['alert.reveals']).toBe('')
+    const byAddress = { ...notice, groupKey: '203.0.113.7', reveals: ['ip', 'session_id'] as const }
+    expect(alertEvent(byAddress, source, notice.atMs, grouping).attributes['alert.reveals']).toBe(
+      'ip,session_id',
+    )
+  })
+
   it('have ids that are UUIDs and the same for the same rule, group and window', () => {
     expect(notice.alertId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
     expect(alertIdFor('mass-delete', 'acme\u0001u-mass', 1_772_440_000_000)).toBe(notice.alertId)

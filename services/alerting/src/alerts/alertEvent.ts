@@ -36,6 +36,7 @@ export function alertEvent(
     [alertAttributes.triggeringEvents]: JSON.stringify(notice.triggeringEvents.map(triggeringEventPayload)),
     [alertAttributes.groupId]: grouping.groupId,
     [alertAttributes.groupSize]: String(grouping.groupSize),
+    [alertAttributes.reveals]: (notice.reveals ?? []).join(','),
   }
   if (eventIds.length > 0) {
     attributes[alertAttributes.clickhouseQuery] = clickhouseQueryFor(eventIds)

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Severity } from '@audit-pipeline/event-model'
+import type { AnalystHideableField, Severity } from '@audit-pipeline/event-model'
 import type { RuleKind } from '../rules/rulesSchema.js'
 
 export const alertStatuses = ['raised', 'resolved'] as const
@@ -27,6 +27,11 @@ export type AlertNotice = {
   figures: Record<string, number | string>
   /** The events that made the alert (the most recent ones, at most maxTriggeringEventIds). */
   triggeringEvents: TriggeringEvent[]
+  /**
+   * What analysts may be refused that `groupKey` and `figures` are made from (a rule's
+   * revealedFields). Default: none, as for the pipeline's own alerts.
+   */
+  reveals?: readonly AnalystHideableField[]
 }
 
 /**

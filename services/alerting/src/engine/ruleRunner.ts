@@ -105,6 +105,7 @@ export function createRuleRunner(rule: CompiledRule, options: { maxGroups: numbe
     windowEndMs,
     figures: verdict.figures,
     triggeringEvents: [...events],
+    reveals: rule.reveals,
   })
 
   /** Turns a verdict into notices: dedup (one open alert per group), throttle, resolve. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
-import type { Severity } from '@audit-pipeline/event-model'
+import type { AnalystHideableField, Severity } from '@audit-pipeline/event-model'
 import { compileExpression, ExpressionError, type CompiledExpression } from './celExpression.js'
+import { revealedFields } from './revealedFields.js'
 import type { RuleDefinition, RuleKind } from './rulesSchema.js'
 
 /** A rule ready to evaluate: its definition with every expression compiled. */
@@ -24,6 +25,8 @@ export type CompiledRule = {
   readonly then: CompiledExpression | undefined
   readonly reAlertAfterMs: number
   readonly readsEntity: boolean
+  /** What analysts may be refused that the group key and figures are made from (revealedFields.ts). */
+  readonly reveals: readonly AnalystHideableField[]
 }
 
 /** Where an expression failed to compile: the key in the rule, and why. */
@@ -69,6 +72,13 @@ export function compileRule(definition: RuleDefinition): CompiledRule | Expressi
     then,
     reAlertAfterMs: definition.reAlertAfter ?? defaultReAlertAfterMs(definition),
     readsEntity: expressions.some((expression) => expression?.readsEntity === true),
+    // The group key is groupBy's value; figures hold value's (new_value, cardinality) and a change
+    // rule's field, old and new.
+    reveals: revealedFields([
+      definition.groupBy,
+      value?.text,
+      definition.kind === 'change' ? definition.field : undefined,
+    ]),
   }
 }
 

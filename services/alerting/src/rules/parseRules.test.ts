@@ -43,6 +43,39 @@ rules:
     ])
   })
 
+  it('tells what analysts may be refused that a rule groups by or counts the values of', () => {
+    const { rules } = parseRules(
+      `
+rules:
+  - id: by-user
+    kind: threshold
+    severity: warning
+    filter: event.actor.ip != null
+    groupBy: event.actor.id
+    window: 5m
+    atLeast: 5
+  - id: by-address
+    kind: threshold
+    severity: warning
+    groupBy: event.actor.ip
+    window: 5m
+    atLeast: 5
+  - id: new-device
+    kind: new_value
+    severity: info
+    groupBy: event.actor.id
+    value: event.actor.user_agent + "/" + event.attributes.device
+`,
+      'rules.yaml',
+    )
+    // A filter decides whether an alert is raised, not what it shows.
+    expect(rules.map((rule) => [rule.id, rule.reveals])).toEqual([
+      ['by-user', []],
+      ['by-address', ['ip']],
+      ['new-device', ['user_agent', 'attributes']],
+    ])
+  })
+
   it('names the file, line, column, field and rule of each problem', () => {
     expect(
       problemsOf(`rules:

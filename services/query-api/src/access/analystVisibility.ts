@@ -1,3 +1,4 @@
+import { analystHideableFields, type AnalystHideableField } from '@audit-pipeline/event-model'
 import type { AccessScope } from './accessScope.js'
 
 /**
@@ -5,8 +6,8 @@ import type { AccessScope } from './accessScope.js'
  * the actor's IP address, session id and user agent (and those of whom it acted for), and the
  * event's attributes. Auditors see them all, whatever the setting.
  */
-export const hideableFields = ['ip', 'session_id', 'user_agent', 'attributes'] as const
-export type HideableField = (typeof hideableFields)[number]
+export const hideableFields = analystHideableFields
+export type HideableField = AnalystHideableField
 
 export const fieldVisibilities = ['visible', 'hidden'] as const
 export type FieldVisibility = (typeof fieldVisibilities)[number]

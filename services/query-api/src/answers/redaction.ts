@@ -1,4 +1,4 @@
-import { droppedValue, redactEvent } from '@audit-pipeline/event-model'
+import { alertEventForm, droppedValue, redactEvent } from '@audit-pipeline/event-model'
 import { hideSealedValues, openEvents, type KeyStore } from '@audit-pipeline/field-encryption'
 import type { Role } from '@audit-pipeline/api-keys'
 import {
@@ -105,8 +105,38 @@ export function rowForVisibility(row: StoredEventRow, visibility: TenantVisibili
         ? {}
         : row.object_type === accessRecordForm.objectType
           ? accessRecordAttributes(row.attributes, visibility)
-          : row.attributes,
+          : row.object_type === alertEventForm.objectType
+            ? alertAttributesShown(row.attributes, visibility)
+            : row.attributes,
   }
+}
+
+/**
+ * An alert's attributes without its group key and figures when they may show what the tenant
+ * hides from analysts: made from a hidden field (`alert.reveals`, which the alerting service
+ * writes from the rule's expressions), or from fields unknown (an alert that does not say).
+ */
+function alertAttributesShown(
+  attributes: Record<string, string>,
+  visibility: TenantVisibility,
+): Record<string, string> {
+  const reveals = attributes[alertEventForm.attributes.reveals]
+  const revealsHidden =
+    reveals === undefined ||
+    reveals
+      .split(',')
+      .filter((field) => field !== '')
+      .some(
+        (field) =>
+          !Object.hasOwn(visibility, field) || visibility[field as keyof TenantVisibility] === 'hidden',
+      )
+  if (!revealsHidden) return attributes
+  const {
+    [alertEventForm.attributes.groupKey]: _groupKey,
+    [alertEventForm.attributes.figures]: _figures,
+    ...rest
+  } = attributes
+  return rest
 }
 
 /** Filters of a request, as an access record keeps them, that search by a hideable field. */
