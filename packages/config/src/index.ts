@@ -1,4 +1,5 @@
 export { ConfigError, type ConfigProblem } from './configError.js'
+export { fieldKeysPairProblem } from './fieldKeysSettings.js'
 export {
   ConfigFileError,
   formatConfigFileProblem,

@@ -6,6 +6,7 @@ import {
   collectProblems,
   ConfigError,
   envValues,
+  fieldKeysPairProblem,
   serviceConnections,
   unknownSettings,
   parseSettings,
@@ -146,17 +147,8 @@ const schema = z.object(shape).superRefine((env, ctx) => {
       message: 'set either NORMALIZER_INPUT_TOPICS or NORMALIZER_INPUT_TOPIC_PATTERN, not both',
     })
   }
-  // One without the other is a half-configured key store: refused rather than encryption left off.
-  if (Boolean(env.FIELD_KEYS_DIR) !== Boolean(env.FIELD_KEYS_KEK_FILE)) {
-    const [missing, set] = env.FIELD_KEYS_DIR
-      ? (['FIELD_KEYS_KEK_FILE', 'FIELD_KEYS_DIR'] as const)
-      : (['FIELD_KEYS_DIR', 'FIELD_KEYS_KEK_FILE'] as const)
-    ctx.addIssue({
-      code: 'custom',
-      path: [missing],
-      message: `required with ${set}: set both (the key store's folder and its key-encryption key file) or neither`,
-    })
-  }
+  const fieldKeys = fieldKeysPairProblem(env.FIELD_KEYS_DIR, env.FIELD_KEYS_KEK_FILE)
+  if (fieldKeys) ctx.addIssue({ code: 'custom', path: [fieldKeys.setting], message: fieldKeys.message })
 })
 
 const knownVariables = new Set(Object.keys(shape))

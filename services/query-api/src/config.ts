@@ -5,6 +5,7 @@ import {
   ConfigError,
   formatConfigFileProblem,
   envValues,
+  fieldKeysPairProblem,
   serviceConnections,
   unknownSettings,
   parseSettings,
@@ -197,22 +198,9 @@ function collectFieldKeys(
 ): FieldKeysSettings | undefined {
   const directory = env['FIELD_KEYS_DIR']?.trim() || undefined
   const keyEncryptionKeyFile = env['FIELD_KEYS_KEK_FILE']?.trim() || undefined
-  if (directory === undefined && keyEncryptionKeyFile === undefined) return undefined
-  if (directory === undefined) {
-    problems.push({
-      setting: 'FIELD_KEYS_DIR',
-      message:
-        'required with FIELD_KEYS_KEK_FILE: the folder of the key store sealed values were sealed with',
-    })
-    return undefined
-  }
-  if (keyEncryptionKeyFile === undefined) {
-    problems.push({
-      setting: 'FIELD_KEYS_KEK_FILE',
-      message: `required with FIELD_KEYS_DIR: the key-encryption key file of the key store in ${directory}`,
-    })
-    return undefined
-  }
+  const unpaired = fieldKeysPairProblem(directory, keyEncryptionKeyFile)
+  if (unpaired) problems.push(unpaired)
+  if (directory === undefined || keyEncryptionKeyFile === undefined) return undefined
   const before = problems.length
   if (!isFolder(directory)) {
     problems.push({ setting: 'FIELD_KEYS_DIR', message: `${directory} is not a folder` })
