@@ -163,7 +163,7 @@ describe('audit-pipeline dlq', () => {
         now: new Date('2026-03-01T10:00:00Z'),
       }),
       await sealDeadLetter(
-        { owner: { tenant: 'witify', subject: 'u-1002' }, source: from, value, errorMessage },
+        { owners: [{ tenant: 'witify', subject: 'u-1002' }], source: from, value, errorMessage },
         keys,
       ),
     )
