@@ -1,5 +1,5 @@
 import type { Actor, AuditEvent, FieldChange } from '@audit-pipeline/event-model'
-import { jsonText, wellFormed } from './canonicalJson.js'
+import { jsonText, jsonTextInner, wellFormed } from './canonicalJson.js'
 
 /**
  * The canonical form of an audit event: the object whose RFC 8785 text is hashed into its content
@@ -77,33 +77,35 @@ function canonicalActor(actor: Actor): Record<string, unknown> {
  */
 export function canonicalEventJson(event: AuditEvent): string {
   const { source, actor, action, object, outcome, correlation } = event
+  // Non-null strings are written between quotes of the template (`inner`): one concatenation
+  // fewer each, which is most of what this costs.
   return (
-    `{"action":{"kind":${text(action.kind)},"name":${text(action.name)}}` +
+    `{"action":{"kind":"${inner(action.kind)}","name":"${inner(action.name)}"}` +
     `,"actor":${actorJson(actor)}` +
     `,"after":${nullableText(event.after)}` +
     `,"attributes":${attributesJson(event.attributes)}` +
     `,"before":${nullableText(event.before)}` +
-    `,"category":${text(event.category)}` +
+    `,"category":"${inner(event.category)}"` +
     `,"changes":${changesJson(event.changes)}` +
     `,"correlation":{"request_id":${nullableText(correlation.request_id)},"trace_id":${nullableText(correlation.trace_id)}}` +
-    `,"event_id":${text(event.event_id)}` +
+    `,"event_id":"${inner(event.event_id)}"` +
     `,"form":"${eventForm}"` +
-    `,"object":{"id":${text(object.id)},"id2":${nullableText(object.id2)},"id3":${nullableText(object.id3)},"label":${nullableText(object.label)},"type":${text(object.type)}}` +
+    `,"object":{"id":"${inner(object.id)}","id2":${nullableText(object.id2)},"id3":${nullableText(object.id3)},"label":${nullableText(object.label)},"type":"${inner(object.type)}"}` +
     `,"occurred_at":${String(epochMs(event.occurred_at, 'occurred_at'))}` +
     `,"on_behalf_of":${event.on_behalf_of == null ? 'null' : actorJson(event.on_behalf_of)}` +
-    `,"outcome":{"reason":${nullableText(outcome.reason)},"status":${text(outcome.status)}}` +
+    `,"outcome":{"reason":${nullableText(outcome.reason)},"status":"${inner(outcome.status)}"}` +
     `,"sensitive_fields":${textArray(event.sensitive_fields)}` +
-    `,"severity":${text(event.severity)}` +
-    `,"source":{"instance":${nullableText(source.instance)},"service":${text(source.service)},"version":${nullableText(source.version)}}` +
-    `,"tenant":${text(event.tenant)}}`
+    `,"severity":"${inner(event.severity)}"` +
+    `,"source":{"instance":${nullableText(source.instance)},"service":"${inner(source.service)}","version":${nullableText(source.version)}}` +
+    `,"tenant":"${inner(event.tenant)}"}`
   )
 }
 
 function actorJson(actor: Actor): string {
   return (
-    `{"display_name":${nullableText(actor.display_name)},"id":${text(actor.id)},"ip":${nullableText(actor.ip)}` +
+    `{"display_name":${nullableText(actor.display_name)},"id":"${inner(actor.id)}","ip":${nullableText(actor.ip)}` +
     `,"roles":${textArray(actor.roles)},"session_id":${nullableText(actor.session_id)}` +
-    `,"type":${text(actor.type)},"user_agent":${nullableText(actor.user_agent)}}`
+    `,"type":"${inner(actor.type)}","user_agent":${nullableText(actor.user_agent)}}`
   )
 }
 
@@ -114,7 +116,7 @@ function changesJson(changes: readonly FieldChange[]): string {
     if (i > 0) json += ','
     json +=
       `{"new_value":${nullableText(change.new_value)},"old_value":${nullableText(change.old_value)}` +
-      `,"path":${text(change.path)},"value_type":${text(change.value_type)}}`
+      `,"path":"${inner(change.path)}","value_type":"${inner(change.value_type)}"}`
   }
   return json + ']'
 }
@@ -133,7 +135,7 @@ function attributesJson(attributes: Record<string, string>): string {
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string
     if (i > 0) json += ','
-    json += `${text(key)}:${text(record[key] as string)}`
+    json += `"${inner(key)}":"${inner(record[key] as string)}"`
   }
   return json + '}'
 }
@@ -142,7 +144,7 @@ function textArray(values: readonly string[]): string {
   let json = '['
   for (let i = 0; i < values.length; i++) {
     if (i > 0) json += ','
-    json += text(values[i] as string)
+    json += `"${inner(values[i] as string)}"`
   }
   return json + ']'
 }
@@ -152,6 +154,9 @@ const text = jsonText
 function nullableText(value: string | null | undefined): string {
   return value == null ? 'null' : text(value)
 }
+
+/** A string's RFC 8785 form without its quotes (jsonTextInner). */
+const inner = jsonTextInner
 
 function nullable(value: string | null | undefined): string | null {
   return value == null ? null : wellFormed(value)

@@ -32,3 +32,8 @@ const plainText = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/
 export function jsonText(value: string): string {
   return plainText.test(value) ? `"${value}"` : JSON.stringify(wellFormed(value))
 }
+
+/** jsonText without the quotes around it: most strings are written as they are, with no copy. */
+export function jsonTextInner(value: string): string {
+  return plainText.test(value) ? value : JSON.stringify(wellFormed(value)).slice(1, -1)
+}
