@@ -3,6 +3,7 @@ import { parseKeyEncryptionKey } from '@audit-pipeline/field-encryption'
 import {
   collectProblems,
   ConfigError,
+  ConfigFileError,
   formatConfigFileProblem,
   envValues,
   fieldKeysPairProblem,
@@ -17,9 +18,9 @@ import {
 } from '@audit-pipeline/config'
 import { opsEnvShape, opsSettingsFrom, type OpsSettings } from '@audit-pipeline/service-runtime'
 import { z } from 'zod'
-import { KeysFileError, parseApiKeys, type ApiKey } from '@audit-pipeline/api-keys'
+import { parseApiKeys, type ApiKey } from '@audit-pipeline/api-keys'
 import { defaultAnalystVisibility, type AnalystVisibility } from './access/analystVisibility.js'
-import { AnalystVisibilityFileError, parseAnalystVisibility } from './access/analystVisibilityFile.js'
+import { parseAnalystVisibility } from './access/analystVisibilityFile.js'
 import { defaultQueryApiLimits, type QueryApiLimits } from './app.js'
 
 /** The query API's settings, validated. */
@@ -144,10 +145,18 @@ export function loadQueryApiConfig(
   const s = collectProblems(() => parseSettings(z.object(shape), env), problems)
   // Read even when other settings are wrong, so one start-up reports every problem.
   const keysFile = env['QUERY_API_KEYS_FILE']?.trim()
-  const keys = keysFile ? collectKeys(keysFile, readFile, problems) : undefined
+  const keys = keysFile
+    ? collectFile('QUERY_API_KEYS_FILE', keysFile, readFile, parseApiKeys, problems)
+    : undefined
   const visibilityFile = env['QUERY_API_ANALYST_VISIBILITY_FILE']?.trim() || undefined
   const analystVisibility = visibilityFile
-    ? collectAnalystVisibility(visibilityFile, readFile, problems)
+    ? collectFile(
+        'QUERY_API_ANALYST_VISIBILITY_FILE',
+        visibilityFile,
+        readFile,
+        parseAnalystVisibility,
+        problems,
+      )
     : defaultAnalystVisibility
   const fieldKeys = collectFieldKeys(env, readFile, isFolder, problems)
   if (problems.length > 0 || !connections || !s || !keys || !analystVisibility) {
@@ -224,40 +233,18 @@ function collectFieldKeys(
   return { directory, keyEncryptionKeyFile, keyEncryptionKey }
 }
 
-function collectKeys(
+/**
+ * A settings file read and parsed (the keys file, the analyst visibility file), each problem on
+ * its own line beside the other settings', naming the file, line and entry
+ * (`QUERY_API_KEYS_FILE: keys.json: keys.0.role: …`).
+ */
+function collectFile<T>(
+  setting: string,
   file: string,
   readFile: (path: string) => string,
+  parse: (text: string, file: string) => T,
   problems: ConfigProblem[],
-): ApiKey[] | undefined {
-  let text: string
-  try {
-    text = readFile(file)
-  } catch (error) {
-    problems.push({
-      setting: 'QUERY_API_KEYS_FILE',
-      message: `cannot read ${file}: ${(error as Error).message}`,
-    })
-    return undefined
-  }
-  try {
-    return parseApiKeys(text, file)
-  } catch (error) {
-    if (!(error instanceof KeysFileError)) throw error
-    // One line per problem, beside the other settings' (`QUERY_API_KEYS_FILE: keys.json: keys.0.role: …`).
-    for (const problem of error.problems) {
-      problems.push({ setting: 'QUERY_API_KEYS_FILE', message: formatConfigFileProblem(problem) })
-    }
-    return undefined
-  }
-}
-
-/** The analyst visibility file, each problem on its own line naming the file, line and entry. */
-function collectAnalystVisibility(
-  file: string,
-  readFile: (path: string) => string,
-  problems: ConfigProblem[],
-): AnalystVisibility | undefined {
-  const setting = 'QUERY_API_ANALYST_VISIBILITY_FILE'
+): T | undefined {
   let text: string
   try {
     text = readFile(file)
@@ -266,11 +253,10 @@ function collectAnalystVisibility(
     return undefined
   }
   try {
-    return parseAnalystVisibility(text, file)
+    return parse(text, file)
   } catch (error) {
-    if (!(error instanceof AnalystVisibilityFileError)) throw error
-    // `QUERY_API_ANALYST_VISIBILITY_FILE: visibility.yaml:3:9: tenants.acme.ip: expected one of: …`
-    for (const problem of error.problems) {
+    if (!(error instanceof ConfigFileError)) throw error
+    for (const problem of (error as ConfigFileError).problems) {
       problems.push({ setting, message: formatConfigFileProblem(problem) })
     }
     return undefined

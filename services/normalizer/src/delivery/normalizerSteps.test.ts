@@ -257,6 +257,29 @@ function harness(options: Options = {}) {
   }
 }
 
+/**
+ * A local key store whose data and index keys come for `working` calls, fail for the next
+ * `failing` ones (as a full disk or a KMS that does not answer would), then come again. Looking
+ * keys up by id and erasing always work: the tests open what was sealed with them.
+ */
+function flakyKeyStore(working: number, failing: number): KeyStore {
+  const directory = mkdtempSync(join(tmpdir(), 'normalizer-keys-'))
+  onTestFinished(() => rmSync(directory, { recursive: true, force: true }))
+  const keys = openLocalKeyStore({ directory, keyEncryptionKey: randomBytes(32) })
+  const flaky =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      working-- > 0 || failing-- <= 0
+        ? call(...args)
+        : Promise.reject(new Error('ENOSPC: no space left on device'))
+  return {
+    dataKeyFor: flaky((tenant: string, subject: string) => keys.dataKeyFor(tenant, subject)),
+    keyById: (keyId) => keys.keyById(keyId),
+    indexKeyFor: flaky((tenant: string) => keys.indexKeyFor(tenant)),
+    erase: (tenant, subject) => keys.erase(tenant, subject),
+  }
+}
+
 /** A send whose calls the test acknowledges or fails one by one. */
 function controlledSends() {
   const calls: { events: [string, string][]; ack: () => void; fail: (error: unknown) => void }[] = []
@@ -775,28 +798,6 @@ describe('normalizerSteps: field key store outage', () => {
     'redaction.yaml',
     { fieldKeys: true },
   )
-  /**
-   * A key store that works for `working` calls, fails the next `failing` ones (as a full disk or a
-   * KMS that does not answer would), then works again.
-   */
-  function flakyKeyStore(working: number, failing: number): KeyStore {
-    const directory = mkdtempSync(join(tmpdir(), 'normalizer-keys-'))
-    onTestFinished(() => rmSync(directory, { recursive: true, force: true }))
-    const keys = openLocalKeyStore({ directory, keyEncryptionKey: randomBytes(32) })
-    const flaky =
-      <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
-      (...args: A): Promise<R> =>
-        working-- > 0 || failing-- <= 0
-          ? call(...args)
-          : Promise.reject(new Error('ENOSPC: no space left on device'))
-    return {
-      dataKeyFor: flaky((tenant: string, subject: string) => keys.dataKeyFor(tenant, subject)),
-      keyById: flaky((keyId: string) => keys.keyById(keyId)),
-      indexKeyFor: flaky((tenant: string) => keys.indexKeyFor(tenant)),
-      erase: flaky((tenant: string, subject: string) => keys.erase(tenant, subject)),
-    }
-  }
-
   it('sends and commits what came before, holds the message until the store works, then sends it sealed', async () => {
     // sealEvent asks for the data key and the index key at once: two calls per event.
     const h = harness({ reader: { redaction, fieldKeys: flakyKeyStore(2, 4) } })
@@ -871,22 +872,8 @@ describe('normalizerSteps: sealed dead letters', () => {
     'redaction.yaml',
     { fieldKeys: true },
   )
-  /** A local key store whose first `failing` calls fail, as a full disk or a KMS that does not answer would. */
-  function keyStore(failing = 0): KeyStore {
-    const directory = mkdtempSync(join(tmpdir(), 'normalizer-keys-'))
-    onTestFinished(() => rmSync(directory, { recursive: true, force: true }))
-    const keys = openLocalKeyStore({ directory, keyEncryptionKey: randomBytes(32) })
-    const flaky =
-      <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
-      (...args: A): Promise<R> =>
-        failing-- > 0 ? Promise.reject(new Error('ENOSPC: no space left on device')) : call(...args)
-    return {
-      dataKeyFor: flaky((tenant: string, subject: string) => keys.dataKeyFor(tenant, subject)),
-      keyById: (keyId) => keys.keyById(keyId),
-      indexKeyFor: flaky((tenant: string) => keys.indexKeyFor(tenant)),
-      erase: (tenant, subject) => keys.erase(tenant, subject),
-    }
-  }
+  /** A local key store whose first `failing` calls fail. */
+  const keyStore = (failing = 0): KeyStore => flakyKeyStore(0, failing)
   /** Event number `n` of witify, refused for a field named by the actor's address, which the error quotes. */
   const invalid = (n: number, changes: Record<string, unknown> = {}) =>
     record(n, JSON.stringify({ ...ticketJson(n), 'jack.peltrow@example.com': true, ...changes }), {
