@@ -9,7 +9,7 @@ import { eventForm } from '@audit-pipeline/integrity'
  *
  * It reads exactly one schema, the one `directSchemaFingerprint` names. It answers undefined for
  * an event it cannot write byte for byte as canonicalEventJson would from avsc's reading — text
- * that is not valid UTF-8 (avsc reads it with replacement characters), a long beyond 2^49,
+ * that is not valid UTF-8 (avsc reads it with replacement characters), a long of 2^48 or more,
  * repeated or `__proto__` attribute keys, anything malformed — and the caller reads that event
  * with avsc instead. A property test holds the two to the same digest.
  */
@@ -20,6 +20,8 @@ export function avroCanonicalDigest(body: Uint8Array): string | undefined {
   try {
     readEvent()
     if (pos !== limit) return undefined
+    // The most a body byte becomes is under 16 (an array item's field names, a control character's
+    // \u00xx), plus the fixed fields' names.
     reserve(16 * limit + 1024)
     o = 0
     writeEvent()
