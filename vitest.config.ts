@@ -49,7 +49,7 @@ export default defineConfig({
         resolve,
         test: {
           name: 'unit',
-          include: ['{schemas,packages,services,deploy}/**/src/**/*.test.ts'],
+          include: ['{schemas,packages,services,deploy,bench}/**/src/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
       },

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startStack } from '@audit-pipeline/local-stack'
 import { alertingSection } from './alertingSection.js'
+import { e2eSection } from './e2eSection.js'
 import { forwarderSection } from './forwarderSection.js'
 import { normalizerSection } from './normalizerThroughput.js'
 import { producerSection } from './producerSection.js'
@@ -13,7 +14,7 @@ import { verifySection } from './verifySection.js'
  * `npm run bench`: throughput on a local stack of its own (broker and registry on the same
  * machine), each figure beside a baseline measured in the same run.
  *
- *   BENCH_SECTIONS               which sections, comma-separated: producer, normalizer, sink, alerting, forwarder, verify (default all)
+ *   BENCH_SECTIONS               which sections, comma-separated: producer, normalizer, sink, alerting, forwarder, verify, e2e (default all)
  *   BENCH_VERIFY_EVENTS          events in the trail verify checks (default 400000)
  *   BENCH_EVENTS                 events per producer run (default 200000)
  *   BENCH_NORMALIZER_EVENTS      events in the normalizer's input (default 200000)
@@ -23,8 +24,14 @@ import { verifySection } from './verifySection.js'
  *   BENCH_SINK_BACKLOG           backlog the sink process reads while its memory is sampled (default 1000000)
  *   BENCH_SINK_CPU_PROFILE_FILE  where to write the sink's CPU profile, when one is taken (.cpuprofile)
  *   SINK_*                       passed to the sink under test (not its topics or group)
+ *   BENCH_E2E_EVENTS             events through the whole pipeline in the end-to-end section (default 200000)
+ *   BENCH_E2E_PRODUCERS          producer processes feeding it (default 2)
+ *   BENCH_E2E_CEILING_RECORDS    records per run of Kafka's own perf tools, its ceiling (default 500000)
+ *
+ * The end-to-end section runs the pipeline as npm start does, with the environment's other service
+ * settings passed on as npm start would; it sets the exit code to 1 when its correctness gate fails.
  */
-const sectionNames = ['producer', 'normalizer', 'sink', 'alerting', 'forwarder', 'verify'] as const
+const sectionNames = ['producer', 'normalizer', 'sink', 'alerting', 'forwarder', 'verify', 'e2e'] as const
 const sections = benchSections(process.env['BENCH_SECTIONS'])
 const events = eventCount('BENCH_EVENTS')
 const normalizerEvents = eventCount('BENCH_NORMALIZER_EVENTS')
@@ -54,6 +61,9 @@ try {
   if (sections.has('alerting')) await alertingSection({ brokers, registryUrl, env: process.env })
   if (sections.has('forwarder')) await forwarderSection({ brokers, registryUrl, env: process.env })
   if (sections.has('verify')) await verifySection({ events: eventCount('BENCH_VERIFY_EVENTS', 400_000) })
+  if (sections.has('e2e') && !(await e2eSection({ state: stack.state, env: process.env })).passed) {
+    process.exitCode = 1
+  }
 } finally {
   await stack.stop()
   rmSync(stateDir, { recursive: true, force: true })

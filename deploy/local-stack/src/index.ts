@@ -21,6 +21,7 @@ export {
 export { describeStack, describeProcesses, processRows, type ProcessRow } from './statusTable.js'
 export { MissingPrerequisiteError } from './prerequisites.js'
 export { defaultCacheDir } from './paths.js'
+export { fetchOnceWithMaven } from './mavenFetch.js'
 export { startPipeline, type RunningPipeline } from './pipeline.js'
 export { localQueryApiKeyId } from './localQueryApi.js'
 export {
