@@ -2,9 +2,13 @@ import { randomUUID } from 'node:crypto'
 import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
-import { drainStream } from '@clickhouse/client'
-import { eventRow, type AuditEventRow } from '@audit-pipeline/clickhouse-schema'
+import { eventColumns, eventRow, type AuditEventRow } from '@audit-pipeline/clickhouse-schema'
+import {
+  eventRowColumns,
+  eventRowFormat,
+  eventRowInserter,
+  eventRowLine,
+} from '@audit-pipeline/clickhouse-sink'
 import type { AuditEventCodec } from '@audit-pipeline/codec'
 import type { AuditEvent } from '@audit-pipeline/event-model'
 import type { Storage } from '@audit-pipeline/storage'
@@ -14,7 +18,7 @@ import type { StageCost } from './stageCosts.js'
  * Time per message of each step the sink takes, over Avro messages as they sit in its input
  * topic, without Kafka: decoding and mapping to a row on this thread, then inserting the rows
  * into `table` (the same schema, materialized views included) as the sink inserts them
- * (JSONEachRow lines as bytes, a deduplication token, `batchRows` rows per insert), and the same rows once
+ * (JSONCompactEachRow lines as bytes, a deduplication token, `batchRows` rows per insert), and the same rows once
  * more read by ClickHouse from a file. Inserts are wall time, the client's serialising included;
  * ClickHouse does its part on threads of its own.
  */
@@ -42,24 +46,26 @@ export async function sinkStageCosts(options: {
     )
     return Promise.resolve()
   })
-  const lines: string[] = []
-  const serialise = await time('JSON.stringify of the row (a JSONEachRow line)', rows.length, () => {
-    for (const row of rows) lines.push(`${JSON.stringify(row)}\n`)
-    return Promise.resolve()
-  })
-  // As the sink writes: the batch's lines joined into one Buffer, sent with `exec`.
+  const lines: { line: Buffer }[] = []
+  const serialise = await time(
+    `the row as a ${eventRowFormat} line (eventRowLine, UTF-8)`,
+    rows.length,
+    () => {
+      for (const row of rows) lines.push({ line: Buffer.from(eventRowLine(row)) })
+      return Promise.resolve()
+    },
+  )
+  // As the sink writes: the batch's lines concatenated into one Buffer, sent with `exec`.
+  const insertRows = eventRowInserter(storage, table)
   const insert = await time(`insert, ${batchRows} rows at a time (wall)`, rows.length, async () => {
     for (let i = 0; i < lines.length; i += batchRows) {
-      const { stream } = await storage.client.exec({
-        query: `INSERT INTO ${table} FORMAT JSONEachRow`,
-        values: Readable.from([Buffer.from(lines.slice(i, i + batchRows).join(''))], { objectMode: false }),
-        clickhouse_settings: { insert_deduplication_token: randomUUID() },
-      })
-      await drainStream(stream)
+      await insertRows(lines.slice(i, i + batchRows), randomUUID())
     }
   })
   // ClickHouse's own part, without the client: the same rows read from a file by ClickHouse
   // itself (written beforehand, not timed). What the insert costs above this is the transport.
+  const sqlText = (text: string) => text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")
+  const structure = sqlText(eventColumns.map(([name, type]) => `${name} ${type}`).join(', '))
   const file = join(tmpdir(), `audit-bench-rows-${process.pid}.ndjson`)
   try {
     const files: string[] = []
@@ -69,8 +75,8 @@ export async function sinkStageCosts(options: {
         path,
         rows
           .slice(i, i + batchRows)
-          .map((row) => JSON.stringify(row))
-          .join('\n'),
+          .map(eventRowLine)
+          .join(''),
       )
       files.push(path)
     }
@@ -80,7 +86,7 @@ export async function sinkStageCosts(options: {
       async () => {
         for (const path of files) {
           await storage.client.command({
-            query: `INSERT INTO ${table} SELECT * FROM file('${path.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}', 'JSONEachRow')`,
+            query: `INSERT INTO ${table} (${eventRowColumns.join(', ')}) SELECT * FROM file('${sqlText(path)}', '${eventRowFormat}', '${structure}')`,
             clickhouse_settings: { insert_deduplication_token: randomUUID() },
           })
         }

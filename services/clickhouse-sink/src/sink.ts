@@ -11,7 +11,7 @@ import {
 import type { CheckReport, Logger } from '@audit-pipeline/service-runtime'
 import type { Storage } from '@audit-pipeline/storage'
 import type { SinkConfig } from './config.js'
-import { rowInserter } from './delivery/insertRows.js'
+import { eventRowInserter, rowInserter } from './delivery/insertRows.js'
 import { sinkSteps } from './delivery/sinkSteps.js'
 import { readStoredRows } from './delivery/storedRows.js'
 import { checkpointMessages, ensureCheckpointTopic } from './integrity/checkpointTopic.js'
@@ -65,8 +65,8 @@ export function createSink(options: SinkOptions): Sink {
     () => kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
     log,
   )
-  const insert = rowInserter(storage, eventsTable)
-  const insertLatest = rowInserter(storage, auditTables.recordLatest)
+  const insert = eventRowInserter(storage, eventsTable)
+  const insertLatest = eventRowInserter(storage, auditTables.recordLatest)
   const chainTable = `\`${storage.describe().database}\`.\`${integrityTables.chain}\``
   const chainStore = clickHouseChainStore(storage, (table) => rowInserter(storage, table))
 

@@ -18,7 +18,7 @@ describe('addToBatch', () => {
       {
         kind: 'row',
         row: {
-          line: '{"a":1}\n',
+          line: Buffer.from('{"a":1}\n'),
           eventId: 'e1',
           partition: 202412,
           record: record(0),

@@ -4,8 +4,8 @@ import type { EventIdentity } from '../integrity/eventIdentity.js'
 
 /** A row to insert, with the record it was read from: a row ClickHouse refuses is dead-lettered as it arrived. */
 export type BatchRow = {
-  /** The row as its JSONEachRow line (newline included): the insert only joins the lines. */
-  readonly line: string
+  /** The row as its JSONCompactEachRow line, UTF-8, newline included (delivery/eventRowLine.ts): the insert only concatenates the lines. */
+  readonly line: Buffer
   readonly eventId: string
   /** The table partition (month) it lands in: a batch is written one partition per insert. */
   readonly partition: number

@@ -20,7 +20,7 @@ const row = (
   partition: number,
   extra: { event?: number; digest?: string; eventStored?: boolean; target?: RowTarget } = {},
 ): BatchRow => ({
-  line: `{"offset":${offset}}\n`,
+  line: Buffer.from(`{"offset":${offset}}\n`),
   eventId: identity(extra.event ?? offset).eventId,
   partition,
   record: record(offset),

@@ -7,7 +7,7 @@ import { writeRows } from './writeRows.js'
 /** Rows whose id ends in 7 are ones ClickHouse refuses. */
 const rowsOf = (...ids: number[]): BatchRow[] =>
   ids.map((id) => ({
-    line: `{"id":${id}}\n`,
+    line: Buffer.from(`{"id":${id}}\n`),
     eventId: id % 10 === 7 ? `bad-${id}` : `event-${id}`,
     partition: 202412,
     record: { topic: 't', partition: 0, offset: String(id) } as KafkaRecord,
