@@ -5,6 +5,7 @@ import { startStack } from '@audit-pipeline/local-stack'
 import { alertingSection } from './alertingSection.js'
 import { e2eSection } from './e2eSection.js'
 import { forwarderSection } from './forwarderSection.js'
+import { kafkaClientsSection } from './kafkaClients.js'
 import { normalizerSection } from './normalizerThroughput.js'
 import { producerSection } from './producerSection.js'
 import { sinkSection } from './sinkThroughput.js'
@@ -14,7 +15,7 @@ import { verifySection } from './verifySection.js'
  * `npm run bench`: throughput on a local stack of its own (broker and registry on the same
  * machine), each figure beside a baseline measured in the same run.
  *
- *   BENCH_SECTIONS               which sections, comma-separated: producer, normalizer, sink, alerting, forwarder, verify, e2e (default all)
+ *   BENCH_SECTIONS               which sections, comma-separated: producer, normalizer, sink, alerting, forwarder, verify, e2e, kafka-clients (default all)
  *   BENCH_VERIFY_EVENTS          events in the trail verify checks (default 400000)
  *   BENCH_EVENTS                 events per producer run (default 200000)
  *   BENCH_NORMALIZER_EVENTS      events in the normalizer's input (default 200000)
@@ -27,11 +28,22 @@ import { verifySection } from './verifySection.js'
  *   BENCH_E2E_EVENTS             events through the whole pipeline in the end-to-end section (default 200000)
  *   BENCH_E2E_PRODUCERS          producer processes feeding it (default 2)
  *   BENCH_E2E_CEILING_RECORDS    records per run of Kafka's own perf tools, its ceiling (default 500000)
+ *   BENCH_KAFKA_CLIENTS_EVENTS   records per run of the kafka-clients section (default 200000); its contenders are
+ *                                installed on first use into ~/.cache/audit-pipeline/kafka-clients
  *
  * The end-to-end section runs the pipeline as npm start does, with the environment's other service
  * settings passed on as npm start would; it sets the exit code to 1 when its correctness gate fails.
  */
-const sectionNames = ['producer', 'normalizer', 'sink', 'alerting', 'forwarder', 'verify', 'e2e'] as const
+const sectionNames = [
+  'producer',
+  'normalizer',
+  'sink',
+  'alerting',
+  'forwarder',
+  'verify',
+  'e2e',
+  'kafka-clients',
+] as const
 const sections = benchSections(process.env['BENCH_SECTIONS'])
 const events = eventCount('BENCH_EVENTS')
 const normalizerEvents = eventCount('BENCH_NORMALIZER_EVENTS')
@@ -63,6 +75,17 @@ try {
   if (sections.has('verify')) await verifySection({ events: eventCount('BENCH_VERIFY_EVENTS', 400_000) })
   if (sections.has('e2e') && !(await e2eSection({ state: stack.state, env: process.env })).passed) {
     process.exitCode = 1
+  }
+  if (sections.has('kafka-clients')) {
+    const nodes = stack.state.kafka.nodes ?? []
+    const outcome = await kafkaClientsSection({
+      brokers,
+      events: eventCount('BENCH_KAFKA_CLIENTS_EVENTS'),
+      env: process.env,
+      // One broker: the stall check stops it for 8 s (SIGSTOP/SIGCONT); a cluster gets "not verified".
+      ...(nodes.length === 1 && nodes[0] && { brokerPid: nodes[0].pid }),
+    })
+    if (!outcome.passed) process.exitCode = 1
   }
 } finally {
   await stack.stop()
