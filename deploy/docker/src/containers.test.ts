@@ -2,7 +2,7 @@
 // setting, bin or config file fails here rather than in a container that never starts. Reads
 // repository files only (no Docker engine needed).
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, posix, resolve } from 'node:path'
 import { describe, expect, test } from 'vitest'
@@ -166,6 +166,15 @@ function containerOf(name: string) {
   }
 }
 
+/** The packages patches/ fixes: `kafkajs+2.2.4.patch`, `@scope+name+1.0.0.patch` (patch-package's names). */
+function patchedPackages(): string[] {
+  const names = readdirSync(join(repoRoot, 'patches'))
+    .filter((file) => file.endsWith('.patch'))
+    .map((file) => file.slice(0, -'.patch'.length).split('+').slice(0, -1).join('/'))
+  expect(names.length, 'patches/ holds patch-package patches').toBeGreaterThan(0)
+  return names
+}
+
 /** Environment variables a config file names for its secrets (`secretEnv:`, `token_env:`, …). */
 function secretVariables(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(secretVariables)
@@ -194,6 +203,27 @@ describe.each(pipelineServices)('the $name container', (spec) => {
     expect(existsSync(join(repoRoot, path)), path).toBe(true)
     expect(container.service.build?.target).toBe(spec.name)
     expect(stages.map((stage) => stage.name)).toContain(spec.name)
+  })
+
+  test('runs its dependencies with the fixes in patches/, as npm install applies them elsewhere', () => {
+    const { stages } = dockerfileOf(container.service)
+    const build = targetInstructions(stages, 'build')
+    expect(build).toContainEqual({ keyword: 'COPY', args: 'patches ./patches' })
+    expect(build.some((i) => i.keyword === 'RUN' && i.args.startsWith('npx patch-package'))).toBe(true)
+    // The production node_modules come from the service's deps stage: each patched package in it
+    // is the build stage's, patched.
+    const deps = container.instructions
+      .filter((i) => i.keyword === 'COPY')
+      .map((i) => /^--from=(\S+) \/app\/ \.\/$/.exec(i.args)?.[1])
+      .find((stage) => stage?.endsWith('-deps'))
+    expect(deps, 'the stage the production node_modules are copied from').toBeDefined()
+    const depsCopies = targetInstructions(stages, deps!).filter((i) => i.keyword === 'COPY')
+    for (const name of patchedPackages()) {
+      expect(depsCopies).toContainEqual({
+        keyword: 'COPY',
+        args: `--from=build /app/node_modules/${name} ./node_modules/${name}`,
+      })
+    }
   })
 
   test("runs the service's bin with node, as a non-root user, and stops on SIGTERM", () => {
