@@ -24,15 +24,19 @@ export async function startAlertingProcess(
   options: { readyTimeoutMs?: number } = {},
 ): Promise<AlertingProcess> {
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000
-  const bin = fileURLToPath(
-    new URL('../bin/audit-alerting.js', import.meta.resolve('@audit-pipeline/alerting')),
-  )
+  // BENCH_ALERTING_BIN: another build of the service (an older commit's, to compare with).
+  const bin =
+    process.env['BENCH_ALERTING_BIN'] ??
+    fileURLToPath(new URL('../bin/audit-alerting.js', import.meta.resolve('@audit-pipeline/alerting')))
   const inherited = Object.entries(process.env).filter(
     ([name]) => !ownedPrefixes.some((prefix) => name.startsWith(prefix)),
   )
   // info: the ops server's URL (a port chosen by the system) is only in the 'ready' line.
   const env = { ...Object.fromEntries(inherited), ...settings, OPS_PORT: '0', LOG_LEVEL: 'info' }
-  const child = spawn(process.execPath, [bin], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // BENCH_ALERTING_NODE_ARGS: Node.js flags for the service process, e.g. `--cpu-prof
+  // --cpu-prof-dir=/tmp/prof` for V8's profile of its main thread, written at its exit.
+  const nodeOptions = (process.env['BENCH_ALERTING_NODE_ARGS'] ?? '').split(' ').filter(Boolean)
+  const child = spawn(process.execPath, [...nodeOptions, bin], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   const pid = child.pid
   if (pid === undefined) throw new Error(`could not start ${bin}`)
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined

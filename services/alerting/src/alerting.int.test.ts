@@ -96,11 +96,36 @@ async function startAlerting(
     const [topic] = await offsetsAdmin.fetchOffsets({ groupId, topics: [input] })
     return topic?.partitions[0]?.offset
   }
+  /** The committed offsets of a receiver's consumer group on the alerts topic, summed over partitions. */
+  const receiverCommitted = async (receiver: string) => {
+    const [topic] = await offsetsAdmin.fetchOffsets({
+      groupId: `${groupId}-webhook-${receiver}`,
+      topics: [alerts],
+    })
+    return (topic?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0)
+  }
+  /**
+   * Whether a receiver's consumer committed past every alert on the topic: in each partition, up
+   * to the end or to the last offset below it (the last transaction's commit marker).
+   */
+  const receiverCaughtUp = async (receiver: string) => {
+    const [topic] = await offsetsAdmin.fetchOffsets({
+      groupId: `${groupId}-webhook-${receiver}`,
+      topics: [alerts],
+    })
+    const ends = await offsetsAdmin.fetchTopicOffsets(alerts)
+    return ends.every(({ partition, high }) => {
+      const committed = Number(topic?.partitions.find((p) => p.partition === partition)?.offset ?? '-1')
+      return Number(high) === 0 || committed >= Number(high) - 1
+    })
+  }
   return {
     service,
     dir,
     input,
     groupId,
+    receiverCommitted,
+    receiverCaughtUp,
     transactionalId: fullEnv.ALERTING_TRANSACTIONAL_ID,
     alertsOnTopic: collector.messages,
     deadLettersOnTopic: deadLetterCollector.messages,
@@ -208,9 +233,16 @@ receivers:
       new Set(raisedHooks.map((hook) => hook.id)),
     )
 
-    // The threshold resolved as its window passed: a resolved notice names the alert it resolves.
+    // The threshold resolved as its window passed: a resolved notice names the alert it resolves,
+    // and reached the receiver after it (one group's alerts keep their order).
     const resolved = onTopic.find((alert) => alert?.status === 'resolved' && alert.rule === 'mass-delete')
     expect(resolved?.resolves_alert_id).toBe(massDelete?.id)
+    await waitFor(() => everything.delivered.some((hook) => hook.id === resolved?.alert_id), {
+      timeoutMs: 10_000,
+      description: 'the resolved notice delivered',
+    })
+    const hookIds = everything.delivered.map((hook) => hook.id)
+    expect(hookIds.indexOf(resolved?.alert_id ?? '')).toBeGreaterThan(hookIds.indexOf(massDelete?.id ?? ''))
 
     // The pager gets only critical raised alerts, after two 503s; the dead receiver held back nobody.
     await waitFor(() => critical.delivered.length >= 2, {
@@ -607,5 +639,149 @@ rules:
     expect(await harness.metric('audit_alerting_consumer_restarts_total')).toBe(0)
     expect(await harness.committed()).toBe('1')
     expect(harness.alertsOnTopic).toHaveLength(1)
+  })
+})
+
+describe('alerts sent at once', () => {
+  const receiverFile = (url: string) =>
+    `receivers:\n  - name: ops\n    url: ${url}\n    secretEnv: SECRET\n    allowedPrivateAddresses: [127.0.0.1]\n`
+  const everyDelete = `
+rules:
+  - id: every-delete
+    kind: match
+    severity: warning
+    filter: event.action.kind == "delete"
+`
+
+  it('an alert reaches its receiver as it is raised, before its transaction commits, and the topic path does not send it again', async () => {
+    const secret = newWebhookSecret()
+    const receiver = await startWebhookReceiver(secret)
+    // The test seam: once armed, a transaction's commit waits until released.
+    let holdCommits = false
+    let releaseCommits!: () => void
+    const released = new Promise<void>((resolve) => (releaseCommits = resolve))
+    const harness = await startAlerting(
+      { rules: everyDelete, receivers: receiverFile(receiver.url) },
+      { SECRET: secret },
+      {
+        wrapProducer: (producer) => ({
+          ...producer,
+          transaction: async () => {
+            const transaction = await producer.transaction()
+            return {
+              ...transaction,
+              commit: async () => {
+                if (holdCommits) await released
+                return transaction.commit()
+              },
+            }
+          },
+        }),
+      },
+    )
+    holdCommits = true
+    await harness.send([auditEvent({ at: Date.now(), kind: 'delete', object: { id: 'T-1' } })])
+    await waitFor(() => receiver.delivered.length === 1, {
+      timeoutMs: 20_000,
+      description: 'the alert delivered while its transaction waits to commit',
+    })
+    // Nothing committed yet: neither the alert (read_committed) nor the event's offset.
+    expect(harness.alertsOnTopic).toHaveLength(0)
+    expect(await harness.committed()).not.toBe('1')
+
+    holdCommits = false
+    releaseCommits()
+    await harness.committedTo(1)
+    await waitFor(() => harness.alertsOnTopic.length === 1, { timeoutMs: 20_000 })
+    // The receiver's consumer read it back and committed past it, without sending it again.
+    await waitFor(async () => (await harness.receiverCommitted('ops')) > 0, {
+      timeoutMs: 20_000,
+      description: 'the receiver’s consumer past the alert',
+    })
+    const [onTopic] = await harness.alerts()
+    expect(receiver.delivered.map((hook) => hook.id)).toEqual([onTopic?.alert_id])
+    expect(receiver.delivered[0]?.data).toEqual(onTopic)
+    expect(receiver.badSignatures).toBe(0)
+    expect(await harness.metric('audit_alerting_webhook_alerts_sent_total', { path: 'at_once' })).toBe(1)
+    expect(await harness.metric('audit_alerting_webhook_alerts_sent_total', { path: 'after_commit' })).toBe(0)
+  })
+
+  it('a transaction that fails after its alerts went out: evaluated again, each is on the topic once and reached the receiver once', async () => {
+    const secret = newWebhookSecret()
+    const receiver = await startWebhookReceiver(secret)
+    let failNext = false
+    let failed = 0
+    const harness = await startAlerting(
+      {
+        rules: `${everyDelete}  - id: three-deletes
+    kind: threshold
+    severity: critical
+    filter: event.action.kind == "delete"
+    groupBy: event.actor.id
+    window: 10m
+    atLeast: 3
+`,
+        receivers: receiverFile(receiver.url),
+      },
+      { SECRET: secret },
+      {
+        wrapProducer: (producer) => ({
+          ...producer,
+          transaction: async () => {
+            const transaction = await producer.transaction()
+            return {
+              ...transaction,
+              sendOffsets: (offsets) => {
+                if (!failNext) return transaction.sendOffsets(offsets)
+                failNext = false
+                failed++
+                return Promise.reject(
+                  new kafkajs.KafkaJSConnectionError('Connection error: connect ECONNREFUSED'),
+                )
+              },
+            }
+          },
+        }),
+      },
+    )
+    const users = 20
+    const t0 = Date.now() - 60 * 60_000
+    const events = Array.from({ length: 3 * users }, (_, i) =>
+      auditEvent({
+        at: t0 + i * 1_000,
+        kind: 'delete',
+        actor: { id: `u-${i % users}` },
+        object: { id: `T-${i}` },
+      }),
+    )
+    const half = events.length / 2
+    await harness.send(events.slice(0, half))
+    await harness.committedTo(half)
+    failNext = true
+    await harness.send(events.slice(half))
+    await waitFor(() => failed === 1, { timeoutMs: 20_000, description: 'the armed transaction to fail' })
+    await harness.committedTo(events.length)
+
+    const expectedAlerts = events.length + users
+    await waitFor(() => harness.alertsOnTopic.length >= expectedAlerts, {
+      timeoutMs: 20_000,
+      description: `${expectedAlerts} alerts on the topic`,
+    })
+    await waitFor(() => harness.receiverCaughtUp('ops'), {
+      timeoutMs: 20_000,
+      description: 'the receiver’s consumer past every alert',
+    })
+    const onTopic = (await harness.alerts()).map((alert) => alert?.alert_id)
+    expect(new Set(onTopic).size).toBe(expectedAlerts)
+    expect(onTopic).toHaveLength(expectedAlerts)
+    // The failed transaction's alerts had gone out at once; evaluated again they have the same
+    // ids, and the service remembers what it sent: no repeat.
+    const delivered = receiver.delivered.map((hook) => hook.id)
+    expect(new Set(delivered)).toEqual(new Set(onTopic))
+    expect(delivered).toHaveLength(expectedAlerts)
+    expect(await harness.metric('audit_alerting_webhook_alerts_sent_total', { path: 'at_once' })).toBe(
+      expectedAlerts,
+    )
+    expect(await harness.metric('audit_alerting_consumer_restarts_total', { reason: 'step' })).toBe(1)
   })
 })

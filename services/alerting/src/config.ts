@@ -42,7 +42,7 @@ export type AlertingConfig = {
   receiversFile?: string
   allowedLatenessMs: number
   checkIntervalMs: number
-  /** How long a transaction gathers batches before it commits. */
+  /** How long a transaction gathers batches before it commits (off the alerts' way to receivers). */
   commitIntervalMs: number
   idlePartitionMs: number
   maxGroupsPerRule: number
@@ -100,8 +100,12 @@ const shape = {
   ALERTING_ALLOWED_LATENESS_MS: envValues.wholeNumber('60000').default(60_000),
   /** How often, in event time, windows are checked for cleared conditions and flatlines, ms. Default 1000. */
   ALERTING_CHECK_INTERVAL_MS: positiveInt('1000').default(1_000),
-  /** How long one transaction gathers consumed batches (of all partitions) before it commits, ms. Default 20. */
-  ALERTING_COMMIT_INTERVAL_MS: positiveInt('20').default(20),
+  /**
+   * How long one transaction gathers consumed batches (of all partitions) before it commits, ms.
+   * Not on the alerts' way to receivers (they go at once); the alerts topic's delay, and what a
+   * crash may send again. Default 100.
+   */
+  ALERTING_COMMIT_INTERVAL_MS: positiveInt('100').default(100),
   /** An input partition read to its end with no event for this long (wall clock) stops holding event time back, ms. Default 5000. */
   ALERTING_IDLE_PARTITION_MS: positiveInt('5000').default(5_000),
   /** Groups remembered per rule. Default 100000. */

@@ -106,9 +106,21 @@ export function createAlertingMetrics(registry: Registry) {
     }),
     deliverySeconds: new Histogram({
       name: 'audit_alerting_webhook_delivery_seconds',
-      help: 'From the alert produced to the receiver’s 2xx, retries included, seconds, by receiver.',
+      help: 'From the alert raised (sent at once) or written to the alerts topic (sent after its commit) to the receiver’s 2xx, retries included, seconds, by receiver.',
       labelNames: ['receiver'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600],
+      registers,
+    }),
+    webhookAlertsSent: new Counter({
+      name: 'audit_alerting_webhook_alerts_sent_total',
+      help: 'Alerts whose delivery started, by receiver and path: at_once (as the evaluator raised it, before its transaction committed) or after_commit (once read back from the alerts topic: a backlog from before the start, the at-once queue full, its partition held, or sent again after a restart).',
+      labelNames: ['receiver', 'path'] as const,
+      registers,
+    }),
+    webhookAtOnceQueue: new Gauge({
+      name: 'audit_alerting_webhook_at_once_queue',
+      help: 'Alerts waiting to be sent at once, by receiver (at most 1000; more go by the topic path).',
+      labelNames: ['receiver'] as const,
       registers,
     }),
   }

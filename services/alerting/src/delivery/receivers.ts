@@ -184,7 +184,10 @@ function signerFor(secret: string, report: (message: string) => void): Webhook |
 const rank = (severity: Severity) => severities.indexOf(severity)
 
 /** Whether an alert goes to this receiver: by severity, tenant, rule and status. */
-export function receives(receiver: Omit<Receiver, 'signer'>, alert: AlertPayload): boolean {
+export function receives(
+  receiver: Omit<Receiver, 'signer'>,
+  alert: Pick<AlertPayload, 'severity' | 'tenant' | 'rule' | 'status'>,
+): boolean {
   return (
     rank(alert.severity) >= rank(receiver.minSeverity) &&
     (receiver.tenants === undefined || receiver.tenants.includes(alert.tenant)) &&

@@ -1,8 +1,8 @@
 /**
- * The most one state entry's changelog text may take, bytes: as much as one produce request of the
- * evaluator's transaction (half the broker's default `message.max.bytes`), so no single entry can
- * make the broker refuse a transaction. Entries are far smaller: a group's window, an object's
- * last 200 field values.
+ * The most one state entry's changelog text may take, bytes: half the broker's default
+ * `message.max.bytes` (such an entry goes alone in a produce request of the evaluator's
+ * transaction), so no single entry can make the broker refuse a transaction. Entries are far
+ * smaller: a group's window, an object's last 200 field values.
  */
 export const maxStateEntryBytes = 512 * 1024
 

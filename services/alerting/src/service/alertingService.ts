@@ -7,6 +7,7 @@ import type { CheckReport, Logger } from '@audit-pipeline/service-runtime'
 import type { AlertSource } from '../alerts/alertEvent.js'
 import type { AlertingConfig } from '../config.js'
 import { checkReceiverHosts, ReceiversRefusedError } from '../delivery/receiverHosts.js'
+import type { RaisedAlert } from '../delivery/receiverDeliveries.js'
 import { parseReceivers } from '../delivery/receivers.js'
 import { createAlertEngine } from '../engine/alertEngine.js'
 import type { AlertingMetrics } from '../metrics.js'
@@ -64,26 +65,7 @@ export function createAlertingService(options: AlertingServiceOptions) {
     config.receiversFile === undefined
       ? []
       : parseReceivers(readFile(config.receiversFile), config.receiversFile, { env: options.env, readFile })
-  const evaluator = createEvaluator({
-    config,
-    kafka,
-    codec,
-    rules,
-    createEngine,
-    metrics,
-    log,
-    source: options.source,
-    ...(options.onGiveUp && { onGiveUp: options.onGiveUp }),
-    ...(options.wrapProducer && { wrapProducer: options.wrapProducer }),
-  })
-  const conflicts = createConflictAlerts({
-    config,
-    kafka,
-    codec,
-    metrics,
-    log: log.child({ component: 'conflict-alerts' }),
-    ...(options.onGiveUp && { onGiveUp: options.onGiveUp }),
-  })
+  // Built before the evaluator: it hands them each alert as it is raised.
   const deliveries = receivers.map((receiver) =>
     createWebhookDelivery({
       config,
@@ -96,6 +78,31 @@ export function createAlertingService(options: AlertingServiceOptions) {
       ...(options.onGiveUp && { onGiveUp: options.onGiveUp }),
     }),
   )
+  const evaluator = createEvaluator({
+    config,
+    kafka,
+    codec,
+    rules,
+    createEngine,
+    metrics,
+    log,
+    source: options.source,
+    ...(options.onGiveUp && { onGiveUp: options.onGiveUp }),
+    ...(options.wrapProducer && { wrapProducer: options.wrapProducer }),
+    ...(deliveries.length > 0 && {
+      onRaised: (alerts: readonly RaisedAlert[]) => {
+        for (const delivery of deliveries) for (const alert of alerts) delivery.offer(alert)
+      },
+    }),
+  })
+  const conflicts = createConflictAlerts({
+    config,
+    kafka,
+    codec,
+    metrics,
+    log: log.child({ component: 'conflict-alerts' }),
+    ...(options.onGiveUp && { onGiveUp: options.onGiveUp }),
+  })
   const parts = () => [
     { name: 'evaluator', part: evaluator },
     { name: 'conflict alerts', part: conflicts },
@@ -162,10 +169,20 @@ export function createAlertingService(options: AlertingServiceOptions) {
         throw error
       }
     },
-    /** Stops every part (evaluator, conflict alerts, deliveries) side by side, each within the shutdown deadline. */
+    /**
+     * Stops every part (evaluator, conflict alerts, deliveries) side by side, each within the
+     * shutdown deadline; each receiver first waits (a little) for the evaluator's last
+     * transaction and for what it sent at once to be read back, so a restart does not send it again.
+     */
     async stop() {
       stopping.abort()
-      const results = await Promise.allSettled(parts().map(({ part }) => part.stop()))
+      const evaluatorStopped = evaluator.stop()
+      // In the order of parts(), which names a failure.
+      const results = await Promise.allSettled([
+        evaluatorStopped,
+        conflicts.stop(),
+        ...deliveries.map((delivery) => delivery.stop({ evaluatorStopped })),
+      ])
       for (const [index, result] of results.entries()) {
         if (result.status === 'rejected')
           log.error({ err: result.reason, part: parts()[index]?.name }, 'stopping failed')

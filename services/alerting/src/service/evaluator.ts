@@ -10,6 +10,7 @@ import {
 import type { CheckReport, Logger } from '@audit-pipeline/service-runtime'
 import type { AlertSource } from '../alerts/alertEvent.js'
 import type { AlertingConfig } from '../config.js'
+import type { RaisedAlert } from '../delivery/receiverDeliveries.js'
 import type { AlertEngine } from '../engine/alertEngine.js'
 import type { AlertingMetrics } from '../metrics.js'
 import type { RuleSet } from '../rules/parseRules.js'
@@ -36,6 +37,8 @@ export type EvaluatorOptions = {
   onGiveUp?: (error: unknown) => void
   /** Test seam: wraps each transactional producer the evaluator creates (a test fails a transaction). */
   wrapProducer?: (producer: Producer) => Producer
+  /** Alerts as they are raised, before their transaction commits: for the receivers to send at once. */
+  onRaised?: (alerts: readonly RaisedAlert[]) => void
 }
 
 export type Evaluator = {
@@ -50,9 +53,17 @@ export type Evaluator = {
 }
 
 /**
- * Reads events, evaluates the rules and, every commit interval, in one Kafka transaction: produces
- * the alerts, the state changes (to the compacted changelog) and the input offsets
- * (evaluatorSteps.ts). The consumer runtime (packages/kafka) owns the group, lag, outages and
+ * How the evaluator fetches its input: a fetch returns as soon as the broker has an event (no
+ * byte floor), since alerts go to the receivers as they are raised and every millisecond a fetch
+ * waits is theirs. Under load, fetches grow by themselves: events gather while the last batch is
+ * evaluated. `maxWaitTimeInMs` only bounds an idle fetch.
+ */
+export const evaluatorFetchSettings = { minBytes: 1, maxWaitTimeInMs: 100 } as const
+
+/**
+ * Reads events, evaluates the rules, hands each alert to the receivers as it is raised
+ * (`onRaised`), and, every commit interval, in one Kafka transaction: produces the alerts, the state
+ * changes (to the compacted changelog) and the input offsets (evaluatorSteps.ts). The consumer runtime (packages/kafka) owns the group, lag, outages and
  * restarts. A crash at any point leaves either all of a transaction's effects or none; a failed
  * transaction (a broker down, a coordinator moved) is a step failure: the runtime restarts from
  * the last committed offsets and the steps are built again from what was committed, a new engine
@@ -144,6 +155,7 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
     })
     const producer = options.wrapProducer ? options.wrapProducer(created) : created
     lastProducer = producer
+    let partitions: { alerts: number; state: number }
     try {
       await producer.connect()
       // Its first transaction initialises the transactional id: the previous producer is fenced
@@ -156,6 +168,9 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
         load: (key, value) => engine.restore(key, value),
       })
       log.info({ entries: restored.entries, topic: config.stateTopic }, 'state restored')
+      // Read each generation: partitions added to the alerts topic are used after a restart.
+      const metadata = await admin.fetchTopicMetadata({ topics: [config.alertsTopic] })
+      partitions = { alerts: metadata.topics[0]?.partitions.length ?? 1, state: restored.partitions }
     } catch (error) {
       await producer
         .disconnect()
@@ -169,8 +184,10 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
         producer,
         codec,
         topics: { alerts: config.alertsTopic, state: config.stateTopic, deadLetters: config.deadLetterTopic },
+        partitions,
         groupId: config.groupId,
         commitIntervalMs: config.commitIntervalMs,
+        pauseMs: config.sessionTimeoutMs,
         source: options.source,
         metrics,
         log,
@@ -178,6 +195,7 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
         assignment: () => assignment,
         takeRules,
         onFenced: fence,
+        ...(options.onRaised && { onRaised: options.onRaised }),
       },
       context,
     )
@@ -199,10 +217,7 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
       groupId: config.groupId,
       readUncommitted: false,
       sessionTimeout: config.sessionTimeoutMs,
-      // Reading does not wait for commits, so without a floor it would fetch a handful of events
-      // at a time: many small requests that load the broker and the event loop alike.
-      minBytes: 64 * 1024,
-      maxWaitTimeInMs: 20,
+      ...evaluatorFetchSettings,
       // One engine, one transaction at a time (the runtime hands the steps one call at a time anyway).
       partitionsConsumedConcurrently: 1,
     },

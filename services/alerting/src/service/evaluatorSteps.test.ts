@@ -1,6 +1,6 @@
 import kafkajs, { type Producer, type Transaction } from 'kafkajs'
 import { Registry } from 'prom-client'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { AuditEvent } from '@audit-pipeline/event-model'
 import { committableOf, fakeRuntimeContext, type KafkaRecord } from '@audit-pipeline/kafka'
 import { createLogger } from '@audit-pipeline/service-runtime'
@@ -8,6 +8,7 @@ import { createAlertEngine } from '../engine/alertEngine.js'
 import { createAlertingMetrics } from '../metrics.js'
 import { parseRules } from '../rules/parseRules.js'
 import { auditEvent } from '../testSupport/auditEvents.js'
+import type { RaisedAlert } from '../delivery/receiverDeliveries.js'
 import { createEvaluatorSteps } from './evaluatorSteps.js'
 
 const { KafkaJSConnectionError, KafkaJSProtocolError } = kafkajs
@@ -26,7 +27,7 @@ const fenced = () =>
  * One generation of the evaluator's steps over a fake producer: `transactions` records what each
  * transaction did, in order; `failWith` makes the next transaction's step of that name throw.
  */
-function evaluatorWith() {
+function evaluatorWith(options: { pauseMs?: number } = {}) {
   const { context, calls } = fakeRuntimeContext(log)
   const transactions: string[][] = []
   const failWith: { step?: 'sendBatch' | 'sendOffsets'; error?: Error } = {}
@@ -63,6 +64,7 @@ function evaluatorWith() {
     },
   }
   const events = new Map<string, AuditEvent>()
+  const raised: RaisedAlert[] = []
   const fencings: unknown[] = []
   const { steps, joined } = createEvaluatorSteps(
     {
@@ -79,9 +81,11 @@ function evaluatorWith() {
         encode: (event) => Buffer.from(event.event_id),
       },
       topics: { alerts: 'alerts', state: 'state', deadLetters: 'dlq' },
+      partitions: { alerts: 3, state: 1 },
       groupId: 'evaluator',
       // Only join commits here: no transaction is due by time.
       commitIntervalMs: 3_600_000,
+      pauseMs: options.pauseMs ?? 30_000,
       source: { instance: 'test', version: null },
       metrics: createAlertingMetrics(new Registry()),
       log,
@@ -89,6 +93,7 @@ function evaluatorWith() {
       assignment: () => Promise.resolve(),
       takeRules: () => undefined,
       onFenced: (error) => fencings.push(error),
+      onRaised: (alerts) => raised.push(...alerts),
     },
     context,
   )
@@ -108,7 +113,7 @@ function evaluatorWith() {
     }
     await steps.submit({ payload: record, committable: committableOf(record) })
   }
-  return { steps, joined, submitDelete, transactions, failWith, fencings, calls }
+  return { steps, joined, submitDelete, transactions, failWith, fencings, calls, raised }
 }
 
 describe('evaluator steps', () => {
@@ -121,7 +126,7 @@ describe('evaluator steps', () => {
       ['sendBatch', 'alerts: 2', 'state: 1', 'sendOffsets', 'offsets in/0@2', 'commit'],
     ])
     // Committed by its own means: the runtime's commit is not used, its progress is told.
-    expect(evaluator.calls).toEqual(['while schema registry', 'while schema registry', 'committed elsewhere'])
+    expect(evaluator.calls).toEqual(['committed elsewhere'])
   })
 
   it('a failed transaction is aborted and fails every later call: nothing after it is committed', async () => {
@@ -172,5 +177,40 @@ describe('evaluator steps', () => {
       'offsets in/0@1',
       'offsets in/0@2',
     ])
+  })
+
+  it('hands the alerts to the receivers at the end of the fetched batch, before their transaction, in the partition it writes them to', async () => {
+    const evaluator = evaluatorWith()
+    await evaluator.submitDelete()
+    await evaluator.submitDelete()
+    expect(evaluator.raised).toEqual([])
+    await evaluator.steps.poll()
+    expect(evaluator.transactions).toEqual([])
+    expect(evaluator.raised.map((alert) => alert.atOnce)).toEqual([true, true])
+    // Raised together by one rule: one group, as the transaction writes them.
+    expect(evaluator.raised.map((alert) => alert.payload().group_size)).toEqual([2, 2])
+    await evaluator.steps.join()
+    const [first] = evaluator.raised
+    expect(first?.partition).toBeGreaterThanOrEqual(0)
+    expect(first?.partition).toBeLessThan(3)
+  })
+
+  afterEach(() => vi.useRealTimers())
+
+  it('after a pause longer than the session timeout, alerts wait for their commit until a transaction commits', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] })
+    const evaluator = evaluatorWith({ pauseMs: 30_000 })
+    await evaluator.submitDelete()
+    await evaluator.steps.poll()
+    // SIGSTOP, another instance meanwhile, SIGCONT: this one may no longer own its work.
+    vi.advanceTimersByTime(60_000)
+    await evaluator.submitDelete()
+    await evaluator.steps.poll()
+    expect(evaluator.raised.map((alert) => alert.atOnce)).toEqual([true, false])
+    // A transaction committed: it still owns the transactional id.
+    await evaluator.steps.join()
+    await evaluator.submitDelete()
+    await evaluator.steps.poll()
+    expect(evaluator.raised.map((alert) => alert.atOnce)).toEqual([true, false, true])
   })
 })

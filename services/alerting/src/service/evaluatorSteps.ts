@@ -2,6 +2,7 @@ import type { Message, Producer, Transaction } from 'kafkajs'
 import { CodecError, type AuditEventCodec } from '@audit-pipeline/codec'
 import type { AuditEvent } from '@audit-pipeline/event-model'
 import {
+  isOutage,
   mergeCommittable,
   recordDeadLetter,
   runTask,
@@ -14,14 +15,15 @@ import {
   registryOutage,
 } from '@audit-pipeline/kafka'
 import type { Logger } from '@audit-pipeline/service-runtime'
-import type { AlertSource } from '../alerts/alertEvent.js'
+import { groupingOf, type AlertPayload, type AlertSource } from '../alerts/alertEvent.js'
 import type { AlertNotice } from '../alerts/alertNotice.js'
+import type { RaisedAlert } from '../delivery/receiverDeliveries.js'
 import type { AlertEngine } from '../engine/alertEngine.js'
 import { evaluateRecord, type DeadLetterCause, type RecordOutcome } from '../engine/evaluateRecord.js'
 import type { StateChange } from '../engine/trackedStore.js'
 import type { AlertingMetrics } from '../metrics.js'
 import type { RuleSet } from '../rules/parseRules.js'
-import { alertMessages } from './alertMessages.js'
+import { alertMessages, alertPartitioner, type PlacedAlert } from './alertMessages.js'
 import { produceRounds } from './messageChunks.js'
 import { isProducerFenced } from './producerFenced.js'
 import { changelogMessage } from './stateChangelog.js'
@@ -34,9 +36,18 @@ export type EvaluatorStepsOptions = {
   producer: Pick<Producer, 'transaction'>
   codec: Pick<AuditEventCodec, 'decode' | 'encode'>
   topics: { alerts: string; state: string; deadLetters: string }
+  /** The partitions of the alerts topic and of the state topic, as this generation found them. */
+  partitions: { alerts: number; state: number }
   /** The evaluator's consumer group: the input offsets are committed under it, in the transaction. */
   groupId: string
   commitIntervalMs: number
+  /**
+   * A gap this long between two calls (the process was paused: SIGSTOP, a frozen VM) sends no
+   * alert at once until a transaction commits again: meanwhile another instance may have taken
+   * over, and a paused instance must not send what the new owner writes otherwise. The consumer
+   * session timeout.
+   */
+  pauseMs: number
   source: AlertSource
   metrics: AlertingMetrics
   log: Logger
@@ -47,6 +58,12 @@ export type EvaluatorStepsOptions = {
   takeRules: () => RuleSet | undefined
   /** A transaction was refused because another producer took the transactional id. */
   onFenced: (error: unknown) => void
+  /**
+   * Alerts as they are raised, before their transaction: for the receivers to send at once
+   * (delivery/receiverDeliveries.ts). Called at the end of each fetched batch (and before each
+   * transaction) with what was raised since, grouped as the topic's copies are; must not throw.
+   */
+  onRaised?: (alerts: readonly RaisedAlert[]) => void
 }
 
 export type EvaluatorSteps = {
@@ -57,11 +74,24 @@ export type EvaluatorSteps = {
 
 /**
  * Events evaluated but not yet in a transaction beyond which reading waits for the running
- * commit: bounds memory and the next transaction's size after a backlog.
+ * commit: bounds memory and the next transaction's size after a backlog. Alerts go to receivers
+ * as they are raised, so a slow commit must not stop evaluating: at 5,000 events/s this is ten
+ * seconds of commits. (An event held costs its offset and alerts; state changes are per entry.)
  */
-const maxEvaluatedAhead = 5_000
-/** Per topic per produce request; half the broker's default `message.max.bytes`. */
-const maxProduceBytes = 512 * 1024
+const maxEvaluatedAhead = 50_000
+/** Dead letters (copies of their messages) held for the next transaction beyond which reading waits too, bytes. */
+const maxDeadLetterBytesAhead = 32 * 1024 * 1024
+/**
+ * How long alerts raised in a fetched batch wait for the rest of it (to be grouped with the
+ * alerts it raises too) before they go to the receivers anyway, ms.
+ */
+const maxRaisedWaitMs = 5
+/**
+ * Per topic per produce request, well under the broker's default `message.max.bytes`: kafkajs
+ * encodes a request in one go, and a small one keeps the evaluator (whose alerts go out at once)
+ * from being held for long by a transaction's encoding. A larger state entry goes alone.
+ */
+const maxProduceBytes = 64 * 1024
 
 /**
  * What was evaluated since the last snapshot: its alerts and dead letters, and the next offset
@@ -72,8 +102,9 @@ type Pending = {
   startedAt: number
   evaluated: number
   offsets: Map<string, PartitionOffset>
-  notices: AlertNotice[]
+  alerts: PlacedAlert[]
   deadLetters: Message[]
+  deadLetterBytes: number
   /** The dead letters' error classes, counted once their transaction committed. */
   deadLetterClasses: string[]
 }
@@ -102,6 +133,24 @@ export function createEvaluatorSteps(
   let diverged: Error | undefined
   let joins = 0
   let pending = emptyPending()
+  /** Raised since the last cut (the end of a fetched batch, or a transaction taken), and since when. */
+  let raised: AlertNotice[] = []
+  let raisedSince = 0
+  /** When the runtime last called; a long gap means the process was paused. */
+  let lastCallAt = performance.now()
+  /** Set after a pause: alerts wait for their commit, until a transaction commits again. */
+  let resumedAfterPause = false
+  const noticePause = () => {
+    const at = performance.now()
+    if (at - lastCallAt >= options.pauseMs && !resumedAfterPause) {
+      resumedAfterPause = true
+      log.warn(
+        { pausedMs: Math.round(at - lastCallAt) },
+        'the evaluator was paused: alerts go to receivers after their commit until a transaction commits',
+      )
+    }
+    lastCallAt = at
+  }
   /** The transactions taken and not yet committed, in order; at most one runs at a time. */
   let transactions: Promise<void> = Promise.resolve()
   let inFlight = 0
@@ -117,10 +166,24 @@ export function createEvaluatorSteps(
     if (value === null) {
       throw new CodecError('EVENT_UNDECODABLE', 'a null value (tombstone) holds no event', false)
     }
+    // The registry answers nearly always (its schemas are cached): the runtime's wait for it,
+    // whose abort signals cost more per event than most of an evaluation, only once it did not.
+    try {
+      return await codec.decode(value)
+    } catch (error) {
+      if (!isOutage(error)) throw error
+    }
     return context.whileUnavailable(registryOutage, () => codec.decode(value))
   }
 
   const alerts = alertMessages(codec, options.source, now)
+  const partitionOf = alertPartitioner(topics.alerts, options.partitions.alerts)
+  // A changelog of one partition (as the service creates it) has each message say so: the
+  // producer would otherwise hash every key of every state change to find partition 0.
+  const stateMessage =
+    options.partitions.state === 1
+      ? (change: StateChange): Message => ({ ...changelogMessage(change), partition: 0 })
+      : changelogMessage
   const report = transactionReport(engine, metrics, log, context)
   const checkNotices = (notices: readonly AlertNotice[]) => alerts.check(notices)
 
@@ -148,12 +211,59 @@ export function createEvaluatorSteps(
     return recordDeadLetter(record, cause, 'alerting', new Date(now()))
   }
 
+  const raisedAlert = (alert: PlacedAlert, raisedAtMs: number, atOnce: boolean): RaisedAlert => {
+    const { notice } = alert
+    let payload: AlertPayload | undefined
+    return {
+      alertId: notice.alertId,
+      routing: {
+        rule: notice.ruleId,
+        tenant: notice.tenant,
+        severity: notice.severity,
+        status: notice.status,
+      },
+      partition: alert.partition,
+      raisedAtMs,
+      atOnce,
+      payload: () => (payload ??= alerts.payloadOf(alert)),
+    }
+  }
+
+  /**
+   * The alerts raised since the last cut become the pending transaction's, grouped (alerts of one
+   * rule raised together share a group) and placed in their partition, and go to the receivers
+   * at once. Grouping and partition are fixed here, so the copy a receiver gets now and the one
+   * the transaction writes are the same alert.
+   */
+  const cut = () => {
+    if (raised.length === 0) return
+    const notices = raised
+    raised = []
+    const groupings = groupingOf(notices)
+    const placed = notices.map((notice, index) => ({
+      notice,
+      grouping: groupings[index] ?? { groupId: notice.alertId, groupSize: 1 },
+      partition: partitionOf(notice),
+    }))
+    pending.alerts.push(...placed)
+    if (!options.onRaised) return
+    try {
+      const raisedAtMs = now()
+      const atOnce = !resumedAfterPause
+      options.onRaised(placed.map((alert) => raisedAlert(alert, raisedAtMs, atOnce)))
+    } catch (error) {
+      // A bug on the way to the receivers: they still get the alerts after the commit.
+      log.error({ err: error }, 'handing alerts to the receivers at once failed; they go after the commit')
+    }
+  }
+
   /**
    * Ends what was evaluated so far as one transaction's content and queues the transaction. Not
    * awaited by reading: while one transaction commits, the next events are evaluated.
    */
   const snapshotAndCommit = (): Promise<void> => {
     if (pending.offsets.size === 0 || failure !== undefined) return transactions
+    cut()
     const snapshot = { ...pending, changes: engine.drainStateChanges() }
     pending = emptyPending()
     inFlight++
@@ -193,8 +303,8 @@ export function createEvaluatorSteps(
       // Every event's alerts and state were checked when it was evaluated; should building the
       // messages throw anyway, it is a failed transaction like any other (below).
       const topicMessages = [
-        { topic: topics.alerts, messages: alerts.messagesOf(snapshot.notices) },
-        { topic: topics.state, messages: snapshot.changes.map(changelogMessage) },
+        { topic: topics.alerts, messages: alerts.messagesOf(snapshot.alerts) },
+        { topic: topics.state, messages: snapshot.changes.map(stateMessage) },
         { topic: topics.deadLetters, messages: snapshot.deadLetters },
       ].filter((entry) => entry.messages.length > 0)
       transaction = await options.producer.transaction()
@@ -213,8 +323,17 @@ export function createEvaluatorSteps(
         // the new owner in turn. (Its abort would be refused too; the new owner aborts it.)
         options.onFenced(error)
       } else {
+        // Its alerts (and those raised since) went to receivers at once: evaluated again, the
+        // events raise them again with the same ids, unless they decide otherwise (README).
+        const notCommitted = [...snapshot.alerts, ...pending.alerts].map(({ notice }) => notice.alertId)
         log.warn(
-          { err: error, alerts: snapshot.notices.length, offsets: [...snapshot.offsets.values()] },
+          {
+            err: error,
+            alerts: snapshot.alerts.length,
+            offsets: [...snapshot.offsets.values()],
+            alertsNotCommitted: notCommitted.length,
+            alertIdsNotCommitted: notCommitted.slice(0, 100),
+          },
           'a transaction failed: restarting from the last commit, with the state restored from the changelog',
         )
         // Aborted here or, if the broker cannot be reached, by the next producer's initialisation.
@@ -226,20 +345,25 @@ export function createEvaluatorSteps(
     }
     // Progress for the runtime: its give-up clock and restart backoff start again.
     context.committedElsewhere()
+    // Still the owner of the transactional id: alerts go at once again.
+    resumedAfterPause = false
     metrics.transactionSeconds.observe((performance.now() - started) / 1000)
-    report(snapshot)
+    report({
+      notices: snapshot.alerts.map(({ notice }) => notice),
+      deadLetterClasses: snapshot.deadLetterClasses,
+    })
     log.debug(
       {
         offsets: [...snapshot.offsets.values()],
-        alerts: snapshot.notices.length,
+        alerts: snapshot.alerts.length,
         stateChanges: snapshot.changes.length,
       },
       'transaction committed',
     )
-    if (snapshot.notices.length > 0) {
+    if (snapshot.alerts.length > 0) {
       log.info(
         {
-          alerts: snapshot.notices.map((notice) => ({
+          alerts: snapshot.alerts.map(({ notice }) => ({
             id: notice.alertId,
             rule: notice.ruleId,
             status: notice.status,
@@ -273,6 +397,7 @@ export function createEvaluatorSteps(
   const evaluate: ProcessingStep<Processed<KafkaRecord, AuditEvent>> = {
     async submit({ payload: { input: record, outcome }, committable }) {
       check()
+      noticePause()
       await options.assignment()
       const source = sourceOf(record.topic, record.partition)
       // Whatever the event does, the outcome is its alerts or its dead letter: never a throw.
@@ -280,13 +405,18 @@ export function createEvaluatorSteps(
         ? evaluateRecord(outcome.value, { engine, from: { source, nowMs: now() }, checkNotices })
         : { kind: 'dead-letter', cause: deadLetterCause(outcome.failure) }
       if (result.kind === 'evaluated') {
-        pending.notices.push(...result.notices)
+        if (raised.length === 0 && result.notices.length > 0) raisedSince = performance.now()
+        raised.push(...result.notices)
       } else {
         pending.deadLetters.push(deadLetterOf(record, result))
+        pending.deadLetterBytes += (record.value?.length ?? 0) + (record.key?.length ?? 0)
         pending.deadLetterClasses.push(result.cause.errorClass)
       }
       const aboutPipeline = engine.takePipelineAlerts()
-      if (aboutPipeline.length > 0) pending.notices.push(...checkedPipelineAlerts(aboutPipeline))
+      if (aboutPipeline.length > 0) {
+        if (raised.length === 0) raisedSince = performance.now()
+        raised.push(...checkedPipelineAlerts(aboutPipeline))
+      }
       if (record.highWatermark !== undefined) {
         // Read to its end once the record is the last the broker had when it was fetched.
         engine.sourceReadTo(source, BigInt(record.offset) + 1n >= BigInt(record.highWatermark), now())
@@ -294,7 +424,9 @@ export function createEvaluatorSteps(
       // No await between the evaluation and this: a snapshot never splits an event from its offset.
       mergeCommittable(pending.offsets, committable)
       pending.evaluated++
-      if (pending.evaluated >= maxEvaluatedAhead) {
+      // A large fetched batch (a backlog) does not hold its first alerts back until its end.
+      if (raised.length > 0 && performance.now() - raisedSince >= maxRaisedWaitMs) cut()
+      if (pending.evaluated >= maxEvaluatedAhead || pending.deadLetterBytes >= maxDeadLetterBytesAhead) {
         // Reading runs ahead of committing by a bounded amount only.
         await transactions.catch(() => undefined)
         check()
@@ -306,6 +438,9 @@ export function createEvaluatorSteps(
     poll() {
       const blocked = failure ?? diverged
       if (blocked) return Promise.reject(blocked)
+      noticePause()
+      // The end of a fetched batch (or a quiet interval): what it raised goes to the receivers now.
+      cut()
       applyRules()
       commitWhenDue()
       return Promise.resolve()
@@ -340,8 +475,9 @@ const emptyPending = (): Pending => ({
   startedAt: performance.now(),
   evaluated: 0,
   offsets: new Map(),
-  notices: [],
+  alerts: [],
   deadLetters: [],
+  deadLetterBytes: 0,
   deadLetterClasses: [],
 })
 

@@ -32,7 +32,7 @@ export async function restoreState(options: {
   topic: string
   groupId: string
   load: (key: string, value: unknown) => void
-}): Promise<{ entries: number }> {
+}): Promise<{ entries: number; partitions: number }> {
   const { kafka, producer, topic } = options
   const admin = kafka.admin()
   await admin.connect()
@@ -117,5 +117,5 @@ export async function restoreState(options: {
   } finally {
     await consumer.disconnect()
   }
-  return { entries }
+  return { entries, partitions: partitions.length }
 }

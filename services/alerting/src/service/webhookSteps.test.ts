@@ -8,6 +8,7 @@ import { contentDigest } from '@audit-pipeline/integrity'
 import { alertEvent, type AlertPayload } from '../alerts/alertEvent.js'
 import type { AlertNotice } from '../alerts/alertNotice.js'
 import type { AttemptResult } from '../delivery/deliveryOutcome.js'
+import { createReceiverDeliveries } from '../delivery/receiverDeliveries.js'
 import { parseReceivers } from '../delivery/receivers.js'
 import { createAlertEngine } from '../engine/alertEngine.js'
 import { createAlertingMetrics } from '../metrics.js'
@@ -61,10 +62,18 @@ const record = (offset: number, value = 'alert'): KafkaRecord => ({
 function stepsWith(post: (signal: AbortSignal, attempt: number) => Promise<AttemptResult>) {
   if (!receiver) throw new Error('the receivers file has one receiver')
   const { context, calls, abort } = fakeRuntimeContext(log)
-  const stopping = new AbortController()
   const registry = new Registry()
   const metrics = createAlertingMetrics(registry)
   let attempts = 0
+  const deliveries = createReceiverDeliveries({
+    receiver,
+    post: (_signed, signal) => post(signal, ++attempts),
+    // Far longer than a test: a wait that ends did so because it was cut short.
+    policy: { initialDelayMs: 600_000, maxDelayMs: 600_000, multiplier: 2 },
+    metrics,
+    log,
+    now: () => Date.now(),
+  })
   const steps = webhookSteps(
     {
       receiver,
@@ -74,24 +83,22 @@ function stepsWith(post: (signal: AbortSignal, attempt: number) => Promise<Attem
             ? Promise.resolve(alert)
             : Promise.reject(new CodecError('EVENT_UNDECODABLE', 'not Avro', false)),
       },
-      post: (_signed, signal) => post(signal, ++attempts),
-      // Far longer than a test: a wait that ends did so because it was cut short.
-      policy: { initialDelayMs: 600_000, maxDelayMs: 600_000, multiplier: 2 },
+      deliveries,
       metrics,
       log,
-      now: () => Date.now(),
-      stopping: stopping.signal,
     },
     context,
   )
-  const deliveries = async (status: string) =>
+  /** The service stops: waits between attempts end at once. */
+  const stop = () => void deliveries.stop(600_000)
+  const count = async (status: string) =>
     (await registry.getSingleMetric('audit_alerting_webhook_deliveries_total')?.get())?.values.find(
       (value) => value.labels['status'] === status,
     )?.value ?? 0
   const submit = (message: KafkaRecord) =>
     steps.submit({ payload: message, committable: committableOf(message) })
   const commits = () => calls.filter((call) => call.startsWith('commit'))
-  return { steps, submit, restart: abort, stopping, commits, deliveries }
+  return { steps, submit, restart: abort, stop, commits, deliveries: count }
 }
 
 const unavailable: AttemptResult = { kind: 'response', status: 503 }
@@ -100,7 +107,7 @@ describe('webhook delivery steps', () => {
   it('stopped while waiting to retry: StepInterrupted, the alert neither committed nor skipped', async () => {
     const harness = stepsWith((_signal, attempt) => {
       // The service stops while the receiver answers 503: the retry wait must end at once.
-      if (attempt === 1) harness.stopping.abort()
+      if (attempt === 1) harness.stop()
       return Promise.resolve(unavailable)
     })
     await expect(harness.submit(record(41))).rejects.toBeInstanceOf(StepInterrupted)
@@ -160,20 +167,20 @@ describe('the webhook body', () => {
     if (!receiver) throw new Error('the receivers file has one receiver')
     const bodies: string[] = []
     const { context } = fakeRuntimeContext(log)
-    const steps = webhookSteps(
-      {
-        receiver,
-        codec: { decode: () => Promise.resolve(event) },
-        post: (signed) => {
-          bodies.push(signed.body)
-          return Promise.resolve({ kind: 'response', status: 204 })
-        },
-        policy: { initialDelayMs: 1, maxDelayMs: 1, multiplier: 2 },
-        metrics: createAlertingMetrics(new Registry()),
-        log,
-        now: () => Date.now(),
-        stopping: new AbortController().signal,
+    const metrics = createAlertingMetrics(new Registry())
+    const deliveries = createReceiverDeliveries({
+      receiver,
+      post: (signed) => {
+        bodies.push(signed.body)
+        return Promise.resolve({ kind: 'response', status: 204 })
       },
+      policy: { initialDelayMs: 1, maxDelayMs: 1, multiplier: 2 },
+      metrics,
+      log,
+      now: () => Date.now(),
+    })
+    const steps = webhookSteps(
+      { receiver, codec: { decode: () => Promise.resolve(event) }, deliveries, metrics, log },
       context,
     )
     await steps.submit({ payload: record(0), committable: committableOf(record(0)) })

@@ -1,48 +1,41 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { AuditEventCodec } from '@audit-pipeline/codec'
 import {
   commitOffsets,
   runTask,
-  StepInterrupted,
   type KafkaRecord,
   type Processed,
   type ProcessingStep,
   type RuntimeContext,
   registryOutage,
 } from '@audit-pipeline/kafka'
-import type { BackoffPolicy, Logger } from '@audit-pipeline/service-runtime'
+import type { Logger } from '@audit-pipeline/service-runtime'
 import { alertPayloadOf } from '../alerts/alertEvent.js'
-import { decideDelivery, retryDelayMs, type AttemptResult } from '../delivery/deliveryOutcome.js'
+import type { ReceiverDeliveries } from '../delivery/receiverDeliveries.js'
 import { receives, type Receiver } from '../delivery/receivers.js'
-import { signedRequest, type SignedRequest } from '../delivery/signedRequest.js'
+import type { AlertDelivery } from '../delivery/sendAlert.js'
 import type { AlertingMetrics } from '../metrics.js'
+
+export type { AlertDelivery } from '../delivery/sendAlert.js'
 
 export type WebhookStepsOptions = {
   receiver: Receiver
   codec: Pick<AuditEventCodec, 'decode'>
-  /** One POST to the receiver (delivery/postWebhook.ts); throws only when `signal` aborted it. */
-  post: (signed: SignedRequest, signal: AbortSignal) => Promise<AttemptResult>
-  /** Waits between attempts: 200 ms doubling up to ALERTING_RETRY_MAX_DELAY_MS. */
-  policy: BackoffPolicy
-  metrics: Pick<AlertingMetrics, 'deliveries' | 'deliverySeconds'>
-  log: Logger
-  now: () => number
   /**
-   * Aborted when the service stops: a wait before the next attempt ends at once (the alert is
-   * sent again after the restart). A request in flight goes on until the runtime's signal aborts
-   * it, at stop's deadline.
+   * The receiver's deliveries (delivery/receiverDeliveries.ts): joins the one made at once, or
+   * sends the alert (retries, backoff, signing, the address guard), one outcome per alert.
    */
-  stopping: AbortSignal
+  deliveries: Pick<ReceiverDeliveries, 'deliver' | 'finished'>
+  metrics: Pick<AlertingMetrics, 'deliveries'>
+  log: Logger
 }
 
-/** What became of one alert for this receiver. */
-export type AlertDelivery = 'delivered' | 'rejected' | 'refused' | 'failed' | 'not-routed'
-
 /**
- * One receiver's steps on the consumer runtime: decode each alert and send it until delivered,
- * refused, or out of attempts (runTask: whatever else one alert does is that alert's failure) →
- * commit the offset after it. At least once, in order per partition: an alert's offset is
- * committed only once the receiver answered for it. Stopping or restarting mid-retry throws
+ * One receiver's steps on the consumer runtime, the topic path: decode each alert of the alerts
+ * topic (read_committed: its transaction committed) and see it delivered, by the delivery made at
+ * once when the evaluator raised it or else by sending it now, until delivered, refused, or out
+ * of attempts (runTask: whatever else one alert does is that alert's failure) → commit the offset
+ * after it. At least once, one alert after another per partition: an alert's offset is committed
+ * only once the receiver answered for it. Stopping or restarting mid-retry throws
  * StepInterrupted: the alert is neither skipped nor committed, and is sent again after the
  * restart (with the same `webhook-id`).
  */
@@ -57,13 +50,6 @@ function deliverAlert(
   options: WebhookStepsOptions,
   context: Pick<RuntimeContext, 'signal' | 'whileUnavailable'>,
 ): (record: KafkaRecord) => Promise<AlertDelivery> {
-  const { receiver, metrics, log, now } = options
-  const labels = { receiver: receiver.name }
-  const interruptedIf = () => {
-    if (context.signal.aborted || options.stopping.aborted) {
-      throw new StepInterrupted(`delivery to receiver ${receiver.name} interrupted: the alert is sent again`)
-    }
-  }
   return async (record) => {
     const { value } = record
     // A tombstone holds no alert.
@@ -71,62 +57,13 @@ function deliverAlert(
     // An alert that does not decode throws: not an alert this service wrote (commitDelivered).
     const event = await context.whileUnavailable(registryOutage, () => options.codec.decode(value))
     const alert = alertPayloadOf(event)
-    if (!alert || !receives(receiver, alert)) return 'not-routed'
-    const producedAt = Number(record.timestamp)
-    for (let attempt = 0; ; attempt++) {
-      interruptedIf()
-      const started = now()
-      const signed = signedRequest(alert, receiver.signer, new Date(started))
-      let result: AttemptResult
-      try {
-        result = await options.post(signed, context.signal)
-      } catch (error) {
-        interruptedIf()
-        throw error
-      }
-      const decision = decideDelivery(result, now())
-      const entry = {
-        alertId: alert.alert_id,
-        rule: alert.rule,
-        attempt: attempt + 1,
-        result: attemptLabel(result),
-        ms: now() - started,
-      }
-      if (decision.outcome === 'refused') {
-        metrics.deliveries.inc({ ...labels, status: 'refused' })
-        log.error(
-          { ...entry, outcome: 'refused', address: decision.address },
-          `webhook not sent: receiver ${receiver.name}: ${decision.message}`,
-        )
-        return 'refused'
-      }
-      if (decision.outcome === 'delivered') {
-        metrics.deliveries.inc({ ...labels, status: 'delivered' })
-        metrics.deliverySeconds.observe(labels, Math.max(0, now() - producedAt) / 1000)
-        log.info({ ...entry, outcome: 'delivered' }, 'webhook delivery')
-        return 'delivered'
-      }
-      if (decision.outcome === 'rejected') {
-        metrics.deliveries.inc({ ...labels, status: 'rejected' })
-        log.error(
-          { ...entry, outcome: 'rejected' },
-          'webhook delivery refused by the receiver (4xx): not retried',
-        )
-        return 'rejected'
-      }
-      if (receiver.maxAttempts > 0 && attempt + 1 >= receiver.maxAttempts) {
-        metrics.deliveries.inc({ ...labels, status: 'failed' })
-        log.error({ ...entry, outcome: 'failed' }, 'webhook delivery failed: out of attempts')
-        return 'failed'
-      }
-      const delayMs = retryDelayMs(attempt, decision, options.policy)
-      metrics.deliveries.inc({ ...labels, status: 'retried' })
-      log.warn({ ...entry, outcome: 'retry', delayMs: Math.round(delayMs) }, 'webhook delivery')
-      // The runtime heartbeats meanwhile, so the group keeps the receiver's partitions.
-      await sleep(delayMs, undefined, {
-        signal: AbortSignal.any([context.signal, options.stopping]),
-      }).catch(() => undefined)
+    if (!alert || !receives(options.receiver, alert)) return 'not-routed'
+    const at = {
+      partition: record.partition,
+      offset: BigInt(record.offset),
+      writtenAtMs: Number(record.timestamp),
     }
+    return options.deliveries.deliver(alert, at, context.signal)
   }
 }
 
@@ -137,7 +74,7 @@ function deliverAlert(
  * logged and skipped, as is an alert whose delivery threw (a bug).
  */
 function commitDelivered(
-  options: Pick<WebhookStepsOptions, 'receiver' | 'metrics' | 'log'>,
+  options: Pick<WebhookStepsOptions, 'receiver' | 'metrics' | 'log' | 'deliveries'>,
   context: Pick<RuntimeContext, 'commit'>,
 ): ProcessingStep<Processed<KafkaRecord, AlertDelivery>> {
   const commit = commitOffsets<Processed<KafkaRecord, AlertDelivery>>(context.commit)
@@ -161,6 +98,8 @@ function commitDelivered(
             : 'an alerts-topic message does not decode; skipped',
         )
       }
+      // Done with, whatever became of it: alerts of this partition may go at once again.
+      options.deliveries.finished(input.partition, BigInt(input.offset), alertIdOf(input))
       await commit.submit(message)
     },
     poll: () => commit.poll(),
@@ -169,16 +108,9 @@ function commitDelivered(
   }
 }
 
-/** An attempt's `result` in the delivery log: the status, or what kept it from having one. */
-function attemptLabel(result: AttemptResult): number | string {
-  switch (result.kind) {
-    case 'response':
-      return result.status
-    case 'timeout':
-      return 'timeout'
-    case 'network':
-      return result.code
-    case 'refused':
-      return 'ADDRESS_REFUSED'
-  }
+/** The alert id a message of the alerts topic carries in its header (alertMessages.ts). */
+function alertIdOf(record: KafkaRecord): string | undefined {
+  const header = record.headers['audit-alert-id']
+  const value = Array.isArray(header) ? header[0] : header
+  return value === undefined ? undefined : value.toString()
 }
