@@ -161,6 +161,48 @@ async function startAlerting(
   }
 }
 
+/**
+ * A test seam for the evaluator's producer (each generation's): armed, its next transaction fails
+ * at sendOffsets, after producing its alerts, as a broker going away between two requests would.
+ */
+function transactionsFailingOnce() {
+  const state = { armed: false, failed: 0, producers: 0 }
+  const wrapProducer = (producer: Producer): Producer => {
+    state.producers++
+    return {
+      ...producer,
+      transaction: async () => {
+        const transaction = await producer.transaction()
+        return {
+          ...transaction,
+          sendOffsets: (offsets) => {
+            if (!state.armed) return transaction.sendOffsets(offsets)
+            state.armed = false
+            state.failed++
+            return Promise.reject(
+              new kafkajs.KafkaJSConnectionError('Connection error: connect ECONNREFUSED'),
+            )
+          },
+        }
+      },
+    }
+  }
+  return { state, wrapProducer }
+}
+
+/** Each of `users` users deletes three tickets, an hour ago, the rounds interleaved. */
+function threeDeletesEach(users: number) {
+  const t0 = Date.now() - 60 * 60_000
+  return Array.from({ length: 3 * users }, (_, i) =>
+    auditEvent({
+      at: t0 + i * 1_000,
+      kind: 'delete',
+      actor: { id: `u-${i % users}` },
+      object: { id: `T-${i}` },
+    }),
+  )
+}
+
 describe('alerting service', () => {
   it('raises one alert per rule kind, on the alerts topic and as signed webhooks routed by severity, past a receiver that is down', async () => {
     const [allSecret, criticalSecret, deadSecret] = [
@@ -523,59 +565,31 @@ rules:
 `
 
   it('a transaction that fails mid-run is a step failure: the evaluator restarts from the last commit, the service stays up, every alert exists once', async () => {
-    // The test seam: each evaluator generation's producer; armed, its next transaction fails
-    // after producing its alerts, as a broker going away between two requests would.
-    let failNext = false
-    let producers = 0
-    let failed = 0
+    const seam = transactionsFailingOnce()
     let gaveUp: unknown
     const harness = await startAlerting(
       { rules: deleteRules },
       {},
       {
-        wrapProducer: (producer) => {
-          producers++
-          return {
-            ...producer,
-            transaction: async () => {
-              const transaction = await producer.transaction()
-              return {
-                ...transaction,
-                sendOffsets: (offsets) => {
-                  if (!failNext) return transaction.sendOffsets(offsets)
-                  failNext = false
-                  failed++
-                  return Promise.reject(
-                    new kafkajs.KafkaJSConnectionError('Connection error: connect ECONNREFUSED'),
-                  )
-                },
-              }
-            },
-          }
-        },
+        wrapProducer: seam.wrapProducer,
         onGiveUp: (error) => (gaveUp = error),
       },
     )
     const users = 30
-    const t0 = Date.now() - 60 * 60_000
-    // Each user deletes three tickets, the rounds interleaved: half of the thresholds' counts are
-    // committed before the failure, the rest evaluated after the restart from restored state.
-    const events = Array.from({ length: 3 * users }, (_, i) =>
-      auditEvent({
-        at: t0 + i * 1_000,
-        kind: 'delete',
-        actor: { id: `u-${i % users}` },
-        object: { id: `T-${i}` },
-      }),
-    )
+    // Half of the thresholds' counts are committed before the failure, the rest evaluated after
+    // the restart from restored state.
+    const events = threeDeletesEach(users)
     const half = events.length / 2
     await harness.send(events.slice(0, half))
     await harness.committedTo(half)
-    expect(producers).toBe(1)
+    expect(seam.state.producers).toBe(1)
 
-    failNext = true
+    seam.state.armed = true
     await harness.send(events.slice(half))
-    await waitFor(() => failed === 1, { timeoutMs: 20_000, description: 'the armed transaction to fail' })
+    await waitFor(() => seam.state.failed === 1, {
+      timeoutMs: 20_000,
+      description: 'the armed transaction to fail',
+    })
     await harness.committedTo(events.length)
 
     // Read committed: the failed transaction's alerts were aborted, and produced again once.
@@ -598,7 +612,7 @@ rules:
     expect(thresholds.every((alert) => alert?.figures['count'] === 3)).toBe(true)
 
     // A new generation: a new producer (fencing the old one), the state restored; nothing exited.
-    expect(producers).toBe(2)
+    expect(seam.state.producers).toBe(2)
     expect(await harness.metric('audit_alerting_consumer_restarts_total', { reason: 'step' })).toBe(1)
     expect(gaveUp).toBeUndefined()
     expect(harness.service.live()).toEqual({ ok: true })
@@ -709,8 +723,7 @@ rules:
   it('a transaction that fails after its alerts went out: evaluated again, each is on the topic once and reached the receiver once', async () => {
     const secret = newWebhookSecret()
     const receiver = await startWebhookReceiver(secret)
-    let failNext = false
-    let failed = 0
+    const seam = transactionsFailingOnce()
     const harness = await startAlerting(
       {
         rules: `${everyDelete}  - id: three-deletes
@@ -725,41 +738,20 @@ rules:
       },
       { SECRET: secret },
       {
-        wrapProducer: (producer) => ({
-          ...producer,
-          transaction: async () => {
-            const transaction = await producer.transaction()
-            return {
-              ...transaction,
-              sendOffsets: (offsets) => {
-                if (!failNext) return transaction.sendOffsets(offsets)
-                failNext = false
-                failed++
-                return Promise.reject(
-                  new kafkajs.KafkaJSConnectionError('Connection error: connect ECONNREFUSED'),
-                )
-              },
-            }
-          },
-        }),
+        wrapProducer: seam.wrapProducer,
       },
     )
     const users = 20
-    const t0 = Date.now() - 60 * 60_000
-    const events = Array.from({ length: 3 * users }, (_, i) =>
-      auditEvent({
-        at: t0 + i * 1_000,
-        kind: 'delete',
-        actor: { id: `u-${i % users}` },
-        object: { id: `T-${i}` },
-      }),
-    )
+    const events = threeDeletesEach(users)
     const half = events.length / 2
     await harness.send(events.slice(0, half))
     await harness.committedTo(half)
-    failNext = true
+    seam.state.armed = true
     await harness.send(events.slice(half))
-    await waitFor(() => failed === 1, { timeoutMs: 20_000, description: 'the armed transaction to fail' })
+    await waitFor(() => seam.state.failed === 1, {
+      timeoutMs: 20_000,
+      description: 'the armed transaction to fail',
+    })
     await harness.committedTo(events.length)
 
     const expectedAlerts = events.length + users
