@@ -126,7 +126,7 @@ describe('evaluator steps', () => {
       ['sendBatch', 'alerts: 2', 'state: 1', 'sendOffsets', 'offsets in/0@2', 'commit'],
     ])
     // Committed by its own means: the runtime's commit is not used, its progress is told.
-    expect(evaluator.calls).toEqual(['committed elsewhere'])
+    expect(evaluator.calls).toEqual(['while schema registry', 'while schema registry', 'committed elsewhere'])
   })
 
   it('a failed transaction is aborted and fails every later call: nothing after it is committed', async () => {

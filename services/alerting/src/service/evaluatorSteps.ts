@@ -2,7 +2,6 @@ import type { Message, Producer, Transaction } from 'kafkajs'
 import { CodecError, type AuditEventCodec } from '@audit-pipeline/codec'
 import type { AuditEvent } from '@audit-pipeline/event-model'
 import {
-  isOutage,
   mergeCommittable,
   recordDeadLetter,
   runTask,
@@ -165,13 +164,6 @@ export function createEvaluatorSteps(
     const { value } = record
     if (value === null) {
       throw new CodecError('EVENT_UNDECODABLE', 'a null value (tombstone) holds no event', false)
-    }
-    // The registry answers nearly always (its schemas are cached): the runtime's wait for it,
-    // whose abort signals cost more per event than most of an evaluation, only once it did not.
-    try {
-      return await codec.decode(value)
-    } catch (error) {
-      if (!isOutage(error)) throw error
     }
     return context.whileUnavailable(registryOutage, () => codec.decode(value))
   }
