@@ -4,7 +4,7 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { defaultRetentionPolicy, eventRow, runMigrations } from '@audit-pipeline/clickhouse-schema'
 import type { AuditEvent } from '@audit-pipeline/event-model'
 import { contentDigest } from '@audit-pipeline/integrity'
-import { anyAuditEvent, sampleEvent } from '../../integrity/src/testSupport/auditEvents.js'
+import { anyAuditEvent, mapStrings, sampleEvent } from '../../integrity/src/testSupport/auditEvents.js'
 import { openTestStorage } from '../../../test/support/testStorage.js'
 import {
   canonicalEventTextSql,
@@ -18,15 +18,6 @@ import { fixtureSpecs } from './testSupport/tamperings.js'
 import { writeTrail } from './testSupport/trailFixture.js'
 import { eventsByIdStatement, trailTables } from './trailQueries.js'
 import { queryBytes, queryRows } from './trailStore.js'
-
-const mapStrings = <T>(value: T, f: (text: string) => string): T =>
-  typeof value === 'string'
-    ? (f(value) as T)
-    : Array.isArray(value)
-      ? (value.map((v: unknown) => mapStrings(v, f)) as T)
-      : value !== null && typeof value === 'object'
-        ? (Object.fromEntries(Object.entries(value).map(([k, v]) => [f(k), mapStrings(v, f)])) as T)
-        : value
 
 /** What an event reads back as after UTF-8 storage (Avro, ClickHouse): lone surrogates as U+FFFD. */
 const asStored = (event: AuditEvent) => mapStrings(event, (text) => text.toWellFormed())

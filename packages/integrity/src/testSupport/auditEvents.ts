@@ -102,3 +102,11 @@ export const anyAuditEvent: fc.Arbitrary<AuditEvent> = fc.record({
   ),
   sensitive_fields: fc.array(anyText, { maxLength: 3 }),
 })
+
+/** `value` with `f` applied to every string in it, object keys included. */
+export function mapStrings<T>(value: T, f: (text: string) => string): T {
+  if (typeof value === 'string') return f(value) as T
+  if (Array.isArray(value)) return value.map((item: unknown) => mapStrings(item, f)) as T
+  if (value === null || typeof value !== 'object') return value
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [f(key), mapStrings(item, f)])) as T
+}

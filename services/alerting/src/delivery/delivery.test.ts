@@ -6,31 +6,13 @@ import type { AlertPayload } from '../alerts/alertEvent.js'
 import { decideDelivery, parseRetryAfterMs, retryDelayMs } from './deliveryOutcome.js'
 import { parseReceivers, receives } from './receivers.js'
 import { signedRequest } from './signedRequest.js'
+import { massDeleteAlert } from '../testSupport/alertPayloads.js'
 
 const secret = `whsec_${Buffer.from('a test secret of 24 bytes').toString('base64')}`
 const now = Date.parse('2026-03-02T09:00:00Z')
 const policy = { initialDelayMs: 200, maxDelayMs: 60_000, multiplier: 2 }
 
-const alert: AlertPayload = {
-  alert_id: '2caca6d4-a30b-8ee0-80b6-a5492976ece7',
-  status: 'raised',
-  resolves_alert_id: null,
-  rule: 'mass-delete',
-  rule_kind: 'threshold',
-  description: 'mass-delete',
-  severity: 'critical',
-  tenant: 'acme',
-  group_key: 'u-mass',
-  occurred_at: '2026-03-02T09:00:00.000Z',
-  window_start: '2026-03-02T08:55:00.000Z',
-  window_end: '2026-03-02T09:00:00.000Z',
-  figures: { count: 50 },
-  triggering_event_ids: [],
-  triggering_events: [],
-  clickhouse_query: null,
-  group_id: '2caca6d4-a30b-8ee0-80b6-a5492976ece7',
-  group_size: 1,
-}
+const alert: AlertPayload = massDeleteAlert()
 
 describe('decideDelivery', () => {
   it('retries 5xx, 429, 408, timeouts and network errors; refuses other 4xx for good', () => {

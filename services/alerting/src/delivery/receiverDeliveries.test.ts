@@ -7,6 +7,7 @@ import { createAlertingMetrics } from '../metrics.js'
 import type { AttemptResult } from './deliveryOutcome.js'
 import { createReceiverDeliveries, type RaisedAlert } from './receiverDeliveries.js'
 import { parseReceivers } from './receivers.js'
+import { massDeleteAlert } from '../testSupport/alertPayloads.js'
 
 const secret = `whsec_${Buffer.from('a test secret of 24 bytes').toString('base64')}`
 const [receiver] = parseReceivers(
@@ -16,26 +17,7 @@ const [receiver] = parseReceivers(
 )
 const log = createLogger({ service: 'alerting-test', level: 'silent' })
 
-const payload = (alertId: string, severity: AlertPayload['severity'] = 'critical'): AlertPayload => ({
-  alert_id: alertId,
-  status: 'raised',
-  resolves_alert_id: null,
-  rule: 'mass-delete',
-  rule_kind: 'threshold',
-  description: 'mass-delete',
-  severity,
-  tenant: 'acme',
-  group_key: 'u-mass',
-  occurred_at: '2026-03-02T09:00:00.000Z',
-  window_start: '2026-03-02T08:55:00.000Z',
-  window_end: '2026-03-02T09:00:00.000Z',
-  figures: { count: 50 },
-  triggering_event_ids: [],
-  triggering_events: [],
-  clickhouse_query: null,
-  group_id: alertId,
-  group_size: 1,
-})
+const payload = massDeleteAlert
 
 const raised = (alertId: string, partition: number, severity?: AlertPayload['severity']): RaisedAlert => {
   const alert = payload(alertId, severity)

@@ -3,19 +3,14 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { eventColumns, eventRow, type AuditEventRow } from '@audit-pipeline/clickhouse-schema'
 import type { AuditEvent } from '@audit-pipeline/event-model'
 import { ClickHouseError } from '@audit-pipeline/storage'
-import { anyAuditEvent, sampleEvent } from '../../../../packages/integrity/src/testSupport/auditEvents.js'
+import {
+  anyAuditEvent,
+  mapStrings,
+  sampleEvent,
+} from '../../../../packages/integrity/src/testSupport/auditEvents.js'
 import { openTestStorage } from '../../../../test/support/testStorage.js'
 import { eventRowLine } from './eventRowLine.js'
 import { eventRowInserter, rowInserter } from './insertRows.js'
-
-const mapStrings = <T>(value: T, f: (text: string) => string): T =>
-  typeof value === 'string'
-    ? (f(value) as T)
-    : Array.isArray(value)
-      ? (value.map((v: unknown) => mapStrings(v, f)) as T)
-      : value !== null && typeof value === 'object'
-        ? (Object.fromEntries(Object.entries(value).map(([k, v]) => [f(k), mapStrings(v, f)])) as T)
-        : value
 
 /** Whether any string of `value`, keys included, holds half a surrogate pair. */
 const hasLoneSurrogate = (value: unknown): boolean =>

@@ -29,6 +29,8 @@ export function avroCanonicalDigest(body: Uint8Array): string | undefined {
   } catch (error) {
     if (error === notDirect) return undefined
     throw error
+  } finally {
+    out = kept
   }
 }
 
@@ -226,11 +228,17 @@ function readLong(): number {
 
 // ---- Writing canonicalEventJson's bytes: the same fields in the same sorted order. ----
 
-let out = Buffer.allocUnsafe(1 << 16)
+/** The output buffer kept between events, grown up to keptBytes. */
+let kept = Buffer.allocUnsafe(1 << 16)
+const keptBytes = 1 << 20
+let out = kept
 let o = 0
 
+/** An output buffer of at least `bytes`: one of this event's own when it may need more than keptBytes, so one huge event does not hold tens of megabytes for good. */
 function reserve(bytes: number): void {
-  if (out.length < bytes) out = Buffer.allocUnsafe(Math.max(bytes, 2 * out.length))
+  if (bytes > keptBytes) out = Buffer.allocUnsafe(bytes)
+  else if (bytes > kept.length)
+    out = kept = Buffer.allocUnsafe(Math.min(keptBytes, Math.max(bytes, 2 * kept.length)))
 }
 
 function writeEvent(): void {

@@ -5,7 +5,11 @@ import { writeWireHeader } from '@audit-pipeline/codec'
 import type { AuditEvent } from '@audit-pipeline/event-model'
 import { contentDigest } from '@audit-pipeline/integrity'
 import { auditEventContract, currentSchema } from '@audit-pipeline/schemas'
-import { anyAuditEvent, sampleEvent } from '../../../../packages/integrity/src/testSupport/auditEvents.js'
+import {
+  anyAuditEvent,
+  mapStrings,
+  sampleEvent,
+} from '../../../../packages/integrity/src/testSupport/auditEvents.js'
 import { avroCanonicalDigest } from './avroCanonicalDigest.js'
 import { encodedEventDigest, readsDirectly } from './encodedEventDigest.js'
 
@@ -18,6 +22,9 @@ const encoded = (event: AuditEvent) => writeWireHeader(42, type.toBuffer(event))
  * avsc reads longs beyond 2^52 inexactly), no attribute named __proto__ (refused: Avro readers
  * drop it), and well-formed text (a lone surrogate is the next test's).
  */
+/** `value` with every string, object keys included, well-formed (lone surrogates as U+FFFD). */
+const wellFormedText = <T>(value: T): T => mapStrings(value, (text) => text.toWellFormed())
+
 const policyTime = fc.integer({ min: 0, max: 4_102_444_800_000 })
 const withPolicyTimes = fc
   .tuple(anyAuditEvent, policyTime, policyTime)
@@ -28,16 +35,6 @@ const encodable = withPolicyTimes.map(wellFormedText)
 /** The Avro body of a wire-format value, and the digest of the event avsc reads from it. */
 const bodyOf = (value: Uint8Array) => value.subarray(5)
 const readBackDigest = (body: Uint8Array) => contentDigest(type.fromBuffer(Buffer.from(body)) as AuditEvent)
-
-/** `value` with every string, object keys included, well-formed (lone surrogates as U+FFFD). */
-function wellFormedText<T>(value: T): T {
-  if (typeof value === 'string') return value.toWellFormed() as T
-  if (Array.isArray(value)) return value.map(wellFormedText) as T
-  if (value === null || typeof value !== 'object') return value
-  return Object.fromEntries(
-    Object.entries(value).map(([key, member]) => [key.toWellFormed(), wellFormedText(member)]),
-  ) as T
-}
 
 describe('encodedEventDigest', () => {
   const digestOf = encodedEventDigest()
@@ -160,6 +157,22 @@ describe('avroCanonicalDigest', () => {
       expect(avroCanonicalDigest(body)).toBeUndefined()
       expect(encodedEventDigest()(Buffer.concat([Buffer.alloc(5), body]))).toBe(readBackDigest(body))
     }
+  })
+
+  it('digests a 5 MB value and a 6,000-level JSON text as avsc reading does, and the next small event too', () => {
+    const nested = '{"a":'.repeat(6000) + '1' + '}'.repeat(6000)
+    const huge: AuditEvent = {
+      ...sampleEvent(8),
+      after: nested,
+      changes: [
+        { path: 'body', old_value: null, new_value: 'x\n"é'.repeat(1_250_000), value_type: 'string' },
+      ],
+    }
+    const body = bodyOf(encoded(huge))
+    expect(body.length).toBeGreaterThan(5_000_000)
+    expect(avroCanonicalDigest(body)).toBe(contentDigest(huge))
+    const small = bodyOf(encoded(sampleEvent(9)))
+    expect(avroCanonicalDigest(small)).toBe(contentDigest(sampleEvent(9)))
   })
 
   it('leaves to avsc a body cut short, one with bytes after the event, and a long past 2^48', () => {
