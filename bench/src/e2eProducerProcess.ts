@@ -1,5 +1,5 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
-import { Kafka, logLevel } from 'kafkajs'
+import { logLevel } from 'kafkajs'
 import { createAuditProducer } from '@audit-pipeline/producer'
 import { e2eEvent, e2eProducerDefaults, type E2eRun } from './e2eEvents.js'
 
@@ -51,11 +51,12 @@ async function main(request: E2eProducerRequest): Promise<void> {
   process.on('disconnect', () => process.exit(1))
 
   const audit = await createAuditProducer({
-    kafka: new Kafka({
+    // A configuration, not a client: the SDK sends from a thread of its own.
+    kafka: {
       clientId: `bench-e2e-producer-${request.producer}`,
       brokers: request.brokers,
       logLevel: logLevel.NOTHING,
-    }),
+    },
     registry: new SchemaRegistry({ host: request.registryUrl }),
     topic: request.topic,
     defaults: e2eProducerDefaults(request.run),

@@ -55,7 +55,9 @@ const stack = await startStack({ env: process.env, stateDir, ownerPid: process.p
 try {
   const brokers = stack.state.kafka.brokers
   const registryUrl = stack.state.schemaRegistry.url
-  if (sections.has('producer')) await producerSection({ brokers, registryUrl, events })
+  if (sections.has('producer')) {
+    await producerSection({ brokers, registryUrl, events, state: stack.state, env: process.env })
+  }
   if (sections.has('normalizer')) {
     await normalizerSection({ brokers, registryUrl, events: normalizerEvents, env: process.env })
   }

@@ -1,10 +1,24 @@
 import { randomBytes } from 'node:crypto'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
+import { createAuditEventCodec } from '@audit-pipeline/codec'
 import { partitionKeyFor } from '@audit-pipeline/event-model'
 import { createAuditProducer } from '@audit-pipeline/producer'
 
-export type ThroughputRow = { name: string; events: number; seconds: number; bytes: number }
+export type ThroughputRow = {
+  name: string
+  events: number
+  seconds: number
+  bytes: number
+  /** The encoded records' average size (what Kafka's own producer is given for the same records). */
+  recordBytes?: number
+}
+
+/** How the SDK is set up for a run: where it sends from, batches in flight, snapshots. */
+export type SdkSetup = { sendFrom: 'caller' | 'worker'; inFlightBatches: number; snapshots: boolean }
+
+/** The SDK as it was before lanes and the sending thread: the caller's thread, one batch in flight. */
+export const sdkBefore: SdkSetup = { sendFrom: 'caller', inFlightBatches: 1, snapshots: true }
 
 /** The record every benchmark event updates: a ticket with nested and array fields. */
 export const ticketBefore = {
@@ -28,17 +42,29 @@ export async function sdkThroughput(options: {
   topic: string
   events: number
   format: 'avro' | 'json'
+  setup: SdkSetup
 }): Promise<ThroughputRow> {
-  const kafka = new Kafka({ clientId: 'bench', brokers: options.brokers, logLevel: logLevel.NOTHING })
+  const { setup } = options
+  const config = { clientId: 'bench', brokers: options.brokers, logLevel: logLevel.NOTHING }
   const audit = await createAuditProducer({
-    kafka,
+    // A client sends from this thread; a configuration lets the SDK send from a thread of its own.
+    kafka: setup.sendFrom === 'caller' ? new Kafka(config) : config,
+    sendFrom: setup.sendFrom,
     registry: new SchemaRegistry({ host: options.registryUrl }),
     topic: options.topic,
     format: options.format,
-    defaults: { tenant: 'bench', source: { service: 'bench', version: '1.0.0' } },
+    defaults: { tenant: 'bench', source: { service: 'bench', version: '1.0.0' }, snapshots: setup.snapshots },
+    batching: { inFlightBatches: setup.inFlightBatches },
   })
+  if (audit.sendingThread !== setup.sendFrom) {
+    throw new Error(
+      `the SDK sends from the ${audit.sendingThread} thread, not the ${setup.sendFrom} one asked for`,
+    )
+  }
+  const encode = await createAuditEventCodec({ registry: new SchemaRegistry({ host: options.registryUrl }) })
   let bytes = 0
   let eventBytes = 0
+  let recordBytes = 0
   const window = 20_000
   let inFlight = 0
   let room: (() => void) | undefined
@@ -58,7 +84,10 @@ export async function sdkThroughput(options: {
       })
       .then((event) => {
         // The JSON size of one event stands for all: they differ by a few digits.
-        if (event && eventBytes === 0) eventBytes = Buffer.byteLength(JSON.stringify(event))
+        if (event && eventBytes === 0) {
+          eventBytes = Buffer.byteLength(JSON.stringify(event))
+          recordBytes = options.format === 'json' ? eventBytes : encode.encode(event).length
+        }
         bytes += eventBytes
       })
       .finally(() => {
@@ -70,7 +99,7 @@ export async function sdkThroughput(options: {
   await audit.flush()
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
   await audit.close()
-  return { name: options.name, events: options.events, seconds, bytes }
+  return { name: options.name, events: options.events, seconds, bytes, recordBytes }
 }
 
 /**

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { Partitioners, type Kafka } from 'kafkajs'
-import { renewingProducer } from '@audit-pipeline/kafka'
+import { Kafka, type KafkaConfig } from 'kafkajs'
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { createAuditEventCodec, type AuditEventCodec } from '@audit-pipeline/codec'
 import { pipelineTopics } from '@audit-pipeline/config'
@@ -24,13 +23,30 @@ import {
 } from './eventBuilder.js'
 import { createEventSubmission } from './eventSubmission.js'
 import { ProducerError } from './producerError.js'
+import { callerThreadSender } from './sending/callerThreadSender.js'
+import { laneOf, type Outgoing } from './sending/outgoing.js'
+import type { Sender } from './sending/sender.js'
+import {
+  defaultSendThreadScript,
+  sendThreadAvailable,
+  workerThreadSender,
+} from './sending/workerThreadSender.js'
 import { sourceProtection, type EncryptionOptions } from './sourceProtection.js'
 
 /** The topic producers write to unless told otherwise; the normalizer reads it. */
 export const defaultProducerTopic = pipelineTopics.events.name
 
 export type AuditProducerOptions = {
-  kafka: Kafka
+  /**
+   * A kafkajs client, whose producers send from the caller's thread; or a kafkajs configuration
+   * (plain data: no functions), from which the SDK makes its own clients on a thread of their
+   * own, so building Kafka's requests does not take the caller's thread (`sendFrom`).
+   */
+  kafka: Kafka | KafkaConfig
+  /** With a configuration: `worker` (default) sends from a thread of its own, `caller` from this one. */
+  sendFrom?: 'worker' | 'caller'
+  /** Test seam: the built sending thread's script (default: next to this module in dist). */
+  sendThreadScript?: URL
   registry: SchemaRegistry
   /** Where the brokers and registry are, for error messages only. */
   endpoints?: { brokers?: string[]; registryUrl?: string }
@@ -47,7 +63,17 @@ export type AuditProducerOptions = {
    * KEY_STORE_UNAVAILABLE; nothing of that event is sent.
    */
   encryption?: EncryptionOptions
-  batching?: { maxBatchSize?: number; maxBatchBytes?: number; lingerMs?: number; maxBufferedEvents?: number }
+  batching?: {
+    maxBatchSize?: number
+    maxBatchBytes?: number
+    lingerMs?: number
+    maxBufferedEvents?: number
+    /**
+     * Batches in flight at once (default 4), each on its own idempotent producer: one key's
+     * events always go the same way, so one object's events stay in order.
+     */
+    inFlightBatches?: number
+  }
   /**
    * `avro` (default): the registered schema, Confluent wire format. `json`: the canonical event
    * as JSON text (UTF-8), change values and snapshots staying JSON text as in Avro; the plain
@@ -95,9 +121,9 @@ export type AuditProducer = {
   close(): Promise<void>
   readonly schemaId: number
   readonly topic: string
+  /** Where batches are sent from: this thread, or a thread of their own. */
+  readonly sendingThread: 'caller' | 'worker'
 }
-
-type Outgoing = { key: string; value: Buffer; eventId: string }
 
 export async function createAuditProducer(options: AuditProducerOptions): Promise<AuditProducer> {
   const topic = options.topic ?? defaultProducerTopic
@@ -109,6 +135,11 @@ export async function createAuditProducer(options: AuditProducerOptions): Promis
     { category: 'business', snapshots: true, ...options.defaults },
     { now, newEventId: options.newEventId ?? randomUUID },
   )
+  const lanes = options.batching?.inFlightBatches ?? defaultInFlightBatches
+  if (!Number.isInteger(lanes) || lanes < 1 || lanes > 64) {
+    throw new TypeError(`batching.inFlightBatches must be a whole number from 1 to 64, not ${lanes}`)
+  }
+  const sender = senderFor(options, topic, lanes)
 
   let codec: AuditEventCodec
   try {
@@ -126,72 +157,24 @@ export async function createAuditProducer(options: AuditProducerOptions): Promis
     )
   }
 
-  // Replaced after a failed send: kafkajs's idempotent producer rolls its sequence numbers back
-  // after a failure, even one the broker did write, so the caller's retry with the same producer
-  // could be refused for ever (OUT_OF_ORDER_SEQUENCE_NUMBER) or, with other events at the same
-  // numbers, taken for a duplicate and dropped. A new producer id starts the numbers afresh.
-  const producer = renewingProducer(
-    () =>
-      options.kafka.producer({
-        idempotent: true,
-        createPartitioner: Partitioners.DefaultPartitioner,
-        // One request in flight per broker keeps one object's events in order through retries.
-        maxInFlightRequests: 1,
-        // Bounded, so an unreachable broker becomes an error for the caller instead of a hang.
-        retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
-      }),
-    // The caller hears of a failed send through the rejected promise.
-    { warn: () => undefined, debug: () => undefined },
+  await sender.connect()
+
+  const maxBatchSize = options.batching?.maxBatchSize ?? 1_000
+  const maxBufferedEvents = options.batching?.maxBufferedEvents ?? 20_000
+  // One batcher per lane, each with one batch in flight: a key's events always take the same
+  // lane (laneOf), so they reach Kafka in the order they were given.
+  const batchers: Batcher<Outgoing>[] = Array.from({ length: lanes }, (_, lane) =>
+    createBatcher({
+      maxBatchSize,
+      // Kafka refuses a partition's batch over max.message.bytes (1 MiB by default); keeping the
+      // whole request under it keeps every partition's share under it too.
+      maxBatchBytes: options.batching?.maxBatchBytes ?? 900 * 1024,
+      sizeOf: (message) => message.value.length + message.key.length + 64,
+      lingerMs: options.batching?.lingerMs ?? 5,
+      maxBufferedItems: Math.max(maxBatchSize, Math.ceil(maxBufferedEvents / lanes)),
+      send: (messages) => sender.send(lane, messages),
+    }),
   )
-  try {
-    await producer.connect()
-  } catch (error) {
-    throw new ProducerError(
-      'BROKER_UNAVAILABLE',
-      `cannot connect to Kafka${at(options.endpoints?.brokers?.join(','))}: ${(error as Error).message}`,
-      true,
-      { cause: error },
-    )
-  }
-
-  try {
-    await assertTopicExists(options.kafka, topic, options.endpoints?.brokers)
-  } catch (error) {
-    await producer.disconnect()
-    throw error
-  }
-
-  const batcher: Batcher<Outgoing> = createBatcher({
-    maxBatchSize: options.batching?.maxBatchSize ?? 1_000,
-    // Kafka refuses a partition's batch over max.message.bytes (1 MiB by default); keeping the
-    // whole request under it keeps every partition's share under it too.
-    maxBatchBytes: options.batching?.maxBatchBytes ?? 900 * 1024,
-    sizeOf: (message) => message.value.length + message.key.length + 64,
-    lingerMs: options.batching?.lingerMs ?? 5,
-    maxBufferedItems: options.batching?.maxBufferedEvents ?? 20_000,
-    send: async (messages) => {
-      try {
-        await producer.send({
-          topic,
-          acks: -1,
-          messages: messages.map((m) => ({
-            key: m.key,
-            value: m.value,
-            headers: { 'audit-event-id': m.eventId },
-          })),
-        })
-      } catch (error) {
-        throw new ProducerError(
-          'SEND_FAILED',
-          `Kafka did not accept ${messages.length} event(s) on ${topic}: ${(error as Error).message}`,
-          true,
-          {
-            cause: error,
-          },
-        )
-      }
-    },
-  })
 
   const encode =
     options.format === 'json'
@@ -206,7 +189,7 @@ export async function createAuditProducer(options: AuditProducerOptions): Promis
     },
     protect,
     encode: (event) => ({ key: partitionKeyFor(event), value: encode(event), eventId: event.event_id }),
-    add: (outgoing) => batcher.add(outgoing),
+    add: (outgoing) => batchers[laneOf(outgoing.key, lanes)]!.add(outgoing),
   })
   /** `built`: made by our builder or JSON form, whose JSON text needs no second check. */
   const send = (event: AuditEvent, built = true): Promise<AuditEvent> => submission.send(event, built)
@@ -215,7 +198,7 @@ export async function createAuditProducer(options: AuditProducerOptions): Promis
   /** Events still being sealed are not in the batcher yet: wait for them to enter it first. */
   const flush = async () => {
     await submission.admitted()
-    await batcher.flush()
+    await Promise.all(batchers.map((batcher) => batcher.flush()))
   }
 
   // Every method is async, so a bad call rejects its promise instead of throwing at the caller.
@@ -239,29 +222,38 @@ export async function createAuditProducer(options: AuditProducerOptions): Promis
       if (closed) return
       closed = true
       await flush()
-      await producer.disconnect()
+      await sender.disconnect()
     },
     schemaId: codec.schemaId,
     topic,
+    sendingThread: sender.thread,
   }
 }
 
 const at = (where: string | undefined) => (where ? ` at ${where}` : '')
 
-/** Sending to a missing topic would only fail after every retry; say so at start-up instead. */
-async function assertTopicExists(kafka: Kafka, topic: string, brokers: string[] | undefined): Promise<void> {
-  const admin = kafka.admin()
-  try {
-    await admin.connect()
-    const topics = await admin.listTopics()
-    if (!topics.includes(topic)) {
-      throw new ProducerError(
-        'TOPIC_MISSING',
-        `topic ${topic} does not exist${at(brokers?.join(','))}: create it (the local stack creates the pipeline's topics) or send to another topic`,
-        false,
+/** Batches in flight at once unless told otherwise: each lane is a producer and a connection. */
+const defaultInFlightBatches = 4
+
+/** A client given: its thread sends. A configuration given: a thread of its own, unless told otherwise. */
+function senderFor(options: AuditProducerOptions, topic: string, lanes: number): Sender {
+  const brokers = options.endpoints?.brokers
+  const { kafka } = options
+  if (isKafkaClient(kafka)) {
+    if (options.sendFrom === 'worker') {
+      throw new TypeError(
+        "sendFrom: 'worker' needs kafka to be a configuration (new Kafka's argument), not a client: a client cannot cross threads",
       )
     }
-  } finally {
-    await admin.disconnect()
+    return callerThreadSender({ kafka, topic, lanes, ...(brokers && { brokers }) })
   }
+  const script = options.sendThreadScript ?? defaultSendThreadScript
+  if (options.sendFrom === 'caller' || !sendThreadAvailable(script)) {
+    // Without the built script (running from the TypeScript sources) the caller's thread sends.
+    return callerThreadSender({ kafka: new Kafka(kafka), topic, lanes, ...(brokers && { brokers }) })
+  }
+  return workerThreadSender({ config: kafka, topic, lanes, script, ...(brokers && { brokers }) })
 }
+
+const isKafkaClient = (kafka: Kafka | KafkaConfig): kafka is Kafka =>
+  typeof (kafka as Partial<Kafka>).producer === 'function'

@@ -19,6 +19,32 @@ const ticket = { type: 'ticket', id: '9548-B1', label: 'Export to PDF fails' }
 const stefany = { id: 'u-1003', display_name: 'Stefany Ilds', roles: ['agent'] }
 
 describe('event builder', () => {
+  it('leaves snapshots out of one call when told, and puts them in one call when the default is off', () => {
+    const before = { priority: 'Urgent', status: 'open' }
+    const after = { priority: 'Normal', status: 'open' }
+    const without = build().updated(ticket, before, after, { actor: stefany, snapshots: false })
+    expect(without).toMatchObject({ before: null, after: null })
+    expect(without?.changes).toEqual([
+      { path: 'priority', old_value: '"Urgent"', new_value: '"Normal"', value_type: 'string' },
+    ])
+    expect(build().deleted(ticket, before, { actor: stefany, snapshots: false }).before).toBeNull()
+    expect(
+      build().operation('merge', ticket, { before, after }, { actor: stefany, snapshots: false }),
+    ).toMatchObject({
+      before: null,
+      after: null,
+    })
+
+    const offByDefault = createEventBuilder(
+      { tenant: 'witify', source: { service: 'helpdesk-api' }, category: 'business', snapshots: false },
+      { now: () => now, newEventId: () => ids[0]! },
+    )
+    expect(offByDefault.created(ticket, after, { actor: stefany }).after).toBeNull()
+    expect(offByDefault.created(ticket, after, { actor: stefany, snapshots: true }).after).toBe(
+      '{"priority":"Normal","status":"open"}',
+    )
+  })
+
   it('builds an update with field-level changes, snapshots and defaults', () => {
     const event = build().updated(
       ticket,

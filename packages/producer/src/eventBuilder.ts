@@ -35,6 +35,12 @@ export type EventContext = {
   attributes?: Record<string, string>
   /** Paths of fields holding sensitive data, redacted before the event leaves the process. */
   sensitiveFields?: string[]
+  /**
+   * Put before/after snapshots in this event as well as the changes (default: the producer's
+   * `defaults.snapshots`). Without them an event is smaller and cheaper to build; the changes
+   * alone still say what changed, old → new.
+   */
+  snapshots?: boolean
 }
 
 /** What every event of one producer shares. */
@@ -86,8 +92,8 @@ export function createEventBuilder(defaults: EventDefaults, deps: BuildDependenc
       sensitive_fields: context.sensitiveFields ?? [],
     }
   }
-  const snapshot = (value: unknown) =>
-    defaults.snapshots && value !== undefined ? snapshotJsonText(value) : null
+  const snapshot = (value: unknown, context: EventContext) =>
+    (context.snapshots ?? defaults.snapshots) && value !== undefined ? snapshotJsonText(value) : null
   const diffOptions = (context: EventContext) => ({ wholeAt: context.sensitiveFields ?? [] })
 
   return {
@@ -96,7 +102,7 @@ export function createEventBuilder(defaults: EventDefaults, deps: BuildDependenc
         ...base('create', 'create', object, context),
         changes: diffValues(undefined, after, diffOptions(context)),
         before: null,
-        after: snapshot(after),
+        after: snapshot(after, context),
       }
     },
     updated(
@@ -110,15 +116,15 @@ export function createEventBuilder(defaults: EventDefaults, deps: BuildDependenc
       return {
         ...base('update', 'update', object, context),
         changes,
-        before: snapshot(before),
-        after: snapshot(after),
+        before: snapshot(before, context),
+        after: snapshot(after, context),
       }
     },
     deleted(object: ObjectInput, before: unknown, context: EventContext): AuditEvent {
       return {
         ...base('delete', 'delete', object, context),
         changes: diffValues(before, undefined, diffOptions(context)),
-        before: snapshot(before),
+        before: snapshot(before, context),
         after: null,
       }
     },
@@ -136,8 +142,8 @@ export function createEventBuilder(defaults: EventDefaults, deps: BuildDependenc
       return {
         ...base('operation', name, object, { ...context, action: name }),
         changes: hasValues ? diffValues(details.before, details.after, diffOptions(context)) : [],
-        before: snapshot(details.before),
-        after: snapshot(details.after),
+        before: snapshot(details.before, context),
+        after: snapshot(details.after, context),
       }
     },
   }

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import type { Readable } from 'node:stream'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { logLevel } from 'kafkajs'
-import { createKafka } from '@audit-pipeline/kafka'
+import { kafkaConfigFor } from '@audit-pipeline/kafka'
 import { createAuditProducer, defaultProducerTopic } from '@audit-pipeline/producer'
 import type { Endpoints } from '../endpoints.js'
 import { produceLines, type ProduceSummary } from '../produceLines.js'
@@ -17,8 +17,10 @@ export async function produceCommand(
 ): Promise<number> {
   const input = options.file === '-' ? io.stdin : await openFile(options.file)
   const audit = await createAuditProducer({
-    // kafkajs logs retries it recovers from as errors; what fails reaches us as an exception.
-    kafka: createKafka(
+    // kafkajs logs retries it recovers from as errors; what fails reaches us as an exception. A
+    // configuration rather than a client: the SDK sends from a thread of its own, while this one
+    // reads and checks the file.
+    kafka: kafkaConfigFor(
       { ...endpoints.settings.kafka, brokers: endpoints.brokers },
       { logLevel: logLevel.NOTHING },
     ),
