@@ -16,7 +16,11 @@ import type { StageCost } from './stageCosts.js'
 import { formatTable } from './table.js'
 
 /** What the normalizer must sustain on one instance, with its delivery guarantee. */
-export const normalizerTarget = { eventsPerSecond: 40_000, vsPlainLoop: 0.5 } as const
+/** Events/s, and the share of the plain loop's rate: routing to one topic, and fanning out to two. */
+export const normalizerTarget = {
+  eventsPerSecond: 40_000,
+  vsPlainLoop: { oneTopic: 0.8, fanOut: 0.6 },
+} as const
 
 /** What content digests (dedup and conflicts by content, packages/integrity) may cost the normalizer at most. */
 export const digestCostTarget = 0.1
@@ -34,6 +38,8 @@ const benchSettings = [
 ]
 
 type Row = { name: string; events: number; outputs: number; run: Measured & { produce: ProduceRequests } }
+/** A normalizer run, with the share of the plain loop it is held to. */
+type NormalizerRow = Row & { run: NormalizerRun; vsPlainLoop: number }
 
 /**
  * Normalizer throughput (events/s in to out) against a plain consume-and-forward loop with the
@@ -187,18 +193,20 @@ export async function normalizerSection(options: {
       outputs: await messageCount(admin, [topics.forwarded]),
       run: plain,
     }
-    const normalizerRows: (Row & { run: NormalizerRun })[] = [
+    const normalizerRows: NormalizerRow[] = [
       {
         name: 'normalizer, every event to 1 topic',
         events,
         outputs: await messageCount(admin, [topics.out]),
         run: single,
+        vsPlainLoop: normalizerTarget.vsPlainLoop.oneTopic,
       },
       {
         name: 'normalizer, every event to 2 topics (fan-out)',
         events,
         outputs: await messageCount(admin, [topics.fanOutA, topics.fanOutB]),
         run: fanOut,
+        vsPlainLoop: normalizerTarget.vsPlainLoop.fanOut,
       },
     ]
     const undigestedRow: Row = {
@@ -294,21 +302,22 @@ function printTable(rows: Row[], baseline: Row): void {
 }
 
 /** Prints whether each normalizer run met the target; true when any missed. */
-function printTargets(rows: Row[], baseline: Row): boolean {
+function printTargets(rows: NormalizerRow[], baseline: Row): boolean {
   const rate = (row: Row) => row.events / row.run.seconds
   const verdict = (met: boolean) => (met ? 'met' : 'MISSED')
   let missed = false
   console.log(
-    `\ntarget: >= ${normalizerTarget.eventsPerSecond.toLocaleString('en-US')} events/s and >= ` +
-      `${normalizerTarget.vsPlainLoop.toFixed(2)}x the plain loop, with the delivery guarantee`,
+    `\ntarget: >= ${normalizerTarget.eventsPerSecond.toLocaleString('en-US')} events/s, and >= ` +
+      `${normalizerTarget.vsPlainLoop.oneTopic.toFixed(2)}x the plain loop to one topic, >= ` +
+      `${normalizerTarget.vsPlainLoop.fanOut.toFixed(2)}x with fan-out to two, with the delivery guarantee`,
   )
   for (const row of rows) {
     const fastEnough = rate(row) >= normalizerTarget.eventsPerSecond
-    const closeEnough = rate(row) / rate(baseline) >= normalizerTarget.vsPlainLoop
+    const closeEnough = rate(row) / rate(baseline) >= row.vsPlainLoop
     missed ||= !fastEnough || !closeEnough
     console.log(
       `  ${row.name}: ${Math.round(rate(row)).toLocaleString('en-US')} events/s ${verdict(fastEnough)}, ` +
-        `${(rate(row) / rate(baseline)).toFixed(2)}x ${verdict(closeEnough)}`,
+        `${(rate(row) / rate(baseline)).toFixed(2)}x (>= ${row.vsPlainLoop.toFixed(2)}x) ${verdict(closeEnough)}`,
     )
   }
   return missed
