@@ -128,8 +128,11 @@ export function createRuleRunner(rule: CompiledRule, options: { maxGroups: numbe
       counters.resolved++
       return [resolved]
     }
+    // Behind the last alert (an event read out of order, or the watermark's check) counts as
+    // within reAlertAfter; without reAlertAfter nothing is throttled, in whatever order events come.
     const sinceRaised = entry.raisedAt === undefined ? Number.POSITIVE_INFINITY : atMs - entry.raisedAt
-    if (sinceRaised < rule.reAlertAfterMs || (entry.firing !== undefined && rule.reAlertAfterMs === 0)) {
+    const throttled = rule.reAlertAfterMs > 0 && sinceRaised < rule.reAlertAfterMs
+    if (throttled || (entry.firing !== undefined && rule.reAlertAfterMs === 0)) {
       // Already open (or raised too recently): the open alert stands for this occurrence.
       if (entry.firing === undefined) counters.suppressed++
       return []

@@ -111,6 +111,18 @@ describe('new value', () => {
     expect(alerts[0]).toMatchObject({ groupKey: 'ana', figures: { value: '10.0.0.2', known_values: 1 } })
   })
 
+  it('alerts each new address however the events arrive: one read out of event-time order is not throttled', () => {
+    // Logins of one user on objects in different input partitions: the later one may be read first.
+    const engine = engineWith(rule.replace('maxValuesPerGroup: 2', 'maxValuesPerGroup: 10'))
+    const alerts = [
+      login('ana', '10.0.0.1', t0 + 10_000),
+      login('ana', '10.0.0.2', t0 + 20_000),
+      login('ana', '10.0.0.3', t0),
+    ].flatMap((event) => engine.evaluate(event))
+    expect(alerts.map((alert) => alert.figures['value'])).toEqual(['10.0.0.2', '10.0.0.3'])
+    expect(engine.takeCounters().rules[0]?.counters).toMatchObject({ raised: 2, suppressed: 0 })
+  })
+
   it('remembers a bounded number of values per user: the least recently seen is forgotten', () => {
     const engine = engineWith(rule)
     const alerts = [
@@ -177,6 +189,24 @@ describe('throttling', () => {
     )
     expect(alerts).toHaveLength(2)
     expect(engine.takeCounters().rules[0]?.counters).toMatchObject({ raised: 2, suppressed: 1 })
+  })
+
+  it('an occurrence read out of order, behind the last alert, is within reAlertAfter', () => {
+    const engine = engineWith(`
+  - id: status-reopened
+    kind: change
+    severity: info
+    field: status
+    from: [closed]
+    groupBy: event.object.id
+    reAlertAfter: 1h
+`)
+    const reopen = (at: number) => auditEvent({ at, changes: { status: ['closed', 'open'] } })
+    const alerts = [reopen(t0 + 2 * hour), reopen(t0 + 2 * hour - minute)].flatMap((event) =>
+      engine.evaluate(event),
+    )
+    expect(alerts).toHaveLength(1)
+    expect(engine.takeCounters().rules[0]?.counters).toMatchObject({ raised: 1, suppressed: 1 })
   })
 
   it('a threshold that keeps holding re-alerts after reAlertAfter with a new id', () => {
