@@ -3,15 +3,15 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
-import { Kafka, logLevel, type Consumer } from 'kafkajs'
+import { Kafka, logLevel } from 'kafkajs'
 import { ticketExampleLines } from '@audit-pipeline/schemas'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
-import { createAuditEventCodec } from '@audit-pipeline/codec'
 import { EventInvalidError, redactedHashPrefix, type AuditEvent } from '@audit-pipeline/event-model'
 import { KeyStoreError, openEvents, openLocalKeyStore, type KeyStore } from '@audit-pipeline/field-encryption'
-import { uniqueName, waitFor } from '@audit-pipeline/testing'
+import { createTestTopic } from '@audit-pipeline/testing'
 import { createAuditProducer, type AuditProducerOptions } from './auditProducer.js'
 import { ProducerError } from './producerError.js'
+import { readEvents } from './testSupport/readEvents.js'
 
 const stack = inject('stack')
 const kafka = new Kafka({
@@ -22,14 +22,7 @@ const kafka = new Kafka({
 const registry = new SchemaRegistry({ host: stack.schemaRegistryUrl })
 const examples = ticketExampleLines().map((line) => JSON.parse(line) as unknown)
 
-async function newTopic(partitions = 3): Promise<string> {
-  const topic = uniqueName('producer_test')
-  const admin = kafka.admin()
-  await admin.connect()
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
-  await admin.disconnect()
-  return topic
-}
+const newTopic = (partitions = 3) => createTestTopic(kafka, 'producer_test', partitions)
 
 async function openProducer(topic: string, overrides: Partial<AuditProducerOptions> = {}) {
   const producer = await createAuditProducer({
@@ -45,24 +38,9 @@ async function openProducer(topic: string, overrides: Partial<AuditProducerOptio
 
 /** Every event on the topic, decoded, with the partition it landed on, in partition order. */
 async function readAll(topic: string, count: number): Promise<{ partition: number; event: AuditEvent }[]> {
-  const codec = await createAuditEventCodec({ registry })
-  const received: { partition: number; event: AuditEvent }[] = []
-  const consumer: Consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100 })
-  await consumer.connect()
-  onTestFinished(() => consumer.disconnect())
-  await consumer.subscribe({ topic, fromBeginning: true })
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
-      const event = await codec.decode(message.value!)
-      expect(message.headers?.['audit-event-id']?.toString()).toBe(event.event_id)
-      received.push({ partition, event })
-    },
-  })
-  await waitFor(() => received.length >= count, {
-    timeoutMs: 30_000,
-    description: `${count} events on ${topic}`,
-  })
-  return received
+  const read = await readEvents(kafka, registry, topic, count)
+  for (const { event, eventIdHeader } of read) expect(eventIdHeader).toBe(event.event_id)
+  return read.map(({ partition, event }) => ({ partition, event }))
 }
 
 async function endOffsetTotal(topic: string): Promise<number> {

@@ -1,5 +1,6 @@
 export { waitFor, type WaitForOptions } from './waitFor.js'
 export { uniqueName } from './uniqueName.js'
+export { createTestTopic } from './testTopic.js'
 export { collectTopics, type CollectedMessage, type TopicCollector } from './topicCollector.js'
 export { waitForCommittedToEnd } from './committedOffsets.js'
 export type { StackEndpoints } from './stackEndpoints.js'

@@ -5,11 +5,11 @@ import { pathToFileURL } from 'node:url'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs'
 import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
-import { createAuditEventCodec } from '@audit-pipeline/codec'
-import { uniqueName, waitFor } from '@audit-pipeline/testing'
+import { createTestTopic, uniqueName } from '@audit-pipeline/testing'
 import { createAuditProducer, type AuditProducerOptions } from '../auditProducer.js'
 import { buildPackage } from '../../../../test/support/serviceProcess.js'
 import { ProducerError } from '../producerError.js'
+import { readEvents } from '../testSupport/readEvents.js'
 
 const stack = inject('stack')
 const config: KafkaConfig = {
@@ -28,14 +28,7 @@ const defaults = { tenant: 'witify', source: { service: 'helpdesk-api' } }
 // The thread runs the compiled package, as the SDK ships it.
 beforeAll(() => buildPackage('@audit-pipeline/producer'), 300_000)
 
-async function newTopic(partitions = 6): Promise<string> {
-  const topic = uniqueName('sending_test')
-  const admin = kafka.admin()
-  await admin.connect()
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
-  await admin.disconnect()
-  return topic
-}
+const newTopic = (partitions = 6) => createTestTopic(kafka, 'sending_test', partitions)
 
 async function open(options: Partial<AuditProducerOptions> & Pick<AuditProducerOptions, 'kafka'>) {
   const audit = await createAuditProducer({ registry, defaults, sendThreadScript, ...options })
@@ -45,25 +38,12 @@ async function open(options: Partial<AuditProducerOptions> & Pick<AuditProducerO
 
 /** Each event's object id and step, per partition in offset order. */
 async function readSteps(topic: string, count: number) {
-  const codec = await createAuditEventCodec({ registry })
-  const read: { partition: number; object: string; step: number; eventId: string }[] = []
-  const consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100 })
-  await consumer.connect()
-  onTestFinished(() => consumer.disconnect())
-  await consumer.subscribe({ topic, fromBeginning: true })
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
-      const event = await codec.decode(message.value!)
-      read.push({
-        partition,
-        object: event.object.id,
-        step: Number(event.attributes['step']),
-        eventId: event.event_id,
-      })
-    },
-  })
-  await waitFor(() => read.length >= count, { timeoutMs: 30_000, description: `${count} events on ${topic}` })
-  return read
+  return (await readEvents(kafka, registry, topic, count)).map(({ partition, event }) => ({
+    partition,
+    object: event.object.id,
+    step: Number(event.attributes['step']),
+    eventId: event.event_id,
+  }))
 }
 
 describe.each([

@@ -173,8 +173,7 @@ describe('cardinality', () => {
 })
 
 describe('throttling', () => {
-  it('a change rule with reAlertAfter alerts once per group in that time', () => {
-    const engine = engineWith(`
+  const statusReopened = `
   - id: status-reopened
     kind: change
     severity: info
@@ -182,8 +181,11 @@ describe('throttling', () => {
     from: [closed]
     groupBy: event.object.id
     reAlertAfter: 1h
-`)
-    const reopen = (at: number) => auditEvent({ at, changes: { status: ['closed', 'open'] } })
+`
+  const reopen = (at: number) => auditEvent({ at, changes: { status: ['closed', 'open'] } })
+
+  it('a change rule with reAlertAfter alerts once per group in that time', () => {
+    const engine = engineWith(statusReopened)
     const alerts = [reopen(t0), reopen(t0 + minute), reopen(t0 + 2 * hour)].flatMap((event) =>
       engine.evaluate(event),
     )
@@ -192,16 +194,7 @@ describe('throttling', () => {
   })
 
   it('an occurrence read out of order, behind the last alert, is within reAlertAfter', () => {
-    const engine = engineWith(`
-  - id: status-reopened
-    kind: change
-    severity: info
-    field: status
-    from: [closed]
-    groupBy: event.object.id
-    reAlertAfter: 1h
-`)
-    const reopen = (at: number) => auditEvent({ at, changes: { status: ['closed', 'open'] } })
+    const engine = engineWith(statusReopened)
     const alerts = [reopen(t0 + 2 * hour), reopen(t0 + 2 * hour - minute)].flatMap((event) =>
       engine.evaluate(event),
     )
