@@ -78,3 +78,28 @@ export type AdapterOptions = {
   /** Longest a fetch waits on a partition with nothing new, ms (the same for every client). */
   maxWaitMs: number
 }
+
+/** Records to send as messages of the KafkaJS shape (kafkajs, and confluent's KafkaJS API). */
+export const keyValueMessages = (records: readonly OutRecord[]) =>
+  records.map(({ key, value }) => ({ key, value }))
+
+/** A batch of the KafkaJS shape as the adapters' records, each keeping its client's message. */
+export function consumedBatchOf<
+  M extends { offset: string; key: Buffer | null; value: Buffer | null },
+>(batch: { topic: string; partition: number; messages: readonly M[] }): ConsumedBatch {
+  const { topic, partition } = batch
+  const records = batch.messages.map((message): ConsumedRecord => ({
+    topic,
+    partition,
+    offset: BigInt(message.offset),
+    key: message.key,
+    value: message.value,
+    raw: message,
+  }))
+  return { topic, partition, records }
+}
+
+/** What committing past `last` means: its partition, at the offset after it. */
+export function offsetAfter(last: ConsumedRecord): { topic: string; partition: number; offset: string } {
+  return { topic: last.topic, partition: last.partition, offset: (last.offset + 1n).toString() }
+}

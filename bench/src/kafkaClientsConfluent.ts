@@ -1,9 +1,10 @@
-import type {
-  AdapterOptions,
-  ClientConsumer,
-  ConsumedRecord,
-  KafkaClientAdapter,
-  OutRecord,
+import {
+  consumedBatchOf,
+  keyValueMessages,
+  offsetAfter,
+  type AdapterOptions,
+  type ClientConsumer,
+  type KafkaClientAdapter,
 } from './kafkaClientsAdapter.js'
 
 /**
@@ -65,8 +66,6 @@ export function confluentAdapter(
   const { Kafka, logLevel } = module.KafkaJS
   const kafka = (clientId: string) =>
     new Kafka({ kafkaJS: { clientId, brokers: options.brokers, logLevel: logLevel.NOTHING } })
-  const messagesOf = (records: readonly OutRecord[]): Message[] =>
-    records.map(({ key, value }) => ({ key, value }))
   // linger.ms 0: each send is awaited (a flush, then the commit), so librdkafka's default wait of
   // 5 ms for a fuller batch would only add latency; many sends in flight still share requests.
   const producerConfig = { 'linger.ms': 0 }
@@ -85,7 +84,7 @@ export function confluentAdapter(
       await producer.connect()
       return {
         send: async (topic, records) => {
-          await producer.send({ topic, messages: messagesOf(records) })
+          await producer.send({ topic, messages: keyValueMessages(records) })
         },
         close: () => producer.disconnect(),
       }
@@ -102,17 +101,12 @@ export function confluentAdapter(
           const transaction = await producer.transaction()
           return {
             send: async (topic, records) => {
-              await transaction.send({ topic, messages: messagesOf(records) })
+              await transaction.send({ topic, messages: keyValueMessages(records) })
             },
             sendOffsets: async (consumer, last) => {
               await transaction.sendOffsets({
                 consumer: rawConsumerOf(consumer),
-                topics: [
-                  {
-                    topic: last.topic,
-                    partitions: [{ partition: last.partition, offset: (last.offset + 1n).toString() }],
-                  },
-                ],
+                topics: [{ topic: last.topic, partitions: [offsetAfter(last)] }],
               })
             },
             commit: () => transaction.commit(),
@@ -138,12 +132,7 @@ export function confluentAdapter(
         commit: async (last) => {
           const { leaderEpoch } = last.raw as BatchMessage
           await consumer.commitOffsets([
-            {
-              topic: last.topic,
-              partition: last.partition,
-              offset: (last.offset + 1n).toString(),
-              ...(leaderEpoch !== undefined && leaderEpoch >= 0 && { leaderEpoch }),
-            },
+            { ...offsetAfter(last), ...(leaderEpoch !== undefined && leaderEpoch >= 0 && { leaderEpoch }) },
           ])
         },
         close: () => consumer.disconnect(),
@@ -154,15 +143,7 @@ export function confluentAdapter(
         partitionsConsumedConcurrently: concurrency,
         eachBatch: async ({ batch }) => {
           if (batch.messages.length === 0) return
-          const records = batch.messages.map((message): ConsumedRecord => ({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: BigInt(message.offset),
-            key: message.key,
-            value: message.value,
-            raw: message,
-          }))
-          await onBatch({ topic: batch.topic, partition: batch.partition, records }, handle)
+          await onBatch(consumedBatchOf(batch), handle)
         },
       })
       return handle

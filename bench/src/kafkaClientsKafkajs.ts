@@ -1,11 +1,12 @@
 import { createRequire } from 'node:module'
-import { Kafka, logLevel, Partitioners, type Consumer, type KafkaMessage } from 'kafkajs'
-import type {
-  AdapterOptions,
-  ClientConsumer,
-  ConsumedRecord,
-  KafkaClientAdapter,
-  OutRecord,
+import { Kafka, logLevel, Partitioners, type Consumer } from 'kafkajs'
+import {
+  consumedBatchOf,
+  keyValueMessages,
+  offsetAfter,
+  type AdapterOptions,
+  type ClientConsumer,
+  type KafkaClientAdapter,
 } from './kafkaClientsAdapter.js'
 
 /**
@@ -19,7 +20,15 @@ export function kafkajsAdapter(options: AdapterOptions): KafkaClientAdapter {
     brokers: options.brokers,
     logLevel: logLevel.NOTHING,
   })
-  const messagesOf = (records: readonly OutRecord[]) => records.map(({ key, value }) => ({ key, value }))
+  /** As the services make theirs: idempotent, one request in flight, the default partitioner. */
+  const producerOf = (clientId: string, transactionalId?: string) =>
+    new Kafka({ clientId, brokers: options.brokers, logLevel: logLevel.NOTHING }).producer({
+      ...(transactionalId !== undefined && { transactionalId }),
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    })
   return {
     name: 'kafkajs',
     version: kafkajsVersion(),
@@ -28,32 +37,20 @@ export function kafkajsAdapter(options: AdapterOptions): KafkaClientAdapter {
       consumer: `eachBatch, partitionsConsumedConcurrently, autoCommit off, maxWaitTimeInMs ${options.maxWaitMs}`,
     },
     producer: async ({ clientId }) => {
-      const producer = new Kafka({ clientId, brokers: options.brokers, logLevel: logLevel.NOTHING }).producer(
-        {
-          idempotent: true,
-          maxInFlightRequests: 1,
-          allowAutoTopicCreation: false,
-          createPartitioner: Partitioners.DefaultPartitioner,
-        },
-      )
+      const producer = producerOf(clientId)
       await producer.connect()
       return {
         send: async (topic, records) => {
-          await producer.sendBatch({ topicMessages: [{ topic, messages: messagesOf(records) }], acks: -1 })
+          await producer.sendBatch({
+            topicMessages: [{ topic, messages: keyValueMessages(records) }],
+            acks: -1,
+          })
         },
         close: () => producer.disconnect(),
       }
     },
     transactionalProducer: async ({ clientId, transactionalId }) => {
-      const producer = new Kafka({ clientId, brokers: options.brokers, logLevel: logLevel.NOTHING }).producer(
-        {
-          transactionalId,
-          idempotent: true,
-          maxInFlightRequests: 1,
-          allowAutoTopicCreation: false,
-          createPartitioner: Partitioners.DefaultPartitioner,
-        },
-      )
+      const producer = producerOf(clientId, transactionalId)
       await producer.connect()
       return {
         begin: async () => {
@@ -61,19 +58,14 @@ export function kafkajsAdapter(options: AdapterOptions): KafkaClientAdapter {
           return {
             send: async (topic, records) => {
               await transaction.sendBatch({
-                topicMessages: [{ topic, messages: messagesOf(records) }],
+                topicMessages: [{ topic, messages: keyValueMessages(records) }],
                 acks: -1,
               })
             },
             sendOffsets: async (consumer, last) => {
               await transaction.sendOffsets({
                 consumerGroupId: groupIdOf(consumer),
-                topics: [
-                  {
-                    topic: last.topic,
-                    partitions: [{ partition: last.partition, offset: (last.offset + 1n).toString() }],
-                  },
-                ],
+                topics: [{ topic: last.topic, partitions: [offsetAfter(last)] }],
               })
             },
             commit: () => transaction.commit(),
@@ -89,9 +81,7 @@ export function kafkajsAdapter(options: AdapterOptions): KafkaClientAdapter {
       const handle: ClientConsumer & { groupId: string } = {
         groupId,
         commit: async (last) => {
-          await consumer.commitOffsets([
-            { topic: last.topic, partition: last.partition, offset: (last.offset + 1n).toString() },
-          ])
+          await consumer.commitOffsets([offsetAfter(last)])
         },
         close: () => consumer.disconnect(),
       }
@@ -102,15 +92,7 @@ export function kafkajsAdapter(options: AdapterOptions): KafkaClientAdapter {
         partitionsConsumedConcurrently: concurrency,
         eachBatch: async ({ batch }) => {
           if (batch.messages.length === 0) return
-          const records = batch.messages.map((message: KafkaMessage): ConsumedRecord => ({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: BigInt(message.offset),
-            key: message.key,
-            value: message.value,
-            raw: message,
-          }))
-          await onBatch({ topic: batch.topic, partition: batch.partition, records }, handle)
+          await onBatch(consumedBatchOf(batch), handle)
         },
       })
       return handle

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { createAuditEventCodec } from '@audit-pipeline/codec'
 import { collectTopics, uniqueName, waitFor } from '@audit-pipeline/testing'
 import { auditEvent } from '../../services/alerting/src/testSupport/auditEvents.js'
+import { deleteRules as rules } from '../../services/alerting/src/testSupport/scenarioEvents.js'
 import { buildPackage, startServiceProcess } from '../support/serviceProcess.js'
 import { newWebhookSecret, startWebhookReceiver } from './support/webhookReceiver.js'
 
@@ -21,21 +22,6 @@ const users = 100
 const rounds = 3
 
 beforeAll(() => buildPackage('@audit-pipeline/alerting'), 180_000)
-
-const rules = `
-rules:
-  - id: every-delete
-    kind: match
-    severity: warning
-    filter: event.action.kind == "delete"
-  - id: three-deletes
-    kind: threshold
-    severity: critical
-    filter: event.action.kind == "delete"
-    groupBy: event.actor.id
-    window: 10m
-    atLeast: 3
-`
 
 /**
  * Exactly once, shown across a crash: events stream into the alerting process, which is killed

@@ -11,7 +11,7 @@ import { KeyStoreError, openEvents, openLocalKeyStore, type KeyStore } from '@au
 import { createTestTopic } from '@audit-pipeline/testing'
 import { createAuditProducer, type AuditProducerOptions } from './auditProducer.js'
 import { ProducerError } from './producerError.js'
-import { readEvents } from './testSupport/readEvents.js'
+import { endOffsetTotal as topicRecords, readEvents } from './testSupport/topicContents.js'
 
 const stack = inject('stack')
 const kafka = new Kafka({
@@ -43,13 +43,7 @@ async function readAll(topic: string, count: number): Promise<{ partition: numbe
   return read.map(({ partition, event }) => ({ partition, event }))
 }
 
-async function endOffsetTotal(topic: string): Promise<number> {
-  const admin = kafka.admin()
-  await admin.connect()
-  const offsets = await admin.fetchTopicOffsets(topic)
-  await admin.disconnect()
-  return offsets.reduce((sum, p) => sum + Number(p.high), 0)
-}
+const endOffsetTotal = (topic: string) => topicRecords(kafka, topic)
 
 describe('audit producer', () => {
   it("sends events that come back from Kafka identical, one object's history in order on one partition", async () => {

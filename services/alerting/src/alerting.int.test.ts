@@ -17,7 +17,13 @@ import { createAlertingMetrics } from './metrics.js'
 import { createAlertingService } from './service/alertingService.js'
 import { auditEvent } from './testSupport/auditEvents.js'
 import { deeplyNestedChange } from './testSupport/hostileEvents.js'
-import { everyKindExpected, everyKindRules, everyKindTimeline } from './testSupport/scenarioEvents.js'
+import {
+  deleteRules,
+  everyDeleteRules,
+  everyKindExpected,
+  everyKindRules,
+  everyKindTimeline,
+} from './testSupport/scenarioEvents.js'
 
 const stack = inject('stack')
 const kafka = new Kafka({
@@ -188,6 +194,35 @@ function transactionsFailingOnce() {
     }
   }
   return { state, wrapProducer }
+}
+
+/**
+ * Half the events sent and committed (`beforeArming` then checks what it needs), the seam armed,
+ * the rest sent: resolves once the armed transaction failed, everything is committed again and
+ * `expectedAlerts` alerts are on the topic.
+ */
+async function sendAcrossAFailure(
+  harness: Awaited<ReturnType<typeof startAlerting>>,
+  seam: ReturnType<typeof transactionsFailingOnce>,
+  events: Parameters<AuditEventCodec['encode']>[0][],
+  expectedAlerts: number,
+  beforeArming: () => void = () => undefined,
+): Promise<void> {
+  const half = events.length / 2
+  await harness.send(events.slice(0, half))
+  await harness.committedTo(half)
+  beforeArming()
+  seam.state.armed = true
+  await harness.send(events.slice(half))
+  await waitFor(() => seam.state.failed === 1, {
+    timeoutMs: 20_000,
+    description: 'the armed transaction to fail',
+  })
+  await harness.committedTo(events.length)
+  await waitFor(() => harness.alertsOnTopic.length >= expectedAlerts, {
+    timeoutMs: 20_000,
+    description: `${expectedAlerts} alerts on the topic`,
+  })
 }
 
 /** Each of `users` users deletes three tickets, an hour ago, the rounds interleaved. */
@@ -549,21 +584,6 @@ rules:
 })
 
 describe('failures', () => {
-  const deleteRules = `
-rules:
-  - id: every-delete
-    kind: match
-    severity: warning
-    filter: event.action.kind == "delete"
-  - id: three-deletes
-    kind: threshold
-    severity: critical
-    filter: event.action.kind == "delete"
-    groupBy: event.actor.id
-    window: 10m
-    atLeast: 3
-`
-
   it('a transaction that fails mid-run is a step failure: the evaluator restarts from the last commit, the service stays up, every alert exists once', async () => {
     const seam = transactionsFailingOnce()
     let gaveUp: unknown
@@ -579,25 +599,11 @@ rules:
     // Half of the thresholds' counts are committed before the failure, the rest evaluated after
     // the restart from restored state.
     const events = threeDeletesEach(users)
-    const half = events.length / 2
-    await harness.send(events.slice(0, half))
-    await harness.committedTo(half)
-    expect(seam.state.producers).toBe(1)
-
-    seam.state.armed = true
-    await harness.send(events.slice(half))
-    await waitFor(() => seam.state.failed === 1, {
-      timeoutMs: 20_000,
-      description: 'the armed transaction to fail',
-    })
-    await harness.committedTo(events.length)
-
     // Read committed: the failed transaction's alerts were aborted, and produced again once.
     const expectedAlerts = events.length + users
-    await waitFor(() => harness.alertsOnTopic.length >= expectedAlerts, {
-      timeoutMs: 20_000,
-      description: `${expectedAlerts} alerts on the topic`,
-    })
+    await sendAcrossAFailure(harness, seam, events, expectedAlerts, () =>
+      expect(seam.state.producers).toBe(1),
+    )
     const alerts = await harness.alerts()
     const ids = alerts.map((alert) => alert?.alert_id)
     expect(ids).toHaveLength(expectedAlerts)
@@ -659,13 +665,6 @@ rules:
 describe('alerts sent at once', () => {
   const receiverFile = (url: string) =>
     `receivers:\n  - name: ops\n    url: ${url}\n    secretEnv: SECRET\n    allowedPrivateAddresses: [127.0.0.1]\n`
-  const everyDelete = `
-rules:
-  - id: every-delete
-    kind: match
-    severity: warning
-    filter: event.action.kind == "delete"
-`
 
   it('an alert reaches its receiver as it is raised, before its transaction commits, and the topic path does not send it again', async () => {
     const secret = newWebhookSecret()
@@ -675,7 +674,7 @@ rules:
     let releaseCommits!: () => void
     const released = new Promise<void>((resolve) => (releaseCommits = resolve))
     const harness = await startAlerting(
-      { rules: everyDelete, receivers: receiverFile(receiver.url) },
+      { rules: everyDeleteRules, receivers: receiverFile(receiver.url) },
       { SECRET: secret },
       {
         wrapProducer: (producer) => ({
@@ -726,14 +725,7 @@ rules:
     const seam = transactionsFailingOnce()
     const harness = await startAlerting(
       {
-        rules: `${everyDelete}  - id: three-deletes
-    kind: threshold
-    severity: critical
-    filter: event.action.kind == "delete"
-    groupBy: event.actor.id
-    window: 10m
-    atLeast: 3
-`,
+        rules: deleteRules,
         receivers: receiverFile(receiver.url),
       },
       { SECRET: secret },
@@ -743,22 +735,8 @@ rules:
     )
     const users = 20
     const events = threeDeletesEach(users)
-    const half = events.length / 2
-    await harness.send(events.slice(0, half))
-    await harness.committedTo(half)
-    seam.state.armed = true
-    await harness.send(events.slice(half))
-    await waitFor(() => seam.state.failed === 1, {
-      timeoutMs: 20_000,
-      description: 'the armed transaction to fail',
-    })
-    await harness.committedTo(events.length)
-
     const expectedAlerts = events.length + users
-    await waitFor(() => harness.alertsOnTopic.length >= expectedAlerts, {
-      timeoutMs: 20_000,
-      description: `${expectedAlerts} alerts on the topic`,
-    })
+    await sendAcrossAFailure(harness, seam, events, expectedAlerts)
     await waitFor(() => harness.receiverCaughtUp('ops'), {
       timeoutMs: 20_000,
       description: 'the receiver’s consumer past every alert',

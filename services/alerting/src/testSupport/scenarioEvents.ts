@@ -68,6 +68,31 @@ rules:
       && "assignee" in entity.fields && entity.fields.assignee != event.actor.id
 `
 
+/** An alert per delete. */
+export const everyDeleteRules = `
+rules:
+  - id: every-delete
+    kind: match
+    severity: warning
+    filter: event.action.kind == "delete"
+`
+
+/** An alert per delete, and one per user reaching three deletes in ten minutes: state across a failure or a crash. */
+export const deleteRules = `
+rules:
+  - id: every-delete
+    kind: match
+    severity: warning
+    filter: event.action.kind == "delete"
+  - id: three-deletes
+    kind: threshold
+    severity: critical
+    filter: event.action.kind == "delete"
+    groupBy: event.actor.id
+    window: 10m
+    atLeast: 3
+`
+
 /** Rules raising one alert each in the timeline, with their severity. */
 export const everyKindExpected = {
   'mass-delete': 'critical',

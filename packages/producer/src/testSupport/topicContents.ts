@@ -29,3 +29,15 @@ export async function readEvents(
   await waitFor(() => read.length >= count, { timeoutMs: 30_000, description: `${count} events on ${topic}` })
   return read
 }
+
+/** Records on the topic, summed over its partitions: what was sent, whatever reads it. */
+export async function endOffsetTotal(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic)
+    return offsets.reduce((sum, p) => sum + Number(p.high), 0)
+  } finally {
+    await admin.disconnect()
+  }
+}
