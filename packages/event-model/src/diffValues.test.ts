@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { FieldChange } from './auditEvent.js'
 import { diffValues } from './diffValues.js'
+import { maxJsonNestingDepth } from './jsonNesting.js'
+import { snapshotJsonText } from './jsonValueSnapshot.js'
 
 const change = (
   path: string,
@@ -220,6 +222,26 @@ describe('diffValues', () => {
       ticket['links'] = [{ self: ticket }]
       expect(() => diffValues({}, ticket)).toThrow(refusal('CYCLE', 'links[0].self'))
       expect(() => diffValues(ticket, ticket)).toThrow(refusal('CYCLE', 'links[0].self'))
+    })
+
+    it('a value nested past maxJsonNestingDepth (6,000 levels), before any walk could overflow the stack', () => {
+      const nested = (levels: number) => {
+        let value: unknown = 'bottom'
+        for (let level = 0; level < levels; level++) value = { n: value }
+        return { body: value }
+      }
+      // The snapshot is a level of its own: 63 more fit, 64 do not.
+      expect(() => diffValues({}, nested(maxJsonNestingDepth - 1))).not.toThrow()
+      const deepPath = `body${'.n'.repeat(maxJsonNestingDepth - 1)}`
+      expect(() => diffValues({}, nested(maxJsonNestingDepth))).toThrow(refusal('TOO_DEEP', deepPath))
+      for (const [before, after] of [
+        [{}, nested(6_000)],
+        [nested(6_000), {}],
+        [nested(6_000), nested(6_000)],
+      ]) {
+        expect(() => diffValues(before, after)).toThrow(refusal('TOO_DEEP', deepPath))
+      }
+      expect(() => snapshotJsonText(nested(6_000))).toThrow(refusal('TOO_DEEP', deepPath))
     })
 
     it.each([['a string'], [['an', 'array']], [null], [new Date(0)]])(

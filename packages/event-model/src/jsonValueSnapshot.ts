@@ -1,4 +1,5 @@
 import type { ValueType } from './auditEvent.js'
+import { maxJsonNestingDepth } from './jsonNesting.js'
 import { JsonValueError } from './jsonValueError.js'
 import { presentMembers, sortMembers, type Members } from './jsonValueMembers.js'
 import { pathText, type PathSegment, type ValuePath } from './jsonValuePath.js'
@@ -111,7 +112,19 @@ export function arrayItem(array: readonly unknown[], index: number, path: ValueP
 export class Ancestors {
   private readonly containers: object[] = []
 
+  /**
+   * Every walk of a value enters its containers here, so this is where a value nested past
+   * maxJsonNestingDepth is refused (TOO_DEEP, as its JSON text would be), before the walk's
+   * recursion could overflow the stack.
+   */
   enter(container: object, path: ValuePath): void {
+    if (this.containers.length >= maxJsonNestingDepth) {
+      throw new JsonValueError(
+        'TOO_DEEP',
+        pathText(path),
+        `${where(path)} nests objects and arrays more than ${maxJsonNestingDepth} levels deep`,
+      )
+    }
     if (this.containers.includes(container)) {
       throw new JsonValueError(
         'CYCLE',

@@ -8,8 +8,9 @@ import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { createTestTopic, uniqueName } from '@audit-pipeline/testing'
 import { createAuditProducer, type AuditProducerOptions } from '../auditProducer.js'
 import { buildPackage } from '../../../../test/support/serviceProcess.js'
+import { EventInvalidError } from '@audit-pipeline/event-model'
 import { ProducerError } from '../producerError.js'
-import { readEvents } from '../testSupport/readEvents.js'
+import { endOffsetTotal as topicRecords, readEvents } from '../testSupport/topicContents.js'
 
 const stack = inject('stack')
 const config: KafkaConfig = {
@@ -35,6 +36,8 @@ async function open(options: Partial<AuditProducerOptions> & Pick<AuditProducerO
   onTestFinished(() => audit.close())
   return audit
 }
+
+const endOffsetTotal = (topic: string) => topicRecords(kafka, topic)
 
 /** Each event's object id and step, per partition in offset order. */
 async function readSteps(topic: string, count: number) {
@@ -109,6 +112,28 @@ describe.each([
 })
 
 describe('the sending thread', () => {
+  it('never gets an event nested 6,000 levels deep or over the size limit: each is refused naming its field, nothing is sent, and the next event goes', async () => {
+    const topic = await newTopic(3)
+    const audit = await open({ kafka: config, topic })
+    expect(audit.sendingThread).toBe('worker')
+    let deep: unknown = 'bottom'
+    for (let level = 0; level < 6_000; level++) deep = { level: deep }
+    const nested = audit.created({ type: 'ticket', id: 'T-deep' }, { body: deep }, { actor: { id: 'u-1' } })
+    await expect(nested).rejects.toMatchObject({ name: 'JsonValueError', code: 'TOO_DEEP' })
+    await expect(nested).rejects.toThrow(/nests objects and arrays more than 64 levels deep/)
+    const huge = audit.created(
+      { type: 'ticket', id: 'T-huge' },
+      { body: 'x'.repeat(5 * 1024 * 1024) },
+      { actor: { id: 'u-1' } },
+    )
+    await expect(huge).rejects.toBeInstanceOf(EventInvalidError)
+    await expect(huge).rejects.toThrow(/over the \d+-byte limit/)
+    const sent = await audit.read({ type: 'ticket', id: 'T-1' }, { actor: { id: 'u-1' } })
+    const read = await readSteps(topic, 1)
+    expect(read.map((entry) => entry.eventId)).toEqual([sent.event_id])
+    expect(await endOffsetTotal(topic)).toBe(1)
+  })
+
   it('says clearly when the broker cannot be reached, from the thread too', async () => {
     const opening = createAuditProducer({
       kafka: {
